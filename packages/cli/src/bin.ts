@@ -1,2 +1,4 @@
 #!/usr/bin/env node
-export {};
+import { main } from './cli.js';
+
+await main(process.argv);

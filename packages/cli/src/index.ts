@@ -1,1 +1,1 @@
-export {};
+export { exitCodeFor, main } from './cli.js';

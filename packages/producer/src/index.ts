@@ -1,1 +1,3 @@
-export {};
+export type { ChunkItem, TriggerReceipt } from './chunk-writer.js';
+export { InvalidTriggerError } from './invalid-trigger-error.js';
+export { MAX_KEY_LENGTH, Producer, type ProducerOptions, type TriggerOptions } from './producer.js';

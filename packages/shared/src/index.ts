@@ -1,1 +1,48 @@
-export {};
+export { ConfigError, isConfigError } from './config/config-error.js';
+export { defaults } from './config/defaults.js';
+export {
+  type Config,
+  loadConfig,
+  requireSalesforceAuth,
+  type SalesforceAuthConfig,
+} from './config/env-config.js';
+export { type HealthServerOptions, startHealthServer } from './observability/health-server.js';
+export { createLogger, type Logger, REDACTED_PATHS } from './observability/logger.js';
+export { createMetrics, type Metrics } from './observability/metrics.js';
+export {
+  type ChunkJobData,
+  chunkIdTime,
+  type FlowInput,
+  newChunkId,
+  parseTriggerId,
+  type TriggerAddress,
+  triggerId,
+} from './queue/chunk-job.js';
+export type { DeadLetter } from './queue/dead-letter.js';
+export { FLOW_NAME_PATTERN, isValidFlowName } from './queue/flow-name.js';
+export { RedisKeys } from './queue/redis-keys.js';
+export {
+  checkTriggerInput,
+  defaultInputLimits,
+  type InputLimits,
+  type InputProblem,
+} from './queue/trigger-input.js';
+export {
+  type ChunkJobState,
+  decodeTriggerRecord,
+  deriveTriggerState,
+  encodeTriggerRecord,
+  isTerminal,
+  type TriggerError,
+  type TriggerRecord,
+  type TriggerState,
+  type TriggerStatus,
+  toTriggerStatus,
+} from './queue/trigger-record.js';
+export { createRedis } from './redis/redis-connection.js';
+export {
+  freePort,
+  type RedisServerProcess,
+  startRedisServer,
+} from './redis/redis-server-process.js';
+export * from './salesforce/index.js';

@@ -1,0 +1,32 @@
+import {
+  createLogger,
+  createMetrics,
+  loadConfig,
+  startHealthServer,
+} from '@flow-dispatcher/shared';
+import { startWorker } from '@flow-dispatcher/worker';
+import { onShutdownSignal } from '../process-lifecycle.js';
+
+/** `flow-dispatcher worker`: drains the queues into Salesforce until SIGTERM. */
+export async function workerCommand(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.log.level, name: 'flow-dispatcher' }).child({
+    component: 'worker',
+  });
+  const metrics = createMetrics();
+  const runtime = await startWorker(config, { logger, metrics });
+  const health = await startHealthServer({
+    port: config.metrics.port,
+    registry: metrics.registry,
+    ready: () => runtime.ready(),
+  });
+  logger.info({ metricsPort: health.port, flows: runtime.dispatcher.flows }, 'worker ready');
+  onShutdownSignal(
+    async () => {
+      await runtime.close();
+      await health.close();
+      logger.info('worker stopped');
+    },
+    (message) => logger.info(message),
+  );
+}

@@ -1,0 +1,170 @@
+import {
+  type ChunkJobData,
+  type FlowInput,
+  newChunkId,
+  type RedisKeys,
+  triggerId,
+} from '@flow-dispatcher/shared';
+import { Job, type JobsOptions, type Queue } from 'bullmq';
+import type { ChainableCommander, Redis } from 'ioredis';
+import { FlowQueues } from './flow-queues.js';
+
+/** One trigger to write: its input and an optional idempotency key. */
+export interface ChunkItem {
+  input: FlowInput;
+  key?: string | null | undefined;
+}
+
+/** What a producer is told of each trigger, in request order. */
+export interface TriggerReceipt {
+  id: string;
+  key: string | null;
+  /** True when the key was seen within the idempotency window: nothing was written for it. */
+  duplicate: boolean;
+}
+
+/**
+ * Chunk jobs are removed from BullMQ as soon as every trigger in them is settled: each trigger's
+ * outcome lives on in its own record (RESULT_TTL_MS), and the inputs are not needed any more.
+ * BullMQ's own attempts are not used: attempts are counted per trigger.
+ */
+const JOB_OPTIONS: JobsOptions = { removeOnComplete: true, removeOnFail: false, attempts: 1 };
+
+/**
+ * Writes one chunk of triggers of one flow as one BullMQ job, atomically with its idempotency keys.
+ *
+ * Without keys the job and the flow's registration go out in one pipeline. With keys the write is
+ * an optimistic transaction on a dedicated connection: WATCH the keys, read them, and in one
+ * MULTI/EXEC set the new keys and add the job holding only the new triggers. If another producer
+ * sets one of the keys in between, EXEC aborts and the whole check runs again. So a key is never
+ * stored without its trigger (a crash between the two cannot drop a trigger and later report its
+ * retry as a duplicate), and two producers racing on one key store it once.
+ * Transactions on the dedicated connection run one at a time (WATCH state is per connection).
+ */
+export class ChunkWriter {
+  readonly #plainQueues: FlowQueues;
+  readonly #txnQueues: FlowQueues;
+  #txnTail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    redis: Redis,
+    private readonly txnRedis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly idempotencyWindowMs: number,
+  ) {
+    this.#plainQueues = new FlowQueues(redis, keys.bullPrefix);
+    this.#txnQueues = new FlowQueues(txnRedis, keys.bullPrefix);
+  }
+
+  /** Writes `items` (already validated) as one chunk job; answers once it is in Redis. */
+  async write(flow: string, items: readonly ChunkItem[]): Promise<TriggerReceipt[]> {
+    if (items.length === 0) return [];
+    const keyed = items.some((item) => item.key != null);
+    if (!keyed) return this.#writePlain(flow, items);
+    const run = this.#txnTail.then(() => this.#writeKeyed(flow, items));
+    this.#txnTail = run.catch(() => {});
+    return run;
+  }
+
+  async #writePlain(flow: string, items: readonly ChunkItem[]): Promise<TriggerReceipt[]> {
+    const queue = this.#plainQueues.get(flow);
+    const chunkId = newChunkId();
+    const data: ChunkJobData = { v: 1, inputs: items.map((item) => item.input) };
+    const pipeline = await transaction(queue, 'pipeline');
+    pipeline.sadd(this.keys.flows, flow);
+    await new Job(queue, flow, data, JOB_OPTIONS, chunkId).addJob(pipeline);
+    checkResults(await pipeline.exec());
+    return items.map((_, index) => ({
+      id: triggerId(flow, chunkId, index),
+      key: null,
+      duplicate: false,
+    }));
+  }
+
+  async #writeKeyed(flow: string, items: readonly ChunkItem[]): Promise<TriggerReceipt[]> {
+    const queue = this.#txnQueues.get(flow);
+    const client = this.txnRedis;
+    const distinctKeys = [
+      ...new Set(items.flatMap((item) => (item.key == null ? [] : [item.key]))),
+    ];
+    const redisKeys = distinctKeys.map((key) => this.keys.idempotency(flow, key));
+
+    for (let round = 0; round < 20; round++) {
+      await client.watch(...redisKeys);
+      const existing = await client.mget(...redisKeys);
+      const known = new Map<string, string>();
+      distinctKeys.forEach((key, i) => {
+        const id = existing[i];
+        if (id) known.set(key, id);
+      });
+
+      const chunkId = newChunkId();
+      const receipts: TriggerReceipt[] = [];
+      const inputs: FlowInput[] = [];
+      const keys: (string | null)[] = [];
+      for (const item of items) {
+        const key = item.key ?? null;
+        const seen = key === null ? undefined : known.get(key);
+        if (seen !== undefined) {
+          receipts.push({ id: seen, key, duplicate: true });
+          continue;
+        }
+        const id = triggerId(flow, chunkId, inputs.length);
+        if (key !== null) known.set(key, id);
+        inputs.push(item.input);
+        keys.push(key);
+        receipts.push({ id, key, duplicate: false });
+      }
+      if (inputs.length === 0) {
+        await client.unwatch();
+        return receipts;
+      }
+
+      const data: ChunkJobData = { v: 1, inputs, keys };
+      const multi = await transaction(queue, 'multi');
+      multi.sadd(this.keys.flows, flow);
+      keys.forEach((key, index) => {
+        if (key !== null) {
+          multi.set(
+            this.keys.idempotency(flow, key),
+            triggerId(flow, chunkId, index),
+            'PX',
+            this.idempotencyWindowMs,
+          );
+        }
+      });
+      await new Job(queue, flow, data, JOB_OPTIONS, chunkId).addJob(multi);
+      const results = await multi.exec();
+      if (results === null) continue; // a watched key changed: check again
+      checkResults(results);
+      return receipts;
+    }
+    throw new Error(`idempotency keys of flow ${flow} are too contended; try again`);
+  }
+
+  async close(): Promise<void> {
+    await this.#txnTail;
+    await Promise.all([this.#plainQueues.close(), this.#txnQueues.close()]);
+  }
+}
+
+/**
+ * A pipeline or MULTI on the queue's own connection, in the form BullMQ's `Job.addJob` accepts
+ * (BullMQ wraps ioredis to add its script dispatch); ioredis's own commands stay available on it.
+ */
+async function transaction(queue: Queue, kind: 'pipeline' | 'multi') {
+  const client = await queue.getBackend().client;
+  const tx = kind === 'multi' ? client.multi() : client.pipeline();
+  return tx as typeof tx & ChainableCommander;
+}
+
+/** Throws the first error of a pipeline/transaction, including BullMQ's negative result codes. */
+function checkResults(results: [Error | null, unknown][] | null): void {
+  if (results === null) throw new Error('Redis transaction aborted');
+  for (const [err, value] of results) {
+    if (err) throw err;
+    if (typeof value === 'number' && value < 0) {
+      throw new Error(`BullMQ refused the chunk job (code ${value})`);
+    }
+  }
+}

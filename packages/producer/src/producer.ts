@@ -1,0 +1,189 @@
+import {
+  type Config,
+  checkTriggerInput,
+  createRedis,
+  defaultInputLimits,
+  defaults,
+  type FlowInput,
+  type InputLimits,
+  isValidFlowName,
+  RedisKeys,
+  type TriggerStatus,
+} from '@flow-dispatcher/shared';
+import type { Redis } from 'ioredis';
+import { type ChunkItem, ChunkWriter, type TriggerReceipt } from './chunk-writer.js';
+import { FlowQueues } from './flow-queues.js';
+import { InvalidTriggerError } from './invalid-trigger-error.js';
+import { readTriggerStatus } from './trigger-status.js';
+
+export interface ProducerOptions {
+  /** An ioredis connection to share, or a redis:// URL for the producer to open (and close). */
+  redis: Redis | string;
+  /** Key prefix (QUEUE_PREFIX). @defaultValue 'fd' */
+  prefix?: string;
+  /** Repeat keys within this window are reported as duplicates. @defaultValue 24 h */
+  idempotencyWindowMs?: number;
+  /** Triggers per chunk job in `triggerMany`. @defaultValue 1000 */
+  maxChunkSize?: number;
+  /** Bounds on each input. */
+  inputLimits?: InputLimits;
+  /** Called with the number of triggers stored (duplicates excluded) after each chunk write. */
+  onStored?: (flow: string, count: number) => void;
+}
+
+export interface TriggerOptions {
+  /** Idempotency key: a repeat within the window is not enqueued again. At most 256 characters. */
+  key?: string;
+}
+
+export const MAX_KEY_LENGTH = 256;
+
+/**
+ * The producer library: hands triggers to flow-dispatcher by writing them into Redis. Every
+ * method answers only once the triggers are stored, and refuses a bad trigger before writing
+ * anything (a `triggerMany` is checked whole first).
+ */
+export class Producer {
+  readonly keys: RedisKeys;
+  readonly #redis: Redis;
+  readonly #txnRedis: Redis;
+  readonly #ownsRedis: boolean;
+  readonly #writer: ChunkWriter;
+  readonly #queues: FlowQueues;
+  readonly #maxChunkSize: number;
+  readonly #inputLimits: InputLimits;
+  readonly #onStored: ((flow: string, count: number) => void) | undefined;
+
+  constructor(options: ProducerOptions) {
+    this.keys = new RedisKeys(options.prefix ?? defaults.queuePrefix);
+    this.#ownsRedis = typeof options.redis === 'string';
+    this.#redis = typeof options.redis === 'string' ? createRedis(options.redis) : options.redis;
+    // WATCH state is per connection, so keyed writes get a connection of their own.
+    this.#txnRedis = this.#redis.duplicate();
+    this.#writer = new ChunkWriter(
+      this.#redis,
+      this.#txnRedis,
+      this.keys,
+      options.idempotencyWindowMs ?? defaults.idempotencyWindowMs,
+    );
+    this.#queues = new FlowQueues(this.#redis, this.keys.bullPrefix);
+    this.#maxChunkSize = options.maxChunkSize ?? defaults.maxChunkSize;
+    this.#inputLimits = options.inputLimits ?? defaultInputLimits;
+    this.#onStored = options.onStored;
+  }
+
+  static fromConfig(config: Config, options: Partial<ProducerOptions> = {}): Producer {
+    return new Producer({
+      redis: config.redis.url,
+      prefix: config.redis.prefix,
+      idempotencyWindowMs: config.producer.idempotencyWindowMs,
+      maxChunkSize: config.producer.maxChunkSize,
+      ...options,
+    });
+  }
+
+  /** The connection the producer uses (for health checks). */
+  get redis(): Redis {
+    return this.#redis;
+  }
+
+  /** Enqueues one trigger. */
+  async trigger(
+    flow: string,
+    input: FlowInput,
+    options: TriggerOptions = {},
+  ): Promise<TriggerReceipt> {
+    const [receipt] = await this.writeChunk(flow, [{ input, key: options.key }]);
+    if (!receipt) throw new Error('no receipt for a stored trigger');
+    return receipt;
+  }
+
+  /**
+   * Enqueues many triggers of one flow, written as chunk jobs of at most `maxChunkSize`.
+   * `keys[i]` is the idempotency key of `inputs[i]`. Receipts come back in input order.
+   */
+  async triggerMany(
+    flow: string,
+    inputs: readonly FlowInput[],
+    options: { keys?: readonly (string | null | undefined)[]; concurrency?: number } = {},
+  ): Promise<TriggerReceipt[]> {
+    const items = inputs.map((input, i) => ({ input, key: options.keys?.[i] ?? null }));
+    this.check(flow, items);
+    const chunks: ChunkItem[][] = [];
+    for (let i = 0; i < items.length; i += this.#maxChunkSize) {
+      chunks.push(items.slice(i, i + this.#maxChunkSize));
+    }
+    const receipts: TriggerReceipt[][] = new Array(chunks.length);
+    let next = 0;
+    const lane = async () => {
+      while (next < chunks.length) {
+        const i = next++;
+        receipts[i] = await this.#store(flow, chunks[i] ?? []);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, lane));
+    return receipts.flat();
+  }
+
+  /**
+   * Writes `items` as ONE chunk job, whatever their number (the ingest service's group commit
+   * decides chunk sizes). Checked whole before anything is written.
+   */
+  async writeChunk(flow: string, items: readonly ChunkItem[]): Promise<TriggerReceipt[]> {
+    this.check(flow, items);
+    return this.#store(flow, items);
+  }
+
+  /** Writes an already-checked chunk. */
+  async writeCheckedChunk(flow: string, items: readonly ChunkItem[]): Promise<TriggerReceipt[]> {
+    return this.#store(flow, items);
+  }
+
+  async #store(flow: string, items: readonly ChunkItem[]): Promise<TriggerReceipt[]> {
+    const receipts = await this.#writer.write(flow, items);
+    if (this.#onStored) {
+      const stored = receipts.reduce((n, r) => (r.duplicate ? n : n + 1), 0);
+      if (stored > 0) this.#onStored(flow, stored);
+    }
+    return receipts;
+  }
+
+  /** Throws InvalidTriggerError for the first bad flow name, input or key. */
+  check(flow: string, items: readonly ChunkItem[]): void {
+    if (!isValidFlowName(flow)) {
+      throw new InvalidTriggerError(
+        'flow must be a flow API name: a letter, then letters, digits or underscores, at most 80 characters',
+        'flow',
+      );
+    }
+    items.forEach((item, index) => {
+      const at = items.length > 1 ? index : undefined;
+      const problem = checkTriggerInput(item.input, this.#inputLimits);
+      if (problem)
+        throw new InvalidTriggerError(`${problem.field} ${problem.message}`, problem.field, at);
+      const key = item.key;
+      if (
+        key != null &&
+        (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH)
+      ) {
+        throw new InvalidTriggerError(
+          `key must be a string of 1 to ${MAX_KEY_LENGTH} characters`,
+          'key',
+          at,
+        );
+      }
+    });
+  }
+
+  /** A trigger's status, or undefined for an unknown id (or one whose retention expired). */
+  async getTrigger(id: string): Promise<TriggerStatus | undefined> {
+    return readTriggerStatus(this.#redis, this.#queues, this.keys, id);
+  }
+
+  async close(): Promise<void> {
+    await this.#writer.close();
+    await this.#queues.close();
+    this.#txnRedis.disconnect();
+    if (this.#ownsRedis) await this.#redis.quit().catch(() => this.#redis.disconnect());
+  }
+}

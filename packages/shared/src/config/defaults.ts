@@ -1,0 +1,41 @@
+/**
+ * Every default of flow-dispatcher, in one place. Durations end in `Ms`.
+ */
+export const defaults = {
+  redisUrl: 'redis://127.0.0.1:6379',
+  queuePrefix: 'fd',
+  apiVersion: '65.0',
+  /** Inputs per invocable-action call; API-NOTES §3: the real cap is unconfirmed, 200 is what users run. */
+  maxInputsPerCall: 200,
+  /** Calls in flight across the fleet. Salesforce caps long (≥ 20 s) calls at 25 per org. */
+  maxConcurrency: 25,
+  /** Share of the org's rolling 24 h API allocation this fleet may spend. */
+  dailyApiShare: 0.5,
+  /**
+   * Longest wait for a call to fill. On-demand flows start ~30 s after the API call anyway
+   * (API-NOTES §0), so a fraction of a second buys fuller calls at no visible cost.
+   */
+  lingerMs: 200,
+  requestTimeoutMs: 60_000,
+  connectTimeoutMs: 10_000,
+  /** Largest Salesforce answer read; 200 results are well under 1 MB. */
+  maxResponseBytes: 16 * 1024 * 1024,
+  describeTtlMs: 5 * 60_000,
+  /** A trigger that failed transiently this many times is dead-lettered. */
+  maxAttempts: 10,
+  /** A trigger older than this when it fails transiently is dead-lettered. */
+  maxAgeMs: 12 * 60 * 60_000,
+  retryBaseMs: 1_000,
+  retryMaxMs: 5 * 60_000,
+  /** Triggers a worker process holds in memory (fetched, not yet answered). */
+  maxBufferedTriggers: 20_000,
+  /** How long a trigger's outcome stays readable after its last change. */
+  resultTtlMs: 24 * 60 * 60_000,
+  /** Repeat enqueues with the same idempotency key are dropped within this window. */
+  idempotencyWindowMs: 24 * 60 * 60_000,
+  /** Triggers per chunk job written by the producer library. */
+  maxChunkSize: 1_000,
+  ingestPort: 8080,
+  metricsPort: 9464,
+  logLevel: 'info',
+} as const satisfies Record<string, string | number>;

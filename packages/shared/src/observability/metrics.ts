@@ -1,0 +1,77 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The metrics of DESIGN.md §4, created once per process. Names are a public contract (dashboards
+ * and alerts use them). Labels stay bounded: flow API names, outcomes, HTTP statuses and Salesforce
+ * error codes; never an id, an email or a phone number.
+ */
+export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    triggersEnqueued: new Counter({
+      name: 'flow_dispatcher_triggers_enqueued_total',
+      help: 'Triggers stored in Redis (acknowledged to a producer), by flow. Duplicates are not counted.',
+      labelNames: ['flow'] as const,
+      registers,
+    }),
+    triggers: new Counter({
+      name: 'flow_dispatcher_triggers_total',
+      help: 'Trigger outcomes by flow: succeeded, retried (a transient failure, sent again later) or dead (dead-lettered).',
+      labelNames: ['flow', 'outcome'] as const,
+      registers,
+    }),
+    salesforceRequests: new Counter({
+      name: 'flow_dispatcher_salesforce_requests_total',
+      help: 'Invocable-action calls to Salesforce by flow, HTTP status (or timeout/reset) and Salesforce error code ("" when none).',
+      labelNames: ['flow', 'status', 'error_code'] as const,
+      registers,
+    }),
+    salesforceRequestDuration: new Histogram({
+      name: 'flow_dispatcher_salesforce_request_duration_seconds',
+      help: 'Duration of invocable-action calls to Salesforce, by flow.',
+      labelNames: ['flow'] as const,
+      buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60],
+      registers,
+    }),
+    batchInputs: new Histogram({
+      name: 'flow_dispatcher_batch_inputs',
+      help: 'Inputs carried by each invocable-action call, by flow.',
+      labelNames: ['flow'] as const,
+      buckets: [1, 2, 5, 10, 25, 50, 100, 150, 200, 500, 1000, 2000],
+      registers,
+    }),
+    triggerLatency: new Histogram({
+      name: 'flow_dispatcher_trigger_latency_seconds',
+      help: "Time from a trigger's enqueue to Salesforce's answer that settled it (succeeded or dead), by flow.",
+      labelNames: ['flow'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+      registers,
+    }),
+    queueJobs: new Gauge({
+      name: 'flow_dispatcher_queue_jobs',
+      help: 'Chunk jobs in the queues by BullMQ state (waiting, active, delayed, paused, failed), all flows.',
+      labelNames: ['state'] as const,
+      registers,
+    }),
+    apiUsageRatio: new Gauge({
+      name: 'flow_dispatcher_api_usage_ratio',
+      help: "Used share of the org's rolling 24 h API allocation, from the last Sforce-Limit-Info header.",
+      registers,
+    }),
+    concurrencyLimit: new Gauge({
+      name: 'flow_dispatcher_concurrency_limit',
+      help: 'Calls to Salesforce allowed in flight at once (the current limit).',
+      registers,
+    }),
+    inflightCalls: new Gauge({
+      name: 'flow_dispatcher_inflight_calls',
+      help: 'Calls to Salesforce in flight now.',
+      registers,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

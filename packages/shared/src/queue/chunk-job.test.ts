@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { newChunkId, parseTriggerId, triggerId } from './chunk-job.js';
+
+describe('trigger ids', () => {
+  it('round-trip and name the flow, chunk and slot', () => {
+    const chunk = newChunkId(1_700_000_000_000);
+    expect(chunk).toMatch(/^c[0-9a-z]+$/);
+    const id = triggerId('Welcome_SMS', chunk, 17);
+    expect(parseTriggerId(id)).toEqual({ flow: 'Welcome_SMS', chunkId: chunk, index: 17 });
+  });
+
+  it('are unique and sort by time', () => {
+    const ids = new Set(Array.from({ length: 10_000 }, () => newChunkId()));
+    expect(ids.size).toBe(10_000);
+    expect(newChunkId(1_000) < newChunkId(2_000_000_000_000)).toBe(true);
+  });
+
+  it.each([
+    '',
+    'Flow',
+    'Flow.c1.1',
+    '../x.cabcdefgh.1',
+    'Flow.cabcdefgh.-1',
+    'Flow.cabcdefgh.1.2',
+    'Flow.CABCDEFGH.1',
+  ])('rejects %j', (id) => {
+    expect(parseTriggerId(id)).toBeUndefined();
+  });
+});

@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+
+/** One trigger's input: the flow interview's input variables (IndividualId, EmailAddress, ...). */
+export type FlowInput = Record<string, unknown>;
+
+/**
+ * The data of one BullMQ job: a chunk of triggers of one flow (the queue is the flow). Bulk
+ * producers write up to thousands of triggers per chunk, ingest group-commits concurrent requests
+ * into one chunk, and a worker packs triggers of several chunks into one Salesforce call. Each
+ * trigger is addressed by its index in the chunk; its outcome lives in the chunk's outcome hash.
+ */
+export interface ChunkJobData {
+  /** Format version. */
+  v: 1;
+  inputs: FlowInput[];
+  /** Idempotency key per input (`null` for none); absent when no input has a key. */
+  keys?: (string | null)[];
+  /** Trigger id per input when it differs from `<flow>.<chunk>.<index>` (replayed triggers). */
+  ids?: (string | null)[];
+}
+
+/**
+ * A new chunk id: base-36 time (sortable, tells when a chunk was written) and 64 random bits.
+ * It starts with a letter, so BullMQ never takes it for an integer id, and has no ':'.
+ */
+export function newChunkId(now = Date.now()): string {
+  const random = randomBytes(8).readBigUInt64BE().toString(36).padStart(13, '0');
+  return `c${now.toString(36).padStart(9, '0')}${random}`;
+}
+
+/** When a chunk id was made (epoch ms): its chunk was written right after. */
+export function chunkIdTime(chunkId: string): number | undefined {
+  const time = Number.parseInt(chunkId.slice(1, 10), 36);
+  return /^c[0-9a-z]{9}/.test(chunkId) && Number.isFinite(time) ? time : undefined;
+}
+
+/** Trigger id = `<flow>.<chunkId>.<index>`: it names the queue, the job and the slot. */
+export function triggerId(flow: string, chunkId: string, index: number): string {
+  return `${flow}.${chunkId}.${index}`;
+}
+
+export interface TriggerAddress {
+  flow: string;
+  chunkId: string;
+  index: number;
+}
+
+const TRIGGER_ID_PATTERN = /^([A-Za-z][A-Za-z0-9_]{0,79})\.(c[0-9a-z]{8,40})\.(\d{1,6})$/;
+
+/** Parses a trigger id; undefined when it is not one of ours. */
+export function parseTriggerId(id: string): TriggerAddress | undefined {
+  const match = TRIGGER_ID_PATTERN.exec(id);
+  if (!match) return undefined;
+  const [, flow, chunkId, index] = match;
+  if (flow === undefined || chunkId === undefined || index === undefined) return undefined;
+  return { flow, chunkId, index: Number(index) };
+}

@@ -1,0 +1,45 @@
+/**
+ * Every Redis key flow-dispatcher owns, in one place.
+ *
+ * All keys share the hash tag `{prefix}` so that a Redis Cluster keeps them in one slot: the
+ * idempotency check, the chunk write and the flow registry run in one transaction, and the
+ * fleet-wide limit scripts touch several keys at once.
+ *
+ * BullMQ queues (one per flow, the queue name is the flow API name) live under `{prefix}:q`.
+ * Flow names cannot contain ':' or start with '_', so nothing we own can collide with them.
+ */
+export class RedisKeys {
+  /** The hash-tagged root, e.g. `{fd}`. */
+  readonly root: string;
+  /** BullMQ's `prefix` option: queue keys are `{fd}:q:<flow>:wait` and so on. */
+  readonly bullPrefix: string;
+  /** SET of flow names that have ever had triggers enqueued; workers consume each one. */
+  readonly flows: string;
+  /** ZSET of dead-lettered trigger ids, scored by the time they died (epoch ms). */
+  readonly deadLetters: string;
+  /** HASH trigger id → dead-letter record (JSON). */
+  readonly deadLetterItems: string;
+
+  constructor(readonly prefix: string) {
+    this.root = `{${prefix}}`;
+    this.bullPrefix = `${this.root}:q`;
+    this.flows = `${this.root}:flows`;
+    this.deadLetters = `${this.root}:dlq`;
+    this.deadLetterItems = `${this.root}:dlq:items`;
+  }
+
+  /** HASH chunk index → trigger record (JSON) of one chunk job. */
+  outcomes(chunkId: string): string {
+    return `${this.root}:out:${chunkId}`;
+  }
+
+  /** STRING idempotency key → trigger id, expiring after the idempotency window. */
+  idempotency(flow: string, key: string): string {
+    return `${this.root}:idem:${flow}:${key}`;
+  }
+
+  /** Key of a BullMQ job hash of the flow's queue (for existence checks). */
+  job(flow: string, chunkId: string): string {
+    return `${this.bullPrefix}:${flow}:${chunkId}`;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * What Redis remembers of one trigger after Salesforce has been asked about it: a compact JSON
+ * value in its chunk's outcome hash (field = index in the chunk). A trigger with no record has not
+ * had an answer yet; its chunk job's state says whether it waits or is being dispatched.
+ *
+ *   (no record) ──call answered──► ok | dead | retry
+ *   retry ──next call──► ok | dead | retry
+ */
+
+/** An error as flow-dispatcher reports it: Salesforce's code and message, or our own. */
+export interface TriggerError {
+  /** Salesforce `statusCode`/`errorCode` (e.g. UNKNOWN_EXCEPTION) or ours (e.g. MAX_ATTEMPTS). */
+  code: string;
+  message: string;
+  /** HTTP status of the call that produced it, when there was one. */
+  status?: number;
+}
+
+export type TriggerRecord =
+  /** Salesforce accepted it: `o` is its `outputValues`, `t` the time of the answer. */
+  | { s: 'ok'; a: number; t: number; o: Record<string, unknown> | null }
+  /** It failed transiently; `n` is when it may be sent again. */
+  | { s: 'retry'; a: number; n: number; e: TriggerError }
+  /** Dead-lettered at `t`. */
+  | { s: 'dead'; a: number; t: number; e: TriggerError };
+
+export type TriggerState = 'queued' | 'dispatching' | 'succeeded' | 'retrying' | 'dead';
+
+/** The public view of a trigger (`GET /v1/triggers/{id}`). */
+export interface TriggerStatus {
+  id: string;
+  flow: string;
+  state: TriggerState;
+  /** Calls that carried this trigger and got an answer (or failed) so far. */
+  attempts: number;
+  /** Salesforce's `outputValues` once it succeeded. */
+  result: Record<string, unknown> | null;
+  /** The last error, for `retrying` and `dead`. */
+  error: TriggerError | null;
+}
+
+export function encodeTriggerRecord(record: TriggerRecord): string {
+  return JSON.stringify(record);
+}
+
+export function decodeTriggerRecord(raw: string | null | undefined): TriggerRecord | undefined {
+  if (!raw) return undefined;
+  try {
+    const value = JSON.parse(raw) as TriggerRecord;
+    return value && (value.s === 'ok' || value.s === 'retry' || value.s === 'dead')
+      ? value
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isTerminal(record: TriggerRecord | undefined): boolean {
+  return record !== undefined && record.s !== 'retry';
+}
+
+/** BullMQ job states as `Job.getState()` reports them. */
+export type ChunkJobState =
+  | 'waiting'
+  | 'wait'
+  | 'prioritized'
+  | 'paused'
+  | 'active'
+  | 'delayed'
+  | 'completed'
+  | 'failed'
+  | 'waiting-children'
+  | 'unknown';
+
+/**
+ * The public state of a trigger from its record and its chunk job's state (pure).
+ * Returns undefined when neither exists (unknown id, or its retention expired).
+ */
+export function deriveTriggerState(
+  record: TriggerRecord | undefined,
+  jobState: ChunkJobState | undefined,
+): TriggerState | undefined {
+  if (record?.s === 'ok') return 'succeeded';
+  if (record?.s === 'dead') return 'dead';
+  const job = jobState === 'unknown' ? undefined : jobState;
+  if (record?.s === 'retry') return job === 'active' ? 'dispatching' : 'retrying';
+  if (job === undefined) return undefined;
+  if (job === 'active') return 'dispatching';
+  // A chunk BullMQ itself failed (stalled too often) keeps its triggers in Redis, but nothing will
+  // send them until an operator retries the job: report them as dead.
+  if (job === 'failed') return 'dead';
+  if (job === 'completed') return undefined;
+  return 'queued';
+}
+
+export function toTriggerStatus(
+  id: string,
+  flow: string,
+  record: TriggerRecord | undefined,
+  state: TriggerState,
+): TriggerStatus {
+  return {
+    id,
+    flow,
+    state,
+    attempts: record?.a ?? 0,
+    result: record?.s === 'ok' ? record.o : null,
+    error: record && record.s !== 'ok' ? record.e : null,
+  };
+}

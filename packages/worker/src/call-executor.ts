@@ -1,0 +1,168 @@
+import type {
+  CallVerdict,
+  InvokeOutcome,
+  Logger,
+  Metrics,
+  TriggerRecord,
+} from '@flow-dispatcher/shared';
+import type { RetryPolicy } from './backoff.js';
+import type { ReleaseSlot } from './call-slots.js';
+import type { PendingTrigger } from './chunk-run.js';
+import type { OutcomeStore } from './outcome-store.js';
+import { reconcileCall } from './reconcile-call.js';
+
+/** The one thing the worker needs of a Salesforce client. */
+export interface FlowInvoker {
+  invokeFlow(flow: string, inputs: readonly unknown[]): Promise<InvokeOutcome>;
+}
+
+export interface CallExecutorDeps {
+  invoker: FlowInvoker;
+  store: OutcomeStore;
+  policy: RetryPolicy;
+  metrics: Metrics;
+  logger: Logger;
+  /** Sends the halves of a refused call as calls of their own. */
+  split: (flow: string, batch: PendingTrigger[]) => void;
+  /** Sees every answer (for limit tracking). */
+  onOutcome?: (flow: string, outcome: InvokeOutcome, inputs: number) => void;
+}
+
+/** Salesforce error codes are an upper-case enum; anything else is folded so labels stay bounded. */
+function codeLabel(code: string | undefined): string {
+  if (!code) return '';
+  return /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : 'OTHER';
+}
+
+function statusLabel(outcome: InvokeOutcome): string {
+  if (outcome.status !== undefined) return String(outcome.status);
+  const { verdict } = outcome;
+  if (verdict.kind === 'timeout') return 'timeout';
+  if (verdict.kind === 'connection-failed') return 'connection_failed';
+  return 'none';
+}
+
+function firstErrorCode(
+  verdict: CallVerdict,
+  records: readonly TriggerRecord[],
+): string | undefined {
+  if (verdict.kind !== 'results') return undefined;
+  for (const record of records) if (record.s !== 'ok') return record.e.code;
+  return undefined;
+}
+
+/**
+ * One call, top to bottom: send the inputs, reconcile each answer, persist the records, settle the
+ * triggers. It never throws and never leaves a trigger unsettled: anything unexpected hands the
+ * batch back to its chunks (they are sent again later).
+ */
+export class CallExecutor {
+  constructor(private readonly deps: CallExecutorDeps) {}
+
+  readonly send = async (
+    flow: string,
+    batch: PendingTrigger[],
+    release: ReleaseSlot,
+  ): Promise<void> => {
+    const { invoker, store, policy, metrics, logger } = this.deps;
+    let outcome: InvokeOutcome;
+    metrics.inflightCalls.inc();
+    try {
+      outcome = await invoker.invokeFlow(
+        flow,
+        batch.map((trigger) => trigger.input),
+      );
+    } catch (err) {
+      // A client that throws has a bug or refused the request; count it as an attempt so a
+      // trigger that always provokes it ends in the dead letters instead of looping.
+      const message = err instanceof Error ? err.message : String(err);
+      outcome = {
+        verdict: { kind: 'malformed-response', status: 0, message },
+        durationMs: 0,
+        attempts: 1,
+      };
+    } finally {
+      metrics.inflightCalls.dec();
+      release();
+    }
+    this.deps.onOutcome?.(flow, outcome, batch.length);
+
+    const now = Date.now();
+    const plan = reconcileCall(batch, outcome.verdict, policy, now);
+    const errorCode =
+      plan.kind === 'split'
+        ? plan.error.code
+        : (plan.error?.code ?? firstErrorCode(outcome.verdict, plan.records));
+    metrics.salesforceRequests.inc({
+      flow,
+      status: statusLabel(outcome),
+      error_code: codeLabel(errorCode),
+    });
+    metrics.salesforceRequestDuration.observe({ flow }, outcome.durationMs / 1000);
+    metrics.batchInputs.observe({ flow }, batch.length);
+
+    if (plan.kind === 'split') {
+      const middle = Math.ceil(batch.length / 2);
+      logger.warn(
+        {
+          flow,
+          inputs: batch.length,
+          status: outcome.status,
+          errorCode: plan.error.code,
+          reason: plan.error.message,
+        },
+        'salesforce refused the whole call; sending it again as two halves to find the bad input',
+      );
+      this.deps.split(flow, batch.slice(0, middle));
+      this.deps.split(flow, batch.slice(middle));
+      return;
+    }
+
+    try {
+      await store.persist(batch, plan.records);
+    } catch (err) {
+      logger.error(
+        { flow, err },
+        'could not record call outcomes in Redis; the triggers will be sent again',
+      );
+      for (const trigger of batch) trigger.run.handBack();
+      return;
+    }
+
+    let succeeded = 0;
+    let retried = 0;
+    let dead = 0;
+    batch.forEach((trigger, i) => {
+      const record = plan.records[i];
+      if (!record) {
+        trigger.run.handBack();
+        return;
+      }
+      trigger.run.settle(trigger.index, record);
+      if (record.s === 'retry') {
+        retried++;
+        return;
+      }
+      if (record.s === 'ok') succeeded++;
+      else dead++;
+      metrics.triggerLatency.observe({ flow }, (now - trigger.enqueuedAt) / 1000);
+    });
+    if (succeeded) metrics.triggers.inc({ flow, outcome: 'succeeded' }, succeeded);
+    if (retried) metrics.triggers.inc({ flow, outcome: 'retried' }, retried);
+    if (dead) metrics.triggers.inc({ flow, outcome: 'dead' }, dead);
+
+    const line = {
+      flow,
+      inputs: batch.length,
+      status: outcome.status,
+      durationMs: Math.round(outcome.durationMs),
+      succeeded,
+      retried,
+      dead,
+      ...(errorCode ? { errorCode } : {}),
+    };
+    if (retried || dead)
+      logger.warn({ ...line, verdict: outcome.verdict.kind }, 'call settled with failures');
+    else logger.debug(line, 'call settled');
+  };
+}

@@ -1,0 +1,114 @@
+import type { ChunkJobData, Logger, TriggerRecord } from '@flow-dispatcher/shared';
+import type { Job } from 'bullmq';
+import type { BufferBudget } from './buffer-budget.js';
+import { ChunkRun, type PendingTrigger } from './chunk-run.js';
+import type { FlowBatcher } from './flow-batcher.js';
+import type { OutcomeStore } from './outcome-store.js';
+
+export interface ChunkProcessorDeps {
+  store: OutcomeStore;
+  budget: BufferBudget;
+  logger: Logger;
+  batcher: (flow: string) => FlowBatcher;
+}
+
+/** The job's return value once every trigger of the chunk is settled. */
+export interface ChunkSummary {
+  succeeded: number;
+  dead: number;
+}
+
+function isChunkJobData(data: unknown): data is ChunkJobData {
+  const value = data as Partial<ChunkJobData> | null;
+  return (
+    typeof value === 'object' && value !== null && value.v === 1 && Array.isArray(value.inputs)
+  );
+}
+
+/**
+ * Processes one chunk job, one round at a time:
+ *
+ *   load the records written so far (a chunk may come back after retries or a crash)
+ *   → hand the due triggers to the flow's batcher → wait until each is settled or handed back
+ *   → every trigger ok or dead: complete the job
+ *     some handed back (shutdown): back to wait, another worker takes it
+ *     some retrying: delay the job until the earliest retry is due
+ *
+ * Triggers with a record other than `retry` are never sent again, whatever happened to their
+ * neighbours or to the worker that sent them.
+ */
+export class ChunkProcessor {
+  constructor(private readonly deps: ChunkProcessorDeps) {}
+
+  async process(job: Job, token: string, closing: boolean): Promise<void> {
+    const { store, budget, logger } = this.deps;
+    const flow = job.queueName;
+    const chunkId = job.id ?? '';
+    const data: unknown = job.data;
+    if (!isChunkJobData(data)) {
+      logger.error({ flow, chunkId }, 'job is not a flow-dispatcher chunk; moving it to failed');
+      await job.moveToFailed(new Error('not a flow-dispatcher chunk job (v1)'), token, false);
+      return;
+    }
+
+    const records = await store.load(chunkId);
+    const now = Date.now();
+    const run = new ChunkRun(flow, chunkId, data.ids, data.keys);
+    const due: PendingTrigger[] = [];
+    data.inputs.forEach((input, index) => {
+      const record = records.get(index);
+      if (record && record.s !== 'retry') return;
+      if (record?.s === 'retry' && record.n > now) return;
+      due.push({
+        run,
+        index,
+        input,
+        attempts: record?.a ?? 0,
+        enqueuedAt: job.timestamp,
+        arrivedAt: now,
+      });
+    });
+
+    run.expect(due.length);
+    budget.take(due.length);
+    try {
+      if (closing) for (const _ of due) run.handBack();
+      else if (due.length > 0) this.deps.batcher(flow).add(due);
+      await run.done;
+    } finally {
+      budget.release(due.length);
+    }
+    for (const [index, record] of run.records) records.set(index, record);
+    await this.#finish(job, token, data.inputs.length, records);
+  }
+
+  async #finish(
+    job: Job,
+    token: string,
+    size: number,
+    records: Map<number, TriggerRecord>,
+  ): Promise<void> {
+    let unsent = 0;
+    let nextAt = Number.POSITIVE_INFINITY;
+    const summary: ChunkSummary = { succeeded: 0, dead: 0 };
+    for (let index = 0; index < size; index++) {
+      const record = records.get(index);
+      if (!record) unsent++;
+      else if (record.s === 'retry') nextAt = Math.min(nextAt, record.n);
+      else if (record.s === 'ok') summary.succeeded++;
+      else summary.dead++;
+    }
+    try {
+      if (unsent > 0) await job.moveToWait(token);
+      else if (nextAt !== Number.POSITIVE_INFINITY) await job.moveToDelayed(nextAt, token);
+      else await job.moveToCompleted(summary, token, false);
+    } catch (err) {
+      // Most likely the lock was lost (Redis away longer than the lock): another worker owns the
+      // chunk now and will skip every trigger already recorded.
+      this.deps.logger.warn(
+        { flow: job.queueName, chunkId: job.id, err },
+        'could not move chunk job',
+      );
+    }
+  }
+}

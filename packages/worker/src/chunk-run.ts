@@ -1,0 +1,67 @@
+import type { FlowInput, TriggerRecord } from '@flow-dispatcher/shared';
+
+/** A trigger waiting in a batcher or riding a call. */
+export interface PendingTrigger {
+  run: ChunkRun;
+  /** Position in the chunk. */
+  index: number;
+  input: FlowInput;
+  /** Counted attempts before this round. */
+  attempts: number;
+  /** Epoch ms when the trigger was stored (its chunk job's timestamp). */
+  enqueuedAt: number;
+  /** When it entered the batcher (for the linger clock). */
+  arrivedAt: number;
+}
+
+/**
+ * One round of one chunk job in this process: the triggers that were due are handed to the
+ * batcher, and the run completes when each of them is settled (a new record, persisted) or handed
+ * back (not sent: shutdown). The chunk processor then decides the job's fate.
+ */
+export class ChunkRun {
+  /** New records of this round, by index; already persisted in Redis. */
+  readonly records = new Map<number, TriggerRecord>();
+  #remaining = 0;
+  #handedBack = 0;
+  #resolve: () => void = () => {};
+  readonly done: Promise<void>;
+
+  constructor(
+    readonly flow: string,
+    readonly chunkId: string,
+    /** Trigger id per index when it is not the default one (replayed triggers). */
+    readonly ids: readonly (string | null)[] | undefined,
+    /** Idempotency key per index, kept for dead letters. */
+    readonly keys: readonly (string | null)[] | undefined,
+  ) {
+    this.done = new Promise((resolve) => {
+      this.#resolve = resolve;
+    });
+  }
+
+  /** Declares how many triggers this round sends; resolves `done` at once when none. */
+  expect(count: number): void {
+    this.#remaining = count;
+    if (count === 0) this.#resolve();
+  }
+
+  get handedBack(): number {
+    return this.#handedBack;
+  }
+
+  settle(index: number, record: TriggerRecord): void {
+    this.records.set(index, record);
+    this.#finishOne();
+  }
+
+  handBack(): void {
+    this.#handedBack++;
+    this.#finishOne();
+  }
+
+  #finishOne(): void {
+    this.#remaining--;
+    if (this.#remaining === 0) this.#resolve();
+  }
+}

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { LocalCallSlots, type ReleaseSlot } from './call-slots.js';
+import { ChunkRun, type PendingTrigger } from './chunk-run.js';
+import { FlowBatcher } from './flow-batcher.js';
+
+function triggers(run: ChunkRun, count: number, arrivedAt = Date.now()): PendingTrigger[] {
+  return Array.from({ length: count }, (_, index) => ({
+    run,
+    index,
+    input: { IndividualId: `id-${index}` },
+    attempts: 0,
+    enqueuedAt: arrivedAt,
+    arrivedAt,
+  }));
+}
+
+describe('FlowBatcher', () => {
+  it('cuts full calls at once and lingers on the rest', async () => {
+    const calls: number[] = [];
+    const run = new ChunkRun('Flow', 'c1', undefined, undefined);
+    const batcher = new FlowBatcher(
+      'Flow',
+      { maxInputs: () => 200, lingerMs: () => 50 },
+      new LocalCallSlots(10),
+      async (_flow, batch, release: ReleaseSlot) => {
+        calls.push(batch.length);
+        release();
+      },
+      (err) => {
+        throw err;
+      },
+    );
+    batcher.add(triggers(run, 450));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(calls).toEqual([200, 200]);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(calls).toEqual([200, 200, 50]);
+  });
+
+  it('fills a call while it waits for a slot', async () => {
+    const calls: number[] = [];
+    const slots = new LocalCallSlots(1);
+    const hold = await slots.acquire();
+    const run = new ChunkRun('Flow', 'c1', undefined, undefined);
+    const batcher = new FlowBatcher(
+      'Flow',
+      { maxInputs: () => 200, lingerMs: () => 0 },
+      slots,
+      async (_flow, batch, release) => {
+        calls.push(batch.length);
+        release();
+      },
+      (err) => {
+        throw err;
+      },
+    );
+    for (let i = 0; i < 10; i++) batcher.add(triggers(run, 10));
+    expect(calls).toEqual([]);
+    hold();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(calls).toEqual([100]);
+  });
+
+  it('hands back what is buffered when closed', async () => {
+    const run = new ChunkRun('Flow', 'c1', undefined, undefined);
+    run.expect(30);
+    const batcher = new FlowBatcher(
+      'Flow',
+      { maxInputs: () => 200, lingerMs: () => 10_000 },
+      new LocalCallSlots(1),
+      async () => {
+        throw new Error('must not send');
+      },
+      (err) => {
+        throw err;
+      },
+    );
+    batcher.add(triggers(run, 30));
+    batcher.close();
+    await run.done;
+    expect(run.handedBack).toBe(30);
+    batcher.add(triggers(run, 1));
+    expect(run.handedBack).toBe(31);
+  });
+});

@@ -1,0 +1,140 @@
+import type { CallSlots, ReleaseSlot } from './call-slots.js';
+import type { PendingTrigger } from './chunk-run.js';
+
+/**
+ * Sends one call's worth of triggers and resolves once each is settled or handed back. It calls
+ * `release` as soon as the HTTP exchange is over (the slot guards calls in flight, not the
+ * bookkeeping after them); the batcher releases again afterwards, which is harmless.
+ */
+export type SendBatch = (
+  flow: string,
+  batch: PendingTrigger[],
+  release: ReleaseSlot,
+) => Promise<void>;
+
+export interface BatcherLimits {
+  /** Most inputs per call, read at each call (it may adapt per flow). */
+  maxInputs(): number;
+  /** Longest wait for a call to fill, read at each decision. */
+  lingerMs(): number;
+}
+
+/**
+ * Packs the triggers of one flow, from any number of chunks, into calls.
+ *
+ * States: empty → filling (a linger timer runs from the oldest trigger's arrival) → ready (full,
+ * or the oldest has waited `lingerMs`) → waiting for a call slot → sending. The batch is cut when
+ * the slot is granted, not when it was asked for: while the fleet is at its concurrency limit,
+ * triggers keep arriving and each call leaves as full as it can be. That trades a little latency
+ * at saturation for fewer API calls, which is the scarce resource. Split batches (bisecting a call
+ * Salesforce refused as a whole) go out first, as they are, one call each.
+ */
+export class FlowBatcher {
+  #buffer: PendingTrigger[] = [];
+  #head = 0;
+  readonly #splits: PendingTrigger[][] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #asking = false;
+  #closed = false;
+
+  constructor(
+    readonly flow: string,
+    private readonly limits: BatcherLimits,
+    private readonly slots: CallSlots,
+    private readonly send: SendBatch,
+    private readonly onSendError: (err: unknown, batch: PendingTrigger[]) => void,
+  ) {}
+
+  /** Triggers buffered and not yet in a call. */
+  get size(): number {
+    return this.#buffer.length - this.#head + this.#splits.reduce((n, b) => n + b.length, 0);
+  }
+
+  add(triggers: readonly PendingTrigger[]): void {
+    if (this.#closed) {
+      for (const trigger of triggers) trigger.run.handBack();
+      return;
+    }
+    for (const trigger of triggers) this.#buffer.push(trigger);
+    this.#pump();
+  }
+
+  /** Sends `batch` as one call of its own, ahead of the buffer. */
+  addSplit(batch: PendingTrigger[]): void {
+    if (this.#closed) {
+      for (const trigger of batch) trigger.run.handBack();
+      return;
+    }
+    this.#splits.push(batch);
+    this.#pump();
+  }
+
+  /** Stops taking triggers and hands back every buffered one. Calls in flight go on. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const left = [...this.#buffer.slice(this.#head), ...this.#splits.flat()];
+    this.#buffer = [];
+    this.#head = 0;
+    this.#splits.length = 0;
+    for (const trigger of left) trigger.run.handBack();
+  }
+
+  #pending(): number {
+    return this.#buffer.length - this.#head;
+  }
+
+  #pump(): void {
+    if (this.#closed || this.#asking) return;
+    if (this.#splits.length === 0) {
+      const pending = this.#pending();
+      if (pending === 0) return;
+      if (pending < this.limits.maxInputs()) {
+        const oldest = this.#buffer[this.#head];
+        const waitMs = oldest ? oldest.arrivedAt + this.limits.lingerMs() - Date.now() : 0;
+        if (waitMs > 0) {
+          this.#timer ??= setTimeout(() => {
+            this.#timer = undefined;
+            this.#pump();
+          }, waitMs);
+          return;
+        }
+      }
+    }
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#asking = true;
+    this.slots.acquire().then(
+      (release) => this.#onSlot(release),
+      (err) => {
+        this.#asking = false;
+        this.onSendError(err, []);
+      },
+    );
+  }
+
+  #onSlot(release: ReleaseSlot): void {
+    this.#asking = false;
+    const batch = this.#closed ? [] : (this.#splits.shift() ?? this.#take(this.limits.maxInputs()));
+    if (batch.length === 0) {
+      release();
+      return;
+    }
+    this.send(this.flow, batch, release)
+      .catch((err) => this.onSendError(err, batch))
+      .finally(release);
+    this.#pump();
+  }
+
+  #take(max: number): PendingTrigger[] {
+    const end = Math.min(this.#buffer.length, this.#head + Math.max(1, max));
+    const batch = this.#buffer.slice(this.#head, end);
+    this.#head = end;
+    if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
+      this.#buffer = this.#buffer.slice(this.#head);
+      this.#head = 0;
+    }
+    return batch;
+  }
+}

@@ -1,0 +1,124 @@
+import type { Logger } from '@flow-dispatcher/shared';
+import { type Job, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { BufferBudget } from './buffer-budget.js';
+import type { ChunkProcessor } from './chunk-processor.js';
+
+export interface FlowConsumerOptions {
+  connection: Redis;
+  bullPrefix: string;
+  /** BullMQ lock on an active chunk; renewed every half of it while the chunk is held. */
+  lockDurationMs: number;
+  /** How often stalled chunks (their worker died) are looked for. */
+  stalledIntervalMs: number;
+  /** Longest block waiting for a chunk when the queue is empty, in seconds (BullMQ's unit). */
+  drainDelaySeconds: number;
+}
+
+/**
+ * Fetches the chunk jobs of one flow's queue, as long as the process has room for more triggers.
+ *
+ * BullMQ's worker is used in manual mode (`getNextJob`): the number of jobs held is bounded by
+ * triggers buffered, not by a job count, because a chunk may hold one trigger or thousands. The
+ * price is doing BullMQ's bookkeeping ourselves: lock renewal for held chunks and the stalled
+ * check (which gives a dead worker's chunks back to the queue).
+ */
+export class FlowConsumer {
+  readonly #worker: Worker;
+  readonly #active = new Map<string, { job: Job; token: string }>();
+  readonly #running = new Set<Promise<void>>();
+  #closing = false;
+  #loop: Promise<void> | undefined;
+  #lockTimer: NodeJS.Timeout | undefined;
+  #tokens = 0;
+
+  constructor(
+    readonly flow: string,
+    private readonly options: FlowConsumerOptions,
+    private readonly processor: ChunkProcessor,
+    private readonly budget: BufferBudget,
+    private readonly logger: Logger,
+  ) {
+    this.#worker = new Worker(flow, null, {
+      connection: options.connection,
+      prefix: options.bullPrefix,
+      autorun: false,
+      lockDuration: options.lockDurationMs,
+      stalledInterval: options.stalledIntervalMs,
+      // A chunk whose worker died goes back to the queue; only after this many deaths in a row
+      // is it moved to failed (it stays in Redis, visible and retryable, its triggers reported dead).
+      maxStalledCount: 100,
+      drainDelay: options.drainDelaySeconds,
+    });
+    this.#worker.on('error', (err) => this.logger.warn({ flow, err }, 'queue connection error'));
+  }
+
+  /** Chunks held now. */
+  get held(): number {
+    return this.#active.size;
+  }
+
+  async start(): Promise<void> {
+    await this.#worker.startStalledCheckTimer();
+    this.#lockTimer = setInterval(() => this.#renewLocks(), this.options.lockDurationMs / 2);
+    this.#loop = this.#fetchLoop();
+  }
+
+  async #fetchLoop(): Promise<void> {
+    while (!this.#closing) {
+      if (!this.budget.hasRoom()) {
+        await this.budget.waitForRoom();
+        continue;
+      }
+      const token = `${this.#worker.id}:${this.#tokens++}`;
+      let job: Job | undefined;
+      try {
+        job = await this.#worker.getNextJob(token, { block: true });
+      } catch (err) {
+        if (this.#closing) break;
+        this.logger.warn({ flow: this.flow, err }, 'could not fetch a chunk; retrying in 1 s');
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        continue;
+      }
+      if (!job?.id) continue;
+      this.#hold(job, token);
+    }
+  }
+
+  #hold(job: Job, token: string): void {
+    const id = job.id as string;
+    this.#active.set(id, { job, token });
+    const running = this.processor
+      .process(job, token, this.#closing)
+      .catch((err) =>
+        this.logger.error({ flow: this.flow, chunkId: id, err }, 'chunk processing failed'),
+      )
+      .finally(() => {
+        this.#active.delete(id);
+        this.#running.delete(running);
+      });
+    this.#running.add(running);
+  }
+
+  #renewLocks(): void {
+    for (const { job, token } of this.#active.values()) {
+      job.extendLock(token, this.options.lockDurationMs).catch((err) => {
+        this.logger.warn({ flow: this.flow, chunkId: job.id, err }, 'could not renew a chunk lock');
+      });
+    }
+  }
+
+  /** Stops fetching (within `drainDelaySeconds`); held chunks finish through their processors. */
+  stopFetching(): void {
+    this.#closing = true;
+  }
+
+  /** Waits for the fetch loop and every held chunk, then closes the queue connections. */
+  async close(): Promise<void> {
+    this.stopFetching();
+    await this.#loop;
+    while (this.#running.size > 0) await Promise.all([...this.#running]);
+    clearInterval(this.#lockTimer);
+    await this.#worker.close();
+  }
+}

@@ -1,0 +1,77 @@
+import {
+  type DeadLetter,
+  decodeTriggerRecord,
+  encodeTriggerRecord,
+  type RedisKeys,
+  type TriggerRecord,
+  triggerId,
+} from '@flow-dispatcher/shared';
+import type { Redis } from 'ioredis';
+import type { PendingTrigger } from './chunk-run.js';
+
+/**
+ * Where the worker writes what became of each trigger: the chunk's outcome hash (one HSET per
+ * chunk per call, expiring `resultTtlMs` after the last write) and, for the dead, the dead-letter
+ * set. One pipeline per call, written before the triggers are settled in memory, so a chunk job is
+ * never completed ahead of the records that justify it.
+ */
+export class OutcomeStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly resultTtlMs: number,
+  ) {}
+
+  /** The records of a chunk so far (empty for a chunk never answered). */
+  async load(chunkId: string): Promise<Map<number, TriggerRecord>> {
+    const raw = await this.redis.hgetall(this.keys.outcomes(chunkId));
+    const records = new Map<number, TriggerRecord>();
+    for (const [field, value] of Object.entries(raw)) {
+      const record = decodeTriggerRecord(value);
+      if (record) records.set(Number(field), record);
+    }
+    return records;
+  }
+
+  /** Persists the new records of one call's triggers (`records[i]` belongs to `batch[i]`). */
+  async persist(
+    batch: readonly PendingTrigger[],
+    records: readonly TriggerRecord[],
+  ): Promise<void> {
+    const byChunk = new Map<string, (string | number)[]>();
+    const pipeline = this.redis.pipeline();
+    batch.forEach((trigger, i) => {
+      const record = records[i];
+      if (!record) return;
+      const { run } = trigger;
+      let fields = byChunk.get(run.chunkId);
+      if (!fields) {
+        fields = [];
+        byChunk.set(run.chunkId, fields);
+      }
+      fields.push(trigger.index, encodeTriggerRecord(record));
+      if (record.s === 'dead') {
+        const id = run.ids?.[trigger.index] ?? triggerId(run.flow, run.chunkId, trigger.index);
+        const letter: DeadLetter = {
+          id,
+          flow: run.flow,
+          input: trigger.input,
+          key: run.keys?.[trigger.index] ?? null,
+          error: record.e,
+          attempts: record.a,
+          enqueuedAt: trigger.enqueuedAt,
+          deadAt: record.t,
+        };
+        pipeline.hset(this.keys.deadLetterItems, id, JSON.stringify(letter));
+        pipeline.zadd(this.keys.deadLetters, record.t, id);
+      }
+    });
+    for (const [chunkId, fields] of byChunk) {
+      const key = this.keys.outcomes(chunkId);
+      pipeline.hset(key, ...fields);
+      pipeline.pexpire(key, this.resultTtlMs);
+    }
+    const results = await pipeline.exec();
+    for (const [err] of results ?? []) if (err) throw err;
+  }
+}

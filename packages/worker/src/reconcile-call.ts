@@ -1,0 +1,168 @@
+import type { CallVerdict, InputError, TriggerError, TriggerRecord } from '@flow-dispatcher/shared';
+import { type RetryPolicy, retryDelayMs } from './backoff.js';
+
+/** What reconciliation needs to know of a trigger that was sent. */
+export interface SentTrigger {
+  /** Counted attempts before this call. */
+  attempts: number;
+  /** Epoch ms when the trigger was stored. */
+  enqueuedAt: number;
+}
+
+/** The new record of each trigger of the call, in call order. */
+export type CallPlan =
+  | { kind: 'settle'; records: TriggerRecord[]; error?: TriggerError }
+  /**
+   * Salesforce refused the whole call (a request-level 4xx) and nothing ran: one bad input can do
+   * that. Send the two halves as separate calls to find it; a single input is dead-lettered.
+   */
+  | { kind: 'split'; error: TriggerError };
+
+interface RetryHow {
+  /** Whether this failure counts towards maxAttempts/maxAge (is it the trigger's, or ours?). */
+  counted: boolean;
+  /** Least delay before the next try (Retry-After, a known window). */
+  floorMs?: number;
+}
+
+/**
+ * Turns one call's verdict into each trigger's next record (pure).
+ *
+ * Per-input results settle each trigger on its own: a succeeded input is never sent again because
+ * a neighbour failed. Whole-call failures apply to every trigger of the call:
+ *
+ * | verdict                         | triggers                               | counts an attempt |
+ * |---------------------------------|----------------------------------------|-------------------|
+ * | results: succeeded              | ok                                     | yes               |
+ * | results: permanent              | dead                                   | yes               |
+ * | results: transient, governor    | retry (dead past maxAttempts/maxAge)   | yes               |
+ * | overloaded (5xx), timeout/reset after sending, malformed answer | retry | yes             |
+ * | timeout/refused before sending  | retry                                  | no                |
+ * | auth-expired, auth-misconfigured| retry (waits for an operator)          | no                |
+ * | daily-limit, concurrency-limit, rate-limited | retry after the window    | no                |
+ * | flow-missing (404)              | dead: replay once the flow is back     | yes               |
+ * | rejected (request-level 4xx)    | split the call; a lone input is dead   | yes               |
+ *
+ * Uncounted retries never dead-letter: a trigger waits out limits and configuration mistakes.
+ */
+export function reconcileCall(
+  sent: readonly SentTrigger[],
+  verdict: CallVerdict,
+  policy: RetryPolicy,
+  now: number,
+  random: () => number = Math.random,
+): CallPlan {
+  const status = 'status' in verdict ? verdict.status : undefined;
+
+  const retry = (trigger: SentTrigger, error: TriggerError, how: RetryHow): TriggerRecord => {
+    const attempts = how.counted ? trigger.attempts + 1 : trigger.attempts;
+    if (how.counted) {
+      if (attempts >= policy.maxAttempts) {
+        return dead(attempts, {
+          ...error,
+          message: `${error.message} (gave up after ${attempts} attempts)`,
+        });
+      }
+      if (now - trigger.enqueuedAt >= policy.maxAgeMs) {
+        return dead(attempts, {
+          ...error,
+          message: `${error.message} (gave up: older than ${Math.round(policy.maxAgeMs / 60_000)} min)`,
+        });
+      }
+    }
+    const delay = retryDelayMs(Math.max(attempts, 1), policy, random, how.floorMs ?? 0);
+    return { s: 'retry', a: attempts, n: now + delay, e: error };
+  };
+  const dead = (attempts: number, error: TriggerError): TriggerRecord => ({
+    s: 'dead',
+    a: attempts,
+    t: now,
+    e: error,
+  });
+  const all = (error: TriggerError, how: RetryHow): CallPlan => ({
+    kind: 'settle',
+    records: sent.map((trigger) => retry(trigger, error, how)),
+    error,
+  });
+  const withStatus = (code: string, message: string): TriggerError =>
+    status === undefined ? { code, message } : { code, message, status };
+
+  switch (verdict.kind) {
+    case 'results': {
+      const records = sent.map((trigger, i): TriggerRecord => {
+        const input = verdict.inputs[i];
+        if (input === undefined) {
+          // Cannot happen: the classifier turns a count mismatch into malformed-response.
+          return retry(trigger, withStatus('MALFORMED_RESPONSE', 'no result for this input'), {
+            counted: true,
+          });
+        }
+        switch (input.kind) {
+          case 'succeeded':
+            return { s: 'ok', a: trigger.attempts + 1, t: now, o: input.outputValues };
+          case 'permanent':
+            return dead(trigger.attempts + 1, inputError(input.error, verdict.status));
+          default:
+            // transient, governor-limit
+            return retry(trigger, inputError(input.error, verdict.status), { counted: true });
+        }
+      });
+      return { kind: 'settle', records };
+    }
+    case 'overloaded':
+      return all(
+        withStatus(
+          verdict.status === 503 ? 'SERVER_UNAVAILABLE' : `HTTP_${verdict.status}`,
+          verdict.message,
+        ),
+        { counted: true, floorMs: verdict.retryAfterMs ?? 0 },
+      );
+    case 'rate-limited':
+      return all(withStatus('HTTP_429', verdict.message), {
+        counted: false,
+        floorMs: verdict.retryAfterMs ?? 1_000,
+      });
+    case 'daily-limit':
+      return all(withStatus('REQUEST_LIMIT_EXCEEDED', verdict.message), {
+        counted: false,
+        floorMs: 60_000,
+      });
+    case 'concurrency-limit':
+      return all(withStatus('REQUEST_LIMIT_EXCEEDED', verdict.message), {
+        counted: false,
+        floorMs: 1_000,
+      });
+    case 'auth-expired':
+      return all(withStatus('INVALID_SESSION_ID', verdict.message), {
+        counted: false,
+        floorMs: 1_000,
+      });
+    case 'auth-misconfigured':
+      return all(withStatus('AUTH_MISCONFIGURED', verdict.message), {
+        counted: false,
+        floorMs: 30_000,
+      });
+    case 'timeout':
+      return all(withStatus('TIMEOUT', verdict.message), { counted: verdict.sent });
+    case 'connection-failed':
+      return all(withStatus('CONNECTION_FAILED', verdict.message), { counted: verdict.sent });
+    case 'malformed-response':
+      return all(withStatus('MALFORMED_RESPONSE', verdict.message), { counted: true });
+    case 'flow-missing': {
+      const error = withStatus(
+        'NOT_FOUND',
+        `${verdict.message}: the flow does not exist, is not active, or is not shared with the integration user; replay the dead letters once it is fixed`,
+      );
+      return { kind: 'settle', records: sent.map((t) => dead(t.attempts + 1, error)), error };
+    }
+    case 'rejected': {
+      const error = withStatus(verdict.errorCode, verdict.message);
+      if (sent.length > 1) return { kind: 'split', error };
+      return { kind: 'settle', records: sent.map((t) => dead(t.attempts + 1, error)), error };
+    }
+  }
+}
+
+function inputError(error: InputError, status: number): TriggerError {
+  return { code: error.statusCode, message: error.message, status };
+}
