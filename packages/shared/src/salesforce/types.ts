@@ -144,3 +144,18 @@ export interface TokenSource {
   /** Number of requests made to the token endpoint (for metrics and tests). */
   readonly mints: number;
 }
+
+/**
+ * Something that obtains a brand-new access token from the token endpoint, one request per call,
+ * with no caching. A `TokenSource` adds caching and single-flight on top of it (in-process here;
+ * a fleet-wide, Redis-shared source can wrap the same minter).
+ */
+export interface TokenMinter {
+  mintToken(): Promise<AccessToken>;
+}
+
+/** `GET /services/data/vXX.X/limits`, reduced to what the dispatcher paces itself with. */
+export interface OrgLimits {
+  /** The org's rolling 24 h API request allocation (`DailyApiRequests`). */
+  dailyApiRequests: { max: number; remaining: number };
+}

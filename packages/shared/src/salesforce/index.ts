@@ -1,0 +1,76 @@
+export { parseActionResults, parseRequestErrors } from './action-results.js';
+export {
+  type ClientCredentialsOptions,
+  ClientCredentialsTokenMinter,
+} from './auth/client-credentials-token-minter.js';
+export {
+  createTokenSource,
+  type TokenSourceConfig,
+  type TokenSourceExtras,
+} from './auth/create-token-source.js';
+export {
+  buildJwtAssertion,
+  JWT_BEARER_GRANT_TYPE,
+  type JwtBearerOptions,
+  JwtBearerTokenMinter,
+  type JwtClaimsInput,
+  jwtAudienceFor,
+  loadPrivateKey,
+} from './auth/jwt-bearer-token-minter.js';
+export { SingleFlightTokenSource } from './auth/single-flight-token-source.js';
+export { type StaticTokenOptions, StaticTokenSource } from './auth/static-token-source.js';
+export {
+  parseTokenError,
+  parseTokenResponse,
+  requestToken,
+  TOKEN_ENDPOINT_DEFAULTS,
+  type TokenRequest,
+  tokenEndpointUrl,
+} from './auth/token-endpoint.js';
+export {
+  classifyHttpFailure,
+  classifyInputResult,
+  classifyInvokeResponse,
+  classifyTransportError,
+  type HttpFailure,
+  type InvokeResponse,
+} from './classify-response.js';
+export { type CompositeBatchResponse, parseCompositeBatchResponse } from './composite-batch.js';
+export {
+  isSalesforceAuthError,
+  isSalesforceRequestError,
+  SalesforceAuthError,
+  type SalesforceAuthErrorCode,
+  SalesforceRequestError,
+  type SalesforceRequestErrorCode,
+  SalesforceUsageError,
+  type SalesforceUsageErrorCode,
+} from './errors.js';
+export { parseFlowDescribe } from './flow-describe.js';
+export { parseFlowList } from './flow-list.js';
+// isValidFlowName stays internal: the package index already exports the same rule from queue/flow-name.ts.
+export { assertFlowName } from './flow-name.js';
+export { parseLimitInfo } from './limit-info-header.js';
+export { parseOrgLimits } from './org-limits.js';
+export { parseRetryAfterMs } from './retry-after-header.js';
+export {
+  type InvokeFlowOptions,
+  SALESFORCE_CLIENT_DEFAULTS,
+  SalesforceClient,
+  type SalesforceClientOptions,
+} from './salesforce-client.js';
+export type {
+  AccessToken,
+  ActionResult,
+  CallVerdict,
+  FlowDescribe,
+  FlowInputDescribe,
+  InputError,
+  InputVerdict,
+  InvokeOutcome,
+  LimitInfo,
+  OrgLimits,
+  RequestError,
+  TokenMinter,
+  TokenSource,
+} from './types.js';
