@@ -1,8 +1,12 @@
 import {
   type ChunkJobData,
+  type DeadLetter,
+  encodeTriggerRecord,
   type FlowInput,
   newChunkId,
+  parseTriggerId,
   type RedisKeys,
+  type TriggerRecord,
   triggerId,
 } from '@flow-dispatcher/shared';
 import { Job, type JobsOptions, type Queue } from 'bullmq';
@@ -140,6 +144,45 @@ export class ChunkWriter {
       return receipts;
     }
     throw new Error(`idempotency keys of flow ${flow} are too contended; try again`);
+  }
+
+  /**
+   * Sends dead letters of one flow again, keeping their ids: one new chunk holds them (with their
+   * original ids and keys), and in the same MULTI each one leaves the dead-letter set and its old
+   * slot's record becomes a pointer to the new slot. Idempotency keys are not checked: they still
+   * name these very triggers.
+   */
+  async writeReplay(
+    flow: string,
+    letters: readonly DeadLetter[],
+    resultTtlMs: number,
+  ): Promise<string[]> {
+    if (letters.length === 0) return [];
+    const queue = this.#plainQueues.get(flow);
+    const chunkId = newChunkId();
+    const data: ChunkJobData = {
+      v: 1,
+      inputs: letters.map((letter) => letter.input),
+      keys: letters.map((letter) => letter.key),
+      ids: letters.map((letter) => letter.id),
+    };
+    const multi = await transaction(queue, 'multi');
+    multi.sadd(this.keys.flows, flow);
+    letters.forEach((letter, index) => {
+      const old = parseTriggerId(letter.id);
+      if (old) {
+        const moved: TriggerRecord = { s: 'moved', to: triggerId(flow, chunkId, index) };
+        const outcomes = this.keys.outcomes(old.chunkId);
+        // The object form: BullMQ's wrapper of the transaction rewrites `hset` arguments.
+        multi.hset(outcomes, { [String(old.index)]: encodeTriggerRecord(moved) });
+        multi.pexpire(outcomes, resultTtlMs);
+      }
+      multi.zrem(this.keys.deadLetters, letter.id);
+      multi.hdel(this.keys.deadLetterItems, letter.id);
+    });
+    await new Job(queue, flow, data, JOB_OPTIONS, chunkId).addJob(multi);
+    checkResults(await multi.exec());
+    return letters.map((letter) => letter.id);
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,4 @@
 export type { ChunkItem, TriggerReceipt } from './chunk-writer.js';
+export { type DeadLetterFilter, DeadLetterQueue } from './dead-letter-queue.js';
 export { InvalidTriggerError } from './invalid-trigger-error.js';
 export { MAX_KEY_LENGTH, Producer, type ProducerOptions, type TriggerOptions } from './producer.js';

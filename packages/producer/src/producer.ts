@@ -12,6 +12,7 @@ import {
 } from '@flow-dispatcher/shared';
 import type { Redis } from 'ioredis';
 import { type ChunkItem, ChunkWriter, type TriggerReceipt } from './chunk-writer.js';
+import { DeadLetterQueue } from './dead-letter-queue.js';
 import { FlowQueues } from './flow-queues.js';
 import { InvalidTriggerError } from './invalid-trigger-error.js';
 import { readTriggerStatus } from './trigger-status.js';
@@ -29,6 +30,8 @@ export interface ProducerOptions {
   inputLimits?: InputLimits;
   /** Called with the number of triggers stored (duplicates excluded) after each chunk write. */
   onStored?: (flow: string, count: number) => void;
+  /** Retention of trigger records (RESULT_TTL_MS), applied to replay pointers. @defaultValue 24 h */
+  resultTtlMs?: number;
 }
 
 export interface TriggerOptions {
@@ -45,6 +48,8 @@ export const MAX_KEY_LENGTH = 256;
  */
 export class Producer {
   readonly keys: RedisKeys;
+  /** The dead letters: list, replay, purge. */
+  readonly deadLetters: DeadLetterQueue;
   readonly #redis: Redis;
   readonly #txnRedis: Redis;
   readonly #ownsRedis: boolean;
@@ -67,6 +72,12 @@ export class Producer {
       options.idempotencyWindowMs ?? defaults.idempotencyWindowMs,
     );
     this.#queues = new FlowQueues(this.#redis, this.keys.bullPrefix);
+    this.deadLetters = new DeadLetterQueue(
+      this.#redis,
+      this.keys,
+      this.#writer,
+      options.resultTtlMs ?? defaults.resultTtlMs,
+    );
     this.#maxChunkSize = options.maxChunkSize ?? defaults.maxChunkSize;
     this.#inputLimits = options.inputLimits ?? defaultInputLimits;
     this.#onStored = options.onStored;
@@ -78,6 +89,7 @@ export class Producer {
       prefix: config.redis.prefix,
       idempotencyWindowMs: config.producer.idempotencyWindowMs,
       maxChunkSize: config.producer.maxChunkSize,
+      resultTtlMs: config.dispatch.resultTtlMs,
       ...options,
     });
   }

@@ -4,15 +4,21 @@ import {
   deriveTriggerState,
   parseTriggerId,
   type RedisKeys,
+  type TriggerAddress,
+  type TriggerRecord,
   type TriggerStatus,
   toTriggerStatus,
 } from '@flow-dispatcher/shared';
 import type { Redis } from 'ioredis';
 import type { FlowQueues } from './flow-queues.js';
 
+const PENDING_STATES = new Set(['waiting', 'wait', 'delayed', 'prioritized', 'paused', 'active']);
+
 /**
  * Reads one trigger's public status: its record in the chunk's outcome hash and the chunk job's
- * BullMQ state, fetched together. Undefined for an id that is not ours or whose retention expired.
+ * BullMQ state, fetched together. A replayed trigger's record points to its new slot, which is
+ * followed (the id stays the one the producer was given). Undefined for an id that is not ours, or
+ * whose retention expired.
  */
 export async function readTriggerStatus(
   redis: Redis,
@@ -20,29 +26,36 @@ export async function readTriggerStatus(
   keys: RedisKeys,
   id: string,
 ): Promise<TriggerStatus | undefined> {
-  const address = parseTriggerId(id);
-  if (!address) return undefined;
-  const { flow, chunkId, index } = address;
-  const [raw, jobState] = await Promise.all([
-    redis.hget(keys.outcomes(chunkId), String(index)),
-    queues.get(flow).getJobState(chunkId) as Promise<ChunkJobState>,
-  ]);
-  const record = decodeTriggerRecord(raw);
-  const state = deriveTriggerState(record, jobState);
-  if (state === undefined) return undefined;
-  if (
-    record === undefined &&
-    (jobState === 'waiting' ||
-      jobState === 'wait' ||
-      jobState === 'delayed' ||
-      jobState === 'prioritized' ||
-      jobState === 'paused' ||
-      jobState === 'active')
-  ) {
-    // The chunk exists; make sure the index is one of its triggers.
-    const job = await queues.get(flow).getJob(chunkId);
-    const inputs = (job?.data as { inputs?: unknown[] } | undefined)?.inputs;
-    if (!Array.isArray(inputs) || index >= inputs.length) return undefined;
+  let address = parseTriggerId(id);
+  for (let hop = 0; address && hop < 4; hop++) {
+    const { record, jobState } = await readSlot(redis, queues, keys, address);
+    if (record?.s === 'moved') {
+      address = parseTriggerId(record.to);
+      continue;
+    }
+    const state = deriveTriggerState(record, jobState);
+    if (state === undefined) return undefined;
+    if (record === undefined && PENDING_STATES.has(jobState)) {
+      // The chunk exists; make sure the index is one of its triggers.
+      const job = await queues.get(address.flow).getJob(address.chunkId);
+      const inputs = (job?.data as { inputs?: unknown[] } | undefined)?.inputs;
+      if (!Array.isArray(inputs) || address.index >= inputs.length) return undefined;
+    }
+    return toTriggerStatus(id, address.flow, record, state);
   }
-  return toTriggerStatus(id, flow, record, state);
+  return undefined;
+}
+
+async function readSlot(
+  redis: Redis,
+  queues: FlowQueues,
+  keys: RedisKeys,
+  { flow, chunkId, index }: TriggerAddress,
+): Promise<{ record: TriggerRecord | undefined; jobState: ChunkJobState }> {
+  // The job's state first, then the record: a worker writes a trigger's record before it moves
+  // the chunk on, so "no record" read after "job pending" means it was still pending then. Read
+  // the other way round, a chunk completing in between would look like a trigger that never was.
+  const jobState = (await queues.get(flow).getJobState(chunkId)) as ChunkJobState;
+  const raw = await redis.hget(keys.outcomes(chunkId), String(index));
+  return { record: decodeTriggerRecord(raw), jobState };
 }

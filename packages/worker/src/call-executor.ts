@@ -47,7 +47,8 @@ function firstErrorCode(
   records: readonly TriggerRecord[],
 ): string | undefined {
   if (verdict.kind !== 'results') return undefined;
-  for (const record of records) if (record.s !== 'ok') return record.e.code;
+  for (const record of records)
+    if (record.s === 'retry' || record.s === 'dead') return record.e.code;
   return undefined;
 }
 
@@ -88,7 +89,7 @@ export class CallExecutor {
     this.deps.onOutcome?.(flow, outcome, batch.length);
 
     const now = Date.now();
-    const plan = reconcileCall(batch, outcome.verdict, policy, now);
+    const plan = reconcileCall(batch, outcome, policy, now);
     const errorCode =
       plan.kind === 'split'
         ? plan.error.code

@@ -14,7 +14,7 @@ const fresh: SentTrigger = { attempts: 0, enqueuedAt: NOW - 1_000 };
 const half = () => 0.5;
 
 function settle(sent: readonly SentTrigger[], verdict: CallVerdict): TriggerRecord[] {
-  const plan = reconcileCall(sent, verdict, policy, NOW, half);
+  const plan = reconcileCall(sent, { verdict }, policy, NOW, half);
   if (plan.kind !== 'settle') throw new Error(`expected settle, got ${plan.kind}`);
   return plan.records;
 }
@@ -158,7 +158,9 @@ describe('reconcileCall', () => {
       errorCode: 'INVALID_INPUT',
       message: 'Invalid input parameter: Foo',
     };
-    expect(reconcileCall([fresh, fresh, fresh], rejected, policy, NOW)).toEqual({
+    expect(
+      reconcileCall([fresh, fresh, fresh], { verdict: rejected, status: 400 }, policy, NOW),
+    ).toEqual({
       kind: 'split',
       error: { code: 'INVALID_INPUT', message: 'Invalid input parameter: Foo', status: 400 },
     });

@@ -47,12 +47,14 @@ interface RetryHow {
  */
 export function reconcileCall(
   sent: readonly SentTrigger[],
-  verdict: CallVerdict,
+  outcome: { verdict: CallVerdict; status?: number | undefined },
   policy: RetryPolicy,
   now: number,
   random: () => number = Math.random,
 ): CallPlan {
-  const status = 'status' in verdict ? verdict.status : undefined;
+  const { verdict } = outcome;
+  const status =
+    outcome.status ?? ('status' in verdict && verdict.status > 0 ? verdict.status : undefined);
 
   const retry = (trigger: SentTrigger, error: TriggerError, how: RetryHow): TriggerRecord => {
     const attempts = how.counted ? trigger.attempts + 1 : trigger.attempts;

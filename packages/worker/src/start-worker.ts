@@ -72,6 +72,8 @@ export async function startWorker(
     maxConcurrency: config.salesforce.maxConcurrency,
     maxBufferedTriggers: config.dispatch.maxBufferedTriggers,
     resultTtlMs: config.dispatch.resultTtlMs,
+    lockDurationMs: config.dispatch.lockDurationMs,
+    stalledIntervalMs: config.dispatch.stalledIntervalMs,
   });
   await dispatcher.start();
   return {

@@ -217,7 +217,7 @@ async function latencies(url: string, keys: RedisKeys): Promise<number[]> {
         if (enqueuedAt === undefined) continue;
         for (const raw of await redis.hvals(key)) {
           const record = decodeTriggerRecord(raw);
-          if (record && record.s !== 'retry') result.push(record.t - enqueuedAt);
+          if (record?.s === 'ok' || record?.s === 'dead') result.push(record.t - enqueuedAt);
         }
       }
     }

@@ -29,6 +29,10 @@ export const defaults = {
   retryMaxMs: 5 * 60_000,
   /** Triggers a worker process holds in memory (fetched, not yet answered). */
   maxBufferedTriggers: 20_000,
+  /** Lock on a chunk a worker holds; renewed at half. A killed worker's chunks return after it. */
+  lockDurationMs: 30_000,
+  /** How often workers look for chunks whose worker died. */
+  stalledIntervalMs: 30_000,
   /** How long a trigger's outcome stays readable after its last change. */
   resultTtlMs: 24 * 60 * 60_000,
   /** Repeat enqueues with the same idempotency key are dropped within this window. */

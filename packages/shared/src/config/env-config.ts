@@ -37,6 +37,8 @@ export interface Config {
     retryMaxMs: number;
     maxBufferedTriggers: number;
     resultTtlMs: number;
+    lockDurationMs: number;
+    stalledIntervalMs: number;
   };
   producer: { idempotencyWindowMs: number; maxChunkSize: number };
   ingest: { port: number; tokens: string[]; authDisabled: boolean };
@@ -266,6 +268,14 @@ export function loadConfig(env: Env = process.env): Config {
         10_000_000,
       ),
       resultTtlMs: integer(env, 'RESULT_TTL_MS', defaults.resultTtlMs, 1_000, 30 * day),
+      lockDurationMs: integer(env, 'WORKER_LOCK_DURATION_MS', defaults.lockDurationMs, 1_000, hour),
+      stalledIntervalMs: integer(
+        env,
+        'WORKER_STALLED_INTERVAL_MS',
+        defaults.stalledIntervalMs,
+        500,
+        hour,
+      ),
     },
     producer: {
       idempotencyWindowMs: integer(

@@ -5,6 +5,7 @@
  *
  *   (no record) ──call answered──► ok | dead | retry
  *   retry ──next call──► ok | dead | retry
+ *   dead ──replayed──► moved (the trigger lives on, same id, in another chunk: `to`)
  */
 
 /** An error as flow-dispatcher reports it: Salesforce's code and message, or our own. */
@@ -22,7 +23,9 @@ export type TriggerRecord =
   /** It failed transiently; `n` is when it may be sent again. */
   | { s: 'retry'; a: number; n: number; e: TriggerError }
   /** Dead-lettered at `t`. */
-  | { s: 'dead'; a: number; t: number; e: TriggerError };
+  | { s: 'dead'; a: number; t: number; e: TriggerError }
+  /** Replayed from the dead letters: its current slot is the trigger address `to`. */
+  | { s: 'moved'; to: string };
 
 export type TriggerState = 'queued' | 'dispatching' | 'succeeded' | 'retrying' | 'dead';
 
@@ -43,13 +46,13 @@ export function encodeTriggerRecord(record: TriggerRecord): string {
   return JSON.stringify(record);
 }
 
+const RECORD_KINDS = new Set(['ok', 'retry', 'dead', 'moved']);
+
 export function decodeTriggerRecord(raw: string | null | undefined): TriggerRecord | undefined {
   if (!raw) return undefined;
   try {
     const value = JSON.parse(raw) as TriggerRecord;
-    return value && (value.s === 'ok' || value.s === 'retry' || value.s === 'dead')
-      ? value
-      : undefined;
+    return value && RECORD_KINDS.has(value.s) ? value : undefined;
   } catch {
     return undefined;
   }
@@ -77,7 +80,7 @@ export type ChunkJobState =
  * Returns undefined when neither exists (unknown id, or its retention expired).
  */
 export function deriveTriggerState(
-  record: TriggerRecord | undefined,
+  record: Exclude<TriggerRecord, { s: 'moved' }> | undefined,
   jobState: ChunkJobState | undefined,
 ): TriggerState | undefined {
   if (record?.s === 'ok') return 'succeeded';
@@ -96,7 +99,7 @@ export function deriveTriggerState(
 export function toTriggerStatus(
   id: string,
   flow: string,
-  record: TriggerRecord | undefined,
+  record: Exclude<TriggerRecord, { s: 'moved' }> | undefined,
   state: TriggerState,
 ): TriggerStatus {
   return {

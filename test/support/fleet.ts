@@ -1,0 +1,51 @@
+import { createLogger, createMetrics, loadConfig, type Metrics } from '@flow-dispatcher/shared';
+import { startWorker, type WorkerRuntime } from '@flow-dispatcher/worker';
+import { CliProcess } from './cli-process.js';
+
+export interface FleetEnvOptions {
+  redisUrl: string;
+  prefix: string;
+  simulatorUrl: string;
+  /** Extra or overriding variables. */
+  extra?: Record<string, string>;
+}
+
+/** The environment of a worker (or ingest) pointed at a test Redis prefix and a simulator. */
+export function fleetEnv({
+  redisUrl,
+  prefix,
+  simulatorUrl,
+  extra,
+}: FleetEnvOptions): Record<string, string> {
+  return {
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: prefix,
+    SF_LOGIN_URL: simulatorUrl,
+    SF_CLIENT_ID: 'sim-client-id',
+    SF_CLIENT_SECRET: 'sim-client-secret',
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'info',
+    DISPATCH_LINGER_MS: '20',
+    DISPATCH_RETRY_BASE_MS: '100',
+    DISPATCH_RETRY_MAX_MS: '1000',
+    ...extra,
+  };
+}
+
+/** A worker in this process (real Redis, real HTTP to the simulator), for tests that need no kill. */
+export async function startInProcessWorker(
+  env: Record<string, string>,
+): Promise<WorkerRuntime & { metrics: Metrics }> {
+  const config = loadConfig(env);
+  const metrics = createMetrics({ defaultMetrics: false });
+  const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const runtime = await startWorker(config, { logger, metrics });
+  return Object.assign(runtime, { metrics });
+}
+
+/** A `flow-dispatcher worker` process, once it says it is ready. */
+export async function startWorkerProcess(env: Record<string, string>): Promise<CliProcess> {
+  const worker = new CliProcess(['worker'], env);
+  await worker.waitForLine(/"msg":"worker ready"/);
+  return worker;
+}
