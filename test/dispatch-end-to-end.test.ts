@@ -82,6 +82,12 @@ describe('core dispatch path', () => {
       { message: 'every trigger readable as succeeded', timeoutMs: 10_000 },
     );
     expect(counts).toEqual({ 'succeeded/1': 10_000 });
+    // Nothing is left pending, and the finished chunk jobs are gone from Redis.
+    expect(await producer.redis.hgetall(producer.keys.pending)).toEqual({
+      Welcome_SMS: '0',
+      Order_Confirmation_Email: '0',
+    });
+    expect(await producer.redis.keys(`{${prefix}}:q:Welcome_SMS:c*`)).toEqual([]);
 
     expect(statuses[0]?.result).toMatchObject({
       Flow__InterviewStatus: expect.any(String),

@@ -37,7 +37,8 @@ const JOB_OPTIONS: JobsOptions = { removeOnComplete: true, removeOnFail: false, 
 /**
  * Writes one chunk of triggers of one flow as one BullMQ job, atomically with its idempotency keys.
  *
- * Without keys the job and the flow's registration go out in one pipeline. With keys the write is
+ * Without keys the job, the flow's registration and the pending count go out in one MULTI. With
+ * keys the write is
  * an optimistic transaction on a dedicated connection: WATCH the keys, read them, and in one
  * MULTI/EXEC set the new keys and add the job holding only the new triggers. If another producer
  * sets one of the keys in between, EXEC aborts and the whole check runs again. So a key is never
@@ -74,10 +75,11 @@ export class ChunkWriter {
     const queue = this.#plainQueues.get(flow);
     const chunkId = newChunkId();
     const data: ChunkJobData = { v: 1, inputs: items.map((item) => item.input) };
-    const pipeline = await transaction(queue, 'pipeline');
-    pipeline.sadd(this.keys.flows, flow);
-    await new Job(queue, flow, data, JOB_OPTIONS, chunkId).addJob(pipeline);
-    checkResults(await pipeline.exec());
+    const multi = await transaction(queue, 'multi');
+    multi.sadd(this.keys.flows, flow);
+    multi.hincrby(this.keys.pending, flow, items.length);
+    await new Job(queue, flow, data, JOB_OPTIONS, chunkId).addJob(multi);
+    checkResults(await multi.exec());
     return items.map((_, index) => ({
       id: triggerId(flow, chunkId, index),
       key: null,
@@ -127,6 +129,7 @@ export class ChunkWriter {
       const data: ChunkJobData = { v: 1, inputs, keys };
       const multi = await transaction(queue, 'multi');
       multi.sadd(this.keys.flows, flow);
+      multi.hincrby(this.keys.pending, flow, inputs.length);
       keys.forEach((key, index) => {
         if (key !== null) {
           multi.set(
@@ -168,6 +171,7 @@ export class ChunkWriter {
     };
     const multi = await transaction(queue, 'multi');
     multi.sadd(this.keys.flows, flow);
+    multi.hincrby(this.keys.pending, flow, letters.length);
     letters.forEach((letter, index) => {
       const old = parseTriggerId(letter.id);
       if (old) {

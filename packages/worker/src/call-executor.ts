@@ -11,6 +11,25 @@ import type { PendingTrigger } from './chunk-run.js';
 import type { OutcomeStore } from './outcome-store.js';
 import { reconcileCall } from './reconcile-call.js';
 
+/** What one call did, once its triggers are settled (for metrics, stats and limits). */
+export interface CallEvent {
+  flow: string;
+  inputs: number;
+  outcome: InvokeOutcome;
+  /** Triggers that succeeded, will be retried, were dead-lettered; all 0 when the call was split. */
+  succeeded: number;
+  retried: number;
+  dead: number;
+  /** The call was refused as a whole and sent again as two halves. */
+  split: boolean;
+  /** First error code of the call, when there was one. */
+  errorCode: string | undefined;
+  /** Epoch ms of the answer. */
+  at: number;
+}
+
+export type CallObserver = (event: CallEvent) => void;
+
 /** The one thing the worker needs of a Salesforce client. */
 export interface FlowInvoker {
   invokeFlow(flow: string, inputs: readonly unknown[]): Promise<InvokeOutcome>;
@@ -24,8 +43,8 @@ export interface CallExecutorDeps {
   logger: Logger;
   /** Sends the halves of a refused call as calls of their own. */
   split: (flow: string, batch: PendingTrigger[]) => void;
-  /** Sees every answer (for limit tracking). */
-  onOutcome?: (flow: string, outcome: InvokeOutcome, inputs: number) => void;
+  /** Told of every call once its triggers are settled. */
+  observers?: readonly CallObserver[];
 }
 
 /** Salesforce error codes are an upper-case enum; anything else is folded so labels stay bounded. */
@@ -86,7 +105,6 @@ export class CallExecutor {
       metrics.inflightCalls.dec();
       release();
     }
-    this.deps.onOutcome?.(flow, outcome, batch.length);
 
     const now = Date.now();
     const plan = reconcileCall(batch, outcome, policy, now);
@@ -116,6 +134,17 @@ export class CallExecutor {
       );
       this.deps.split(flow, batch.slice(0, middle));
       this.deps.split(flow, batch.slice(middle));
+      this.#notify({
+        flow,
+        inputs: batch.length,
+        outcome,
+        succeeded: 0,
+        retried: 0,
+        dead: 0,
+        split: true,
+        errorCode,
+        at: now,
+      });
       return;
     }
 
@@ -165,5 +194,26 @@ export class CallExecutor {
     if (retried || dead)
       logger.warn({ ...line, verdict: outcome.verdict.kind }, 'call settled with failures');
     else logger.debug(line, 'call settled');
+    this.#notify({
+      flow,
+      inputs: batch.length,
+      outcome,
+      succeeded,
+      retried,
+      dead,
+      split: false,
+      errorCode,
+      at: now,
+    });
   };
+
+  #notify(event: CallEvent): void {
+    for (const observer of this.deps.observers ?? []) {
+      try {
+        observer(event);
+      } catch (err) {
+        this.deps.logger.error({ err }, 'call observer failed');
+      }
+    }
+  }
 }

@@ -2,7 +2,8 @@ import type { Logger, Metrics, RedisKeys } from '@flow-dispatcher/shared';
 import type { Redis } from 'ioredis';
 import type { RetryPolicy } from './backoff.js';
 import { BufferBudget } from './buffer-budget.js';
-import { CallExecutor, type FlowInvoker } from './call-executor.js';
+import { CallExecutor, type CallObserver, type FlowInvoker } from './call-executor.js';
+
 import { type CallSlots, LocalCallSlots } from './call-slots.js';
 import { ChunkProcessor } from './chunk-processor.js';
 import { FlowBatcher } from './flow-batcher.js';
@@ -37,6 +38,8 @@ export interface DispatcherOptions {
   drainDelaySeconds?: number;
   /** Replaces the per-process call slots (fleet-wide limits). */
   slots?: CallSlots;
+  /** Told of every call once its triggers are settled. */
+  observers?: readonly CallObserver[];
 }
 
 /**
@@ -70,6 +73,7 @@ export class Dispatcher {
       metrics,
       logger,
       split: (flow, batch) => this.#batcher(flow).addSplit(batch),
+      observers: options.observers ?? [],
     });
     this.#processor = new ChunkProcessor({
       store,

@@ -1,5 +1,6 @@
 export { type RetryPolicy, retryDelayMs } from './backoff.js';
-export type { FlowInvoker } from './call-executor.js';
+export type { CallEvent, CallObserver, FlowInvoker } from './call-executor.js';
+
 export { type CallSlots, LocalCallSlots, type ReleaseSlot } from './call-slots.js';
 export { Dispatcher, type DispatcherOptions } from './dispatcher.js';
 export { type CallPlan, reconcileCall, type SentTrigger } from './reconcile-call.js';

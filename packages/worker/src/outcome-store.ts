@@ -12,7 +12,7 @@ import type { PendingTrigger } from './chunk-run.js';
 /**
  * Where the worker writes what became of each trigger: the chunk's outcome hash (one HSET per
  * chunk per call, expiring `resultTtlMs` after the last write) and, for the dead, the dead-letter
- * set. One pipeline per call, written before the triggers are settled in memory, so a chunk job is
+ * set, and the pending count. One transaction per call, written before the triggers are settled in memory, so a chunk job is
  * never completed ahead of the records that justify it.
  */
 export class OutcomeStore {
@@ -39,7 +39,9 @@ export class OutcomeStore {
     records: readonly TriggerRecord[],
   ): Promise<void> {
     const byChunk = new Map<string, (string | number)[]>();
-    const pipeline = this.redis.pipeline();
+    const settledByFlow = new Map<string, number>();
+    // One transaction: the records, the dead letters and the pending count move together.
+    const pipeline = this.redis.multi();
     batch.forEach((trigger, i) => {
       const record = records[i];
       if (!record) return;
@@ -50,6 +52,9 @@ export class OutcomeStore {
         byChunk.set(run.chunkId, fields);
       }
       fields.push(trigger.index, encodeTriggerRecord(record));
+      if (record.s === 'ok' || record.s === 'dead') {
+        settledByFlow.set(run.flow, (settledByFlow.get(run.flow) ?? 0) + 1);
+      }
       if (record.s === 'dead') {
         const id = run.ids?.[trigger.index] ?? triggerId(run.flow, run.chunkId, trigger.index);
         const letter: DeadLetter = {
@@ -71,6 +76,8 @@ export class OutcomeStore {
       pipeline.hset(key, ...fields);
       pipeline.pexpire(key, this.resultTtlMs);
     }
+    for (const [flow, settled] of settledByFlow)
+      pipeline.hincrby(this.keys.pending, flow, -settled);
     const results = await pipeline.exec();
     for (const [err] of results ?? []) if (err) throw err;
   }

@@ -19,6 +19,12 @@ export class RedisKeys {
   readonly deadLetters: string;
   /** HASH trigger id → dead-letter record (JSON). */
   readonly deadLetterItems: string;
+  /**
+   * HASH flow → triggers stored and not yet settled (succeeded or dead-lettered): the backlog in
+   * triggers, whatever the chunk sizes. Producers add in the transaction that stores a chunk;
+   * workers subtract in the transaction that records outcomes.
+   */
+  readonly pending: string;
 
   constructor(readonly prefix: string) {
     this.root = `{${prefix}}`;
@@ -26,6 +32,7 @@ export class RedisKeys {
     this.flows = `${this.root}:flows`;
     this.deadLetters = `${this.root}:dlq`;
     this.deadLetterItems = `${this.root}:dlq:items`;
+    this.pending = `${this.root}:pending`;
   }
 
   /** HASH chunk index → trigger record (JSON) of one chunk job. */
