@@ -5,3 +5,4 @@ export { type CallSlots, LocalCallSlots, type ReleaseSlot } from './call-slots.j
 export { Dispatcher, type DispatcherOptions } from './dispatcher.js';
 export { type CallPlan, reconcileCall, type SentTrigger } from './reconcile-call.js';
 export { startWorker, tokenSourceFromConfig, type WorkerRuntime } from './start-worker.js';
+export { FleetStats, STATS_BUCKET_SECONDS } from './fleet-stats.js';

@@ -11,6 +11,7 @@ import {
   type TokenSource,
 } from '@flow-dispatcher/shared';
 import { Dispatcher } from './dispatcher.js';
+import { FleetStats } from './fleet-stats.js';
 
 export interface WorkerRuntime {
   dispatcher: Dispatcher;
@@ -55,9 +56,12 @@ export async function startWorker(
     connections: config.salesforce.maxConcurrency,
     describeTtlMs: config.salesforce.describeTtlMs,
   });
+  const keys = new RedisKeys(config.redis.prefix);
+  const stats = new FleetStats(redis, keys, logger);
   const dispatcher = new Dispatcher({
     redis,
-    keys: new RedisKeys(config.redis.prefix),
+    keys,
+    observers: [stats.observe],
     invoker: client,
     logger: logger.child({ component: 'dispatcher' }),
     metrics,
@@ -76,12 +80,14 @@ export async function startWorker(
     stalledIntervalMs: config.dispatch.stalledIntervalMs,
   });
   await dispatcher.start();
+  stats.start();
   return {
     dispatcher,
     client,
     ready: () => redis.status === 'ready' && dispatcher.state === 'running',
     close: async () => {
       await dispatcher.stop();
+      await stats.stop();
       await client.close();
       await redis.quit().catch(() => redis.disconnect());
     },

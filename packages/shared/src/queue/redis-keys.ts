@@ -35,6 +35,15 @@ export class RedisKeys {
     this.pending = `${this.root}:pending`;
   }
 
+  /**
+   * HASH of fleet activity in the 10-second window starting at `bucketStartSec` (epoch seconds,
+   * a multiple of 10): succeeded, retried, dead, calls, inputs, `status:<http status>`. Every
+   * worker adds to it once a second; it expires after an hour.
+   */
+  stats(bucketStartSec: number): string {
+    return `${this.root}:stats:${bucketStartSec}`;
+  }
+
   /** HASH chunk index → trigger record (JSON) of one chunk job. */
   outcomes(chunkId: string): string {
     return `${this.root}:out:${chunkId}`;
