@@ -7,7 +7,9 @@ import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './support/redis.js';
 import { waitFor } from './support/wait.js';
 
 const inputs = (count: number, tag: string) =>
-  Array.from({ length: count }, (_, i) => ({ IndividualId: `0PK${tag}${String(i).padStart(12, '0')}` }));
+  Array.from({ length: count }, (_, i) => ({
+    IndividualId: `0PK${tag}${String(i).padStart(12, '0')}`,
+  }));
 
 describe('worker process lifecycle', () => {
   let sim: Simulator;
@@ -34,7 +36,11 @@ describe('worker process lifecycle', () => {
       prefix,
       simulatorUrl: sim.url,
       // A killed worker's chunks come back once their lock expires and a stalled check runs.
-      extra: { WORKER_LOCK_DURATION_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000', SF_MAX_CONCURRENCY: '4' },
+      extra: {
+        WORKER_LOCK_DURATION_MS: '2000',
+        WORKER_STALLED_INTERVAL_MS: '1000',
+        SF_MAX_CONCURRENCY: '4',
+      },
     });
 
   async function worker(): Promise<CliProcess> {
@@ -47,18 +53,27 @@ describe('worker process lifecycle', () => {
     await producer.triggerMany('Welcome_SMS', inputs(4_000, 'kill'));
     const first = await worker();
     // Kill it while calls are in flight: some triggers answered, others not yet.
-    await waitFor(() => sim.stats().deliveries.unique >= 800 && sim.stats().concurrency.inFlight > 0, {
-      message: 'calls in flight',
-    });
+    await waitFor(
+      () => sim.stats().deliveries.unique >= 800 && sim.stats().concurrency.inFlight > 0,
+      {
+        message: 'calls in flight',
+      },
+    );
     await first.kill('SIGKILL');
     const deliveredAtKill = sim.stats().deliveries.unique;
     expect(deliveredAtKill).toBeLessThan(4_000);
 
     await worker();
-    await waitFor(() => sim.stats().deliveries.unique === 4_000, { message: 'every trigger delivered', timeoutMs: 60_000 });
-    await waitFor(async () => (await producer.redis.hget(producer.keys.pending, 'Welcome_SMS')) === '0', {
-      message: 'nothing left pending',
+    await waitFor(() => sim.stats().deliveries.unique === 4_000, {
+      message: 'every trigger delivered',
+      timeoutMs: 60_000,
     });
+    await waitFor(
+      async () => (await producer.redis.hget(producer.keys.pending, 'Welcome_SMS')) === '0',
+      {
+        message: 'nothing left pending',
+      },
+    );
     // At-least-once: duplicates only from the calls that were in flight when the worker died
     // (at most SF_MAX_CONCURRENCY calls of 200 inputs).
     const { duplicates } = sim.stats().deliveries;
@@ -69,9 +84,12 @@ describe('worker process lifecycle', () => {
   it('on SIGTERM finishes the calls in flight, hands back the rest and exits 0', async () => {
     await producer.triggerMany('Welcome_SMS', inputs(6_000, 'term'));
     const first = await worker();
-    await waitFor(() => sim.stats().deliveries.unique >= 400 && sim.stats().concurrency.inFlight > 0, {
-      message: 'calls in flight',
-    });
+    await waitFor(
+      () => sim.stats().deliveries.unique >= 400 && sim.stats().concurrency.inFlight > 0,
+      {
+        message: 'calls in flight',
+      },
+    );
     const exit = await first.kill('SIGTERM');
     expect(exit).toEqual({ code: 0, signal: null });
     expect(first.output).toMatch(/"msg":"worker stopped"/);
@@ -83,7 +101,10 @@ describe('worker process lifecycle', () => {
     expect(pending).toBe(6_000 - deliveredAtStop);
 
     await worker();
-    await waitFor(() => sim.stats().deliveries.unique === 6_000, { message: 'the rest delivered', timeoutMs: 60_000 });
+    await waitFor(() => sim.stats().deliveries.unique === 6_000, {
+      message: 'the rest delivered',
+      timeoutMs: 60_000,
+    });
     // A graceful stop sends nothing twice.
     expect(sim.stats().deliveries.duplicates).toBe(0);
   });
