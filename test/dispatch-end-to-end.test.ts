@@ -1,5 +1,10 @@
 import { Producer } from '@flow-dispatcher/producer';
-import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import {
+  alwaysAvailableInputs,
+  type Simulator,
+  simulatorDefaults,
+  startSimulator,
+} from '@flow-dispatcher/simulator';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fleetEnv, startInProcessWorker } from './support/fleet.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './support/redis.js';
@@ -215,21 +220,39 @@ describe('core dispatch path', () => {
     expect(await producer.deadLetters.count()).toBe(0);
   });
 
-  it('dead-letters the triggers of a missing flow with a clear error', async () => {
-    await worker();
-    const [receipt] = await producer.triggerMany('No_Such_Flow', [
+  it('holds the triggers of a missing flow behind an open circuit until the flow is back', async () => {
+    await worker({ CIRCUIT_PROBE_MS: '1000' });
+    const [receipt] = await producer.triggerMany('Late_Flow', [
       { IndividualId: '0PKmissing00000001' },
     ]);
-    await waitFor(async () => (await producer.deadLetters.count()) === 1, {
-      message: 'dead letter',
+    const id = receipt?.id ?? '';
+    await waitFor(async () => (await producer.getTrigger(id))?.state === 'retrying', {
+      message: 'trigger retrying',
     });
-    const [letter] = await producer.deadLetters.list();
-    expect(letter).toMatchObject({
-      id: receipt?.id,
-      flow: 'No_Such_Flow',
-      error: { code: 'NOT_FOUND', status: 404 },
+    const status = await producer.getTrigger(id);
+    expect(status?.error).toMatchObject({ code: 'NOT_FOUND', status: 404 });
+    expect(status?.error?.message).toMatch(/does not exist, is not active, or is not shared/);
+    expect(status?.attempts).toBe(0);
+    expect(await producer.redis.exists(producer.keys.circuit('Late_Flow'))).toBe(1);
+    expect(await producer.deadLetters.count()).toBe(0);
+
+    // While the circuit is open, the flow's triggers are not sent (only probes of its describe).
+    const callsWhileOpen = sim.stats().invokeCalls.total;
+    await producer.triggerMany('Late_Flow', [{ IndividualId: '0PKmissing00000002' }]);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(sim.stats().invokeCalls.total).toBe(callsWhileOpen);
+
+    // The flow is deployed: the probe closes the circuit and both triggers go through.
+    sim.configure({
+      flows: { ...simulatorDefaults.flows, Late_Flow: { inputs: [...alwaysAvailableInputs] } },
     });
-    expect(letter?.error.message).toMatch(/does not exist, is not active, or is not shared/);
+    await waitFor(() => sim.stats().deliveries.unique === 2, {
+      message: 'delivered once the flow is back',
+    });
+    await waitFor(async () => (await producer.getTrigger(id))?.state === 'succeeded', {
+      message: 'succeeded',
+    });
+    expect(await producer.redis.exists(producer.keys.circuit('Late_Flow'))).toBe(0);
   });
 
   it('enqueues a repeated idempotency key once', async () => {

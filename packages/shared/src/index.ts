@@ -7,7 +7,19 @@ export {
   type SalesforceAuthConfig,
 } from './config/env-config.js';
 export { type HealthServerOptions, startHealthServer } from './observability/health-server.js';
-export { createLogger, type Logger, REDACTED_PATHS } from './observability/logger.js';
+export {
+  CENSOR,
+  REDACTED_KEYS,
+  redactForLog,
+  redactionKeys,
+  scrubText,
+} from './observability/log-redaction.js';
+export {
+  type CreateLoggerOptions,
+  createLogger,
+  type Logger,
+  REDACTED_PATHS,
+} from './observability/logger.js';
 export { createMetrics, type Metrics } from './observability/metrics.js';
 export {
   type ChunkJobData,

@@ -6,8 +6,10 @@ import type {
   TriggerRecord,
 } from '@flow-dispatcher/shared';
 import type { RetryPolicy } from './backoff.js';
+import type { BatchSizes } from './batch-sizes.js';
 import type { ReleaseSlot } from './call-slots.js';
 import type { PendingTrigger } from './chunk-run.js';
+import { type LimitSignal, limitSignal } from './limit-signals.js';
 import type { OutcomeStore } from './outcome-store.js';
 import { reconcileCall } from './reconcile-call.js';
 
@@ -45,6 +47,12 @@ export interface CallExecutorDeps {
   split: (flow: string, batch: PendingTrigger[]) => void;
   /** Told of every call once its triggers are settled. */
   observers?: readonly CallObserver[];
+  /** Most inputs per call per flow, shrunk on governor limits. */
+  batchSizes?: BatchSizes;
+  /** Learns from each answer (usage, adaptive concurrency, pauses); not awaited. */
+  onSignal?: (signal: LimitSignal, outcome: InvokeOutcome) => void;
+  /** Salesforce answered 404 for the flow. */
+  onFlowMissing?: (flow: string, message: string) => void;
 }
 
 /** Salesforce error codes are an upper-case enum; anything else is folded so labels stay bounded. */
@@ -107,6 +115,40 @@ export class CallExecutor {
     }
 
     const now = Date.now();
+    const signal = limitSignal(outcome.verdict, outcome.durationMs);
+    this.deps.onSignal?.(signal, outcome);
+    if (signal.flowMissing && outcome.verdict.kind === 'flow-missing') {
+      this.deps.onFlowMissing?.(flow, outcome.verdict.message);
+    }
+    if (signal.governorLimit && batch.length > 1 && this.deps.batchSizes) {
+      // Every input hit a governor limit, so none ran: send them again in smaller calls.
+      const size = this.deps.batchSizes.shrink(flow, batch.length);
+      logger.warn(
+        { flow, inputs: batch.length, batchSize: size },
+        'governor limit on every input: smaller calls for this flow',
+      );
+      metrics.salesforceRequests.inc({
+        flow,
+        status: statusLabel(outcome),
+        error_code: 'GOVERNOR_LIMIT',
+      });
+      metrics.batchInputs.observe({ flow }, batch.length);
+      for (let i = 0; i < batch.length; i += size) this.deps.split(flow, batch.slice(i, i + size));
+      this.#notify({
+        flow,
+        inputs: batch.length,
+        outcome,
+        succeeded: 0,
+        retried: 0,
+        dead: 0,
+        split: true,
+        errorCode: 'GOVERNOR_LIMIT',
+        at: now,
+      });
+      return;
+    }
+    if (signal.healthy && !signal.governorLimit)
+      this.deps.batchSizes?.succeeded(flow, batch.length);
     const plan = reconcileCall(batch, outcome, policy, now);
     const errorCode =
       plan.kind === 'split'

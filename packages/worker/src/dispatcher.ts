@@ -1,13 +1,17 @@
-import type { Logger, Metrics, RedisKeys } from '@flow-dispatcher/shared';
+import type { InvokeOutcome, Logger, Metrics, RedisKeys } from '@flow-dispatcher/shared';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RetryPolicy } from './backoff.js';
+import { BatchSizes } from './batch-sizes.js';
 import { BufferBudget } from './buffer-budget.js';
 import { CallExecutor, type CallObserver, type FlowInvoker } from './call-executor.js';
 
 import { type CallSlots, LocalCallSlots } from './call-slots.js';
 import { ChunkProcessor } from './chunk-processor.js';
 import { FlowBatcher } from './flow-batcher.js';
+import { FlowCircuits } from './flow-circuits.js';
 import { FlowConsumer } from './flow-consumer.js';
+import type { LimitSignal } from './limit-signals.js';
 import { OutcomeStore } from './outcome-store.js';
 
 export interface DispatcherOptions {
@@ -40,6 +44,14 @@ export interface DispatcherOptions {
   slots?: CallSlots;
   /** Told of every call once its triggers are settled. */
   observers?: readonly CallObserver[];
+  /** Learns from every answer (the fleet limiter). */
+  onSignal?: (signal: LimitSignal, outcome: InvokeOutcome) => void;
+  /** Multiplies the linger time (the fleet limiter stretches it as the budget runs out). */
+  lingerFactor?: () => number;
+  /** Does a flow whose circuit is open exist again? Without it, circuits open but only close by hand. */
+  probeFlow?: (flow: string) => Promise<boolean>;
+  /** How often an open circuit is probed. @defaultValue 60000 */
+  circuitProbeMs?: number;
 }
 
 /**
@@ -57,6 +69,8 @@ export class Dispatcher {
   readonly #slots: CallSlots;
   readonly #processor: ChunkProcessor;
   readonly #executor: CallExecutor;
+  readonly #batchSizes: BatchSizes;
+  readonly #circuits: FlowCircuits;
   #pollTimer: NodeJS.Timeout | undefined;
   #state: 'created' | 'running' | 'stopping' | 'stopped' = 'created';
 
@@ -66,6 +80,16 @@ export class Dispatcher {
     this.#slots = options.slots ?? new LocalCallSlots(options.maxConcurrency);
     metrics.concurrencyLimit.set(this.#slots.limit);
     const store = new OutcomeStore(redis, keys, options.resultTtlMs);
+    this.#batchSizes = new BatchSizes(options.maxInputsPerCall);
+    this.#circuits = new FlowCircuits({
+      redis,
+      keys,
+      logger,
+      metrics,
+      probe: options.probeFlow ?? (async () => false),
+      probeMs: options.circuitProbeMs ?? 60_000,
+      onOpen: (flow) => this.#batchers.get(flow)?.handBackBuffered(),
+    });
     this.#executor = new CallExecutor({
       invoker: options.invoker,
       store,
@@ -74,6 +98,13 @@ export class Dispatcher {
       logger,
       split: (flow, batch) => this.#batcher(flow).addSplit(batch),
       observers: options.observers ?? [],
+      batchSizes: this.#batchSizes,
+      onSignal: options.onSignal,
+      onFlowMissing: (flow, message) => {
+        void this.#circuits
+          .open(flow, message)
+          .catch((err) => logger.error({ flow, err }, 'could not open the circuit'));
+      },
     });
     this.#processor = new ChunkProcessor({
       store,
@@ -95,6 +126,7 @@ export class Dispatcher {
   async start(): Promise<void> {
     if (this.#state !== 'created') throw new Error(`dispatcher is ${this.#state}`);
     this.#state = 'running';
+    await this.#circuits.start();
     await this.#discoverFlows();
     this.#schedulePoll();
     this.options.logger.info({ flows: this.flows }, 'dispatcher started');
@@ -112,9 +144,19 @@ export class Dispatcher {
   }
 
   async #discoverFlows(): Promise<void> {
-    const flows = await this.options.redis.smembers(this.options.keys.flows);
-    for (const flow of flows) {
+    const { redis, keys } = this.options;
+    const flows = await redis.smembers(keys.flows);
+    const fresh = flows.filter((flow) => !this.#consumers.has(flow));
+    // `flow-dispatcher pause` (all flows) pauses the flows that exist; flows seen after it are
+    // paused here, before anything is fetched from them.
+    const pausedAll = fresh.length > 0 && (await redis.exists(keys.pausedAll)) === 1;
+    for (const flow of fresh) {
       if (this.#state !== 'running' || this.#consumers.has(flow)) continue;
+      if (pausedAll) {
+        const queue = new Queue(flow, { connection: redis, prefix: keys.bullPrefix });
+        await queue.pause();
+        await queue.close();
+      }
       const consumer = new FlowConsumer(
         flow,
         {
@@ -127,6 +169,7 @@ export class Dispatcher {
         this.#processor,
         this.#budget,
         this.options.logger,
+        () => this.#circuits.isOpen(flow),
       );
       this.#consumers.set(flow, consumer);
       await consumer.start();
@@ -138,9 +181,14 @@ export class Dispatcher {
     let batcher = this.#batchers.get(flow);
     if (!batcher) {
       const { maxInputsPerCall, lingerMs, logger } = this.options;
+      const lingerFactor = this.options.lingerFactor ?? (() => 1);
       batcher = new FlowBatcher(
         flow,
-        { maxInputs: () => maxInputsPerCall, lingerMs: () => lingerMs },
+        {
+          maxInputs: () => Math.min(maxInputsPerCall, this.#batchSizes.get(flow)),
+          lingerMs: () => lingerMs * lingerFactor(),
+          blocked: () => this.#circuits.isOpen(flow),
+        },
         this.#slots,
         this.#executor.send,
         (err) => logger.error({ flow, err }, 'call failed unexpectedly'),
@@ -158,6 +206,7 @@ export class Dispatcher {
     if (this.#state === 'stopped' || this.#state === 'stopping') return;
     this.#state = 'stopping';
     clearTimeout(this.#pollTimer);
+    this.#circuits.stop();
     for (const consumer of this.#consumers.values()) consumer.stopFetching();
     this.#budget.wakeAll();
     for (const batcher of this.#batchers.values()) batcher.close();

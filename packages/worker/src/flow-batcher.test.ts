@@ -20,7 +20,7 @@ describe('FlowBatcher', () => {
     const run = new ChunkRun('Flow', 'c1', undefined, undefined);
     const batcher = new FlowBatcher(
       'Flow',
-      { maxInputs: () => 200, lingerMs: () => 50 },
+      { maxInputs: () => 200, lingerMs: () => 50, blocked: () => false },
       new LocalCallSlots(10),
       async (_flow, batch, release: ReleaseSlot) => {
         calls.push(batch.length);
@@ -44,7 +44,7 @@ describe('FlowBatcher', () => {
     const run = new ChunkRun('Flow', 'c1', undefined, undefined);
     const batcher = new FlowBatcher(
       'Flow',
-      { maxInputs: () => 200, lingerMs: () => 0 },
+      { maxInputs: () => 200, lingerMs: () => 0, blocked: () => false },
       slots,
       async (_flow, batch, release) => {
         calls.push(batch.length);
@@ -66,7 +66,7 @@ describe('FlowBatcher', () => {
     run.expect(30);
     const batcher = new FlowBatcher(
       'Flow',
-      { maxInputs: () => 200, lingerMs: () => 10_000 },
+      { maxInputs: () => 200, lingerMs: () => 10_000, blocked: () => false },
       new LocalCallSlots(1),
       async () => {
         throw new Error('must not send');

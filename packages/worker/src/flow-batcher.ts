@@ -13,6 +13,8 @@ export type SendBatch = (
 ) => Promise<void>;
 
 export interface BatcherLimits {
+  /** The flow may not be called now (its circuit is open): hand triggers back instead. */
+  blocked(): boolean;
   /** Most inputs per call, read at each call (it may adapt per flow). */
   maxInputs(): number;
   /** Longest wait for a call to fill, read at each decision. */
@@ -51,7 +53,7 @@ export class FlowBatcher {
   }
 
   add(triggers: readonly PendingTrigger[]): void {
-    if (this.#closed) {
+    if (this.#closed || this.limits.blocked()) {
       for (const trigger of triggers) trigger.run.handBack();
       return;
     }
@@ -61,7 +63,7 @@ export class FlowBatcher {
 
   /** Sends `batch` as one call of its own, ahead of the buffer. */
   addSplit(batch: PendingTrigger[]): void {
-    if (this.#closed) {
+    if (this.#closed || this.limits.blocked()) {
       for (const trigger of batch) trigger.run.handBack();
       return;
     }
@@ -72,6 +74,11 @@ export class FlowBatcher {
   /** Stops taking triggers and hands back every buffered one. Calls in flight go on. */
   close(): void {
     this.#closed = true;
+    this.handBackBuffered();
+  }
+
+  /** Hands back every buffered trigger (to its chunk, which goes back to the queue). */
+  handBackBuffered(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const left = [...this.#buffer.slice(this.#head), ...this.#splits.flat()];
@@ -116,6 +123,7 @@ export class FlowBatcher {
 
   #onSlot(release: ReleaseSlot): void {
     this.#asking = false;
+    if (this.limits.blocked()) this.handBackBuffered();
     const batch = this.#closed ? [] : (this.#splits.shift() ?? this.#take(this.limits.maxInputs()));
     if (batch.length === 0) {
       release();

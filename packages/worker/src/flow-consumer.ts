@@ -38,6 +38,8 @@ export class FlowConsumer {
     private readonly processor: ChunkProcessor,
     private readonly budget: BufferBudget,
     private readonly logger: Logger,
+    /** The flow may not be called now (circuit open): fetch nothing. */
+    private readonly blocked: () => boolean = () => false,
   ) {
     this.#worker = new Worker(flow, null, {
       connection: options.connection,
@@ -66,6 +68,10 @@ export class FlowConsumer {
 
   async #fetchLoop(): Promise<void> {
     while (!this.#closing) {
+      if (this.blocked()) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        continue;
+      }
       if (!this.budget.hasRoom()) {
         await this.budget.waitForRoom();
         continue;

@@ -1,13 +1,24 @@
 export { type RetryPolicy, retryDelayMs } from './backoff.js';
+export { BatchSizes } from './batch-sizes.js';
+export { budgetCap, callsLeft, lingerFactor, type Usage } from './budget.js';
 export type { CallEvent, CallObserver, FlowInvoker } from './call-executor.js';
-
 export { type CallSlots, LocalCallSlots, type ReleaseSlot } from './call-slots.js';
 export { Dispatcher, type DispatcherOptions } from './dispatcher.js';
+export { FleetLimiter, type FleetLimiterOptions } from './fleet-limiter.js';
 export { FleetStats, STATS_BUCKET_SECONDS } from './fleet-stats.js';
+export { FleetTokenSource } from './fleet-token-source.js';
+export { FlowCircuits } from './flow-circuits.js';
+export { type LimitSignal, limitSignal, type PauseCause, pauseMs } from './limit-signals.js';
 export {
   QueueDepthSampler,
   type QueueDepthSamplerOptions,
   SAMPLED_JOB_STATES,
 } from './queue-depth-sampler.js';
 export { type CallPlan, reconcileCall, type SentTrigger } from './reconcile-call.js';
-export { startWorker, tokenSourceFromConfig, type WorkerRuntime } from './start-worker.js';
+export {
+  fleetTokenSourceFromConfig,
+  startWorker,
+  tokenMinterFromConfig,
+  tokenSourceFromConfig,
+  type WorkerRuntime,
+} from './start-worker.js';

@@ -140,14 +140,16 @@ describe('reconcileCall', () => {
     expect(record?.s === 'retry' && record.n).toBe(NOW + 30_000);
   });
 
-  it('dead-letters every trigger of a missing flow with a clear message', () => {
-    const records = settle([fresh, fresh], {
+  it('keeps the triggers of a missing flow waiting, with a clear message', () => {
+    const records = settle([fresh, { attempts: 9, enqueuedAt: NOW - 86_400_000 }], {
       kind: 'flow-missing',
       message: 'The requested resource does not exist',
     });
+    expect(records.map((r) => r.s === 'retry' && r.a)).toEqual([0, 9]);
     for (const record of records) {
-      expect(record).toMatchObject({ s: 'dead', a: 1, e: { code: 'NOT_FOUND' } });
-      expect(record.s === 'dead' && record.e.message).toMatch(/not active, or is not shared/);
+      expect(record).toMatchObject({ s: 'retry', e: { code: 'NOT_FOUND' } });
+      expect(record.s === 'retry' && record.e.message).toMatch(/not active, or is not shared/);
+      expect(record.s === 'retry' && record.n).toBeGreaterThanOrEqual(NOW + 5_000);
     }
   });
 

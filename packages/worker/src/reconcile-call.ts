@@ -40,7 +40,7 @@ interface RetryHow {
  * | timeout/refused before sending  | retry                                  | no                |
  * | auth-expired, auth-misconfigured| retry (waits for an operator)          | no                |
  * | daily-limit, concurrency-limit, rate-limited | retry after the window    | no                |
- * | flow-missing (404)              | dead: replay once the flow is back     | yes               |
+ * | flow-missing (404)              | retry (the flow's circuit opens)       | no                |
  * | rejected (request-level 4xx)    | split the call; a lone input is dead   | yes               |
  *
  * Uncounted retries never dead-letter: a trigger waits out limits and configuration mistakes.
@@ -150,13 +150,15 @@ export function reconcileCall(
       return all(withStatus('CONNECTION_FAILED', verdict.message), { counted: verdict.sent });
     case 'malformed-response':
       return all(withStatus('MALFORMED_RESPONSE', verdict.message), { counted: true });
-    case 'flow-missing': {
-      const error = withStatus(
-        'NOT_FOUND',
-        `${verdict.message}: the flow does not exist, is not active, or is not shared with the integration user; replay the dead letters once it is fixed`,
+    case 'flow-missing':
+      // The flow's circuit opens (the worker does that): its triggers wait, they do not die.
+      return all(
+        withStatus(
+          'NOT_FOUND',
+          `${verdict.message}: the flow does not exist, is not active, or is not shared with the integration user; its triggers wait until it is back`,
+        ),
+        { counted: false, floorMs: 5_000 },
       );
-      return { kind: 'settle', records: sent.map((t) => dead(t.attempts + 1, error)), error };
-    }
     case 'rejected': {
       const error = withStatus(verdict.errorCode, verdict.message);
       if (sent.length > 1) return { kind: 'split', error };

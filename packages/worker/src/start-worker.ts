@@ -1,39 +1,78 @@
 import {
+  ClientCredentialsTokenMinter,
   type Config,
   createRedis,
-  createTokenSource,
+  isSalesforceRequestError,
+  JwtBearerTokenMinter,
   type Logger,
   loadPrivateKey,
   type Metrics,
   RedisKeys,
   requireSalesforceAuth,
   SalesforceClient,
+  SingleFlightTokenSource,
+  StaticTokenSource,
+  type TokenMinter,
   type TokenSource,
 } from '@flow-dispatcher/shared';
+import type { Redis } from 'ioredis';
 import { Dispatcher } from './dispatcher.js';
+import { FleetLimiter } from './fleet-limiter.js';
 import { FleetStats } from './fleet-stats.js';
+import { FleetTokenSource } from './fleet-token-source.js';
+import { QueueDepthSampler } from './queue-depth-sampler.js';
 
 export interface WorkerRuntime {
   dispatcher: Dispatcher;
   client: SalesforceClient;
+  limiter: FleetLimiter;
   /** Redis answers and the dispatcher runs. */
   ready(): boolean;
   /** Graceful stop (see Dispatcher.stop), then closes connections. */
   close(): Promise<void>;
 }
 
-/** The Salesforce token source the configuration asks for. */
-export function tokenSourceFromConfig(config: Config): TokenSource {
+/** What mints tokens for the configured flow, or the fixed token (which cannot be refreshed). */
+export function tokenMinterFromConfig(config: Config): TokenMinter | StaticTokenSource {
   const auth = requireSalesforceAuth(config);
   const timeoutMs = config.salesforce.connectTimeoutMs + config.salesforce.requestTimeoutMs;
-  if (auth.kind === 'jwt-bearer') {
-    const { privateKeyFile, ...rest } = auth;
-    return createTokenSource(
-      { ...rest, privateKey: loadPrivateKey(privateKeyFile) },
-      { timeoutMs },
-    );
+  switch (auth.kind) {
+    case 'jwt-bearer': {
+      const { privateKeyFile, ...rest } = auth;
+      return new JwtBearerTokenMinter({
+        ...rest,
+        privateKey: loadPrivateKey(privateKeyFile),
+        timeoutMs,
+      });
+    }
+    case 'client-credentials':
+      return new ClientCredentialsTokenMinter({ ...auth, timeoutMs });
+    case 'static':
+      return new StaticTokenSource(auth);
   }
-  return createTokenSource(auth, { timeoutMs });
+}
+
+/** A token source for this process alone (single-flight refresh): for the CLI and ingest. */
+export function tokenSourceFromConfig(config: Config): TokenSource {
+  const minter = tokenMinterFromConfig(config);
+  return minter instanceof StaticTokenSource ? minter : new SingleFlightTokenSource(minter);
+}
+
+/**
+ * The fleet's token source: one token shared through Redis, refreshed by one worker per expiry
+ * (a fixed token is used as it is).
+ */
+export function fleetTokenSourceFromConfig(
+  config: Config,
+  redis: Redis,
+  logger: Logger,
+  metrics?: Metrics,
+): TokenSource {
+  const minter = tokenMinterFromConfig(config);
+  if (minter instanceof StaticTokenSource) return minter;
+  return new FleetTokenSource(redis, new RedisKeys(config.redis.prefix), minter, logger, {
+    onMint: () => metrics?.tokenRequests.inc(),
+  });
 }
 
 /** Wires a worker process from its configuration and starts it. */
@@ -42,11 +81,14 @@ export async function startWorker(
   deps: { logger: Logger; metrics: Metrics; tokens?: TokenSource },
 ): Promise<WorkerRuntime> {
   const { logger, metrics } = deps;
-  const tokens = deps.tokens ?? tokenSourceFromConfig(config);
   const redis = createRedis(config.redis.url, { connectionName: 'fd-worker' });
   redis.on('error', (err) =>
     logger.warn({ err: { message: err.message } }, 'redis connection error'),
   );
+  const keys = new RedisKeys(config.redis.prefix);
+  const tokens =
+    deps.tokens ??
+    fleetTokenSourceFromConfig(config, redis, logger.child({ component: 'token' }), metrics);
   const client = new SalesforceClient({
     tokens,
     apiVersion: config.salesforce.apiVersion,
@@ -56,13 +98,39 @@ export async function startWorker(
     connections: config.salesforce.maxConcurrency,
     describeTtlMs: config.salesforce.describeTtlMs,
   });
-  const keys = new RedisKeys(config.redis.prefix);
+  metrics.apiBudgetShare.set(config.salesforce.dailyApiShare);
+  const limiter = new FleetLimiter({
+    redis,
+    keys,
+    logger: logger.child({ component: 'limits' }),
+    metrics,
+    maxConcurrency: config.salesforce.maxConcurrency,
+    dailyApiShare: config.salesforce.dailyApiShare,
+    readLimits: () => client.getLimits(),
+    budgetProbeMs: config.salesforce.budgetProbeMs,
+    // Permits are leased like chunks are locked: a dead worker's come back in the same time.
+    leaseMs: config.dispatch.lockDurationMs,
+  });
+  await limiter.start();
   const stats = new FleetStats(redis, keys, logger);
   const dispatcher = new Dispatcher({
     redis,
     keys,
-    observers: [stats.observe],
     invoker: client,
+    slots: limiter,
+    observers: [stats.observe],
+    onSignal: (signal, outcome) => void limiter.observe(signal, outcome.limitInfo),
+    lingerFactor: () => limiter.lingerFactor(),
+    probeFlow: async (flow) => {
+      try {
+        await client.describeFlow(flow, { fresh: true });
+        return true;
+      } catch (err) {
+        if (isSalesforceRequestError(err) && err.code === 'flow-missing') return false;
+        throw err;
+      }
+    },
+    circuitProbeMs: config.salesforce.circuitProbeMs,
     logger: logger.child({ component: 'dispatcher' }),
     metrics,
     policy: {
@@ -81,13 +149,23 @@ export async function startWorker(
   });
   await dispatcher.start();
   stats.start();
+  const depth = new QueueDepthSampler({
+    redis,
+    keys,
+    metrics,
+    logger: logger.child({ component: 'queue-depth' }),
+  });
+  depth.start();
   return {
     dispatcher,
     client,
+    limiter,
     ready: () => redis.status === 'ready' && dispatcher.state === 'running',
     close: async () => {
       await dispatcher.stop();
+      await limiter.close();
       await stats.stop();
+      await depth.stop();
       await client.close();
       await redis.quit().catch(() => redis.disconnect());
     },

@@ -21,6 +21,10 @@ export const defaults = {
   /** Largest Salesforce answer read; 200 results are well under 1 MB. */
   maxResponseBytes: 16 * 1024 * 1024,
   describeTtlMs: 5 * 60_000,
+  /** While the daily budget is spent, one worker re-reads /limits this often (each read is a call). */
+  budgetProbeMs: 5 * 60_000,
+  /** While a flow's circuit is open (404), one worker probes its describe this often. */
+  circuitProbeMs: 60_000,
   /** A trigger that failed transiently this many times is dead-lettered. */
   maxAttempts: 10,
   /** A trigger older than this when it fails transiently is dead-lettered. */
@@ -40,6 +44,28 @@ export const defaults = {
   /** Triggers per chunk job written by the producer library. */
   maxChunkSize: 1_000,
   ingestPort: 8080,
+  /** Ingest group commit: longest wait for concurrent requests of a flow to share a chunk job. */
+  ingestLingerMs: 2,
+  /** Ingest group commit: triggers per chunk job (soft: one request is never split). */
+  ingestMaxChunk: 1_000,
+  /** Largest ingest request body; larger ones get 413. */
+  ingestMaxBodyBytes: 5 * 1024 * 1024,
+  /** Triggers (or drop-in inputs) in one ingest request. */
+  ingestMaxTriggersPerRequest: 1_000,
+  /** Stored-but-unsettled triggers (all flows) past which ingest answers 429. */
+  ingestMaxBacklog: 1_000_000,
+  /** Deadline of one ingest chunk write; past it the request gets 503. */
+  ingestWriteTimeoutMs: 5_000,
+  /** Chunk writes in flight per flow; while all are busy, the open chunk keeps filling. */
+  ingestMaxWritesInFlight: 4,
+  /** How often ingest reads the backlog (the pending-trigger counters). */
+  ingestBacklogPollMs: 500,
+  /** `Retry-After` of ingest's 429 and 503 answers, in seconds. */
+  ingestRetryAfterSeconds: 1,
+  /** The admin UI on ingest's /admin: off unless asked for. */
+  adminUi: 'off',
+  /** The admin UI is read-only unless ADMIN_UI_WRITE=on. */
+  adminUiWrite: 'off',
   metricsPort: 9464,
   logLevel: 'info',
 } as const satisfies Record<string, string | number>;

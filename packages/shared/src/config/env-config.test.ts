@@ -25,6 +25,37 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the ingest tuning variables', () => {
+    expect(loadConfig({}).ingest).toMatchObject({
+      lingerMs: 2,
+      maxChunk: 1_000,
+      maxBodyBytes: 5 * 1024 * 1024,
+      maxTriggersPerRequest: 1_000,
+      maxBacklog: 1_000_000,
+      groupCommit: true,
+      writeTimeoutMs: 5_000,
+    });
+    expect(
+      loadConfig({
+        INGEST_LINGER_MS: '0',
+        INGEST_MAX_CHUNK: '200',
+        INGEST_MAX_BODY_BYTES: '1048576',
+        INGEST_MAX_TRIGGERS_PER_REQUEST: '50',
+        INGEST_MAX_BACKLOG: '10',
+        INGEST_GROUP_COMMIT: 'off',
+        INGEST_WRITE_TIMEOUT_MS: '250',
+      }).ingest,
+    ).toMatchObject({
+      lingerMs: 0,
+      maxChunk: 200,
+      maxBodyBytes: 1_048_576,
+      maxTriggersPerRequest: 50,
+      maxBacklog: 10,
+      groupCommit: false,
+      writeTimeoutMs: 250,
+    });
+  });
+
   it('picks the auth flow from the variables present', () => {
     expect(
       loadConfig({
@@ -71,6 +102,15 @@ describe('loadConfig', () => {
     [{ INGEST_AUTH: 'maybe' }, 'INGEST_AUTH'],
     [{ INGEST_TOKENS: 'short' }, 'INGEST_TOKENS'],
     [{ INGEST_TOKENS: 'a-long-enough-token-1,,' }, 'INGEST_TOKENS'],
+    [{ INGEST_LINGER_MS: '-1' }, 'INGEST_LINGER_MS'],
+    [{ INGEST_LINGER_MS: '5000' }, 'INGEST_LINGER_MS'],
+    [{ INGEST_MAX_CHUNK: '0' }, 'INGEST_MAX_CHUNK'],
+    [{ INGEST_MAX_BODY_BYTES: '5MB' }, 'INGEST_MAX_BODY_BYTES'],
+    [{ INGEST_MAX_BODY_BYTES: '10' }, 'INGEST_MAX_BODY_BYTES'],
+    [{ INGEST_MAX_TRIGGERS_PER_REQUEST: '0' }, 'INGEST_MAX_TRIGGERS_PER_REQUEST'],
+    [{ INGEST_MAX_BACKLOG: 'lots' }, 'INGEST_MAX_BACKLOG'],
+    [{ INGEST_GROUP_COMMIT: 'yes' }, 'INGEST_GROUP_COMMIT'],
+    [{ INGEST_WRITE_TIMEOUT_MS: '10' }, 'INGEST_WRITE_TIMEOUT_MS'],
     [
       { SF_LOGIN_URL: 'http://acme.my.salesforce.com', SF_CLIENT_ID: 'i', SF_CLIENT_SECRET: 's' },
       'SF_LOGIN_URL',
@@ -106,5 +146,52 @@ describe('loadConfig', () => {
     expect(failure({ SF_INSTANCE_URL: 'http://10.0.0.5', SF_ACCESS_TOKEN: 't' }).variable).toBe(
       'SF_INSTANCE_URL',
     );
+  });
+
+  it('allows http:// on any host only with SF_ALLOW_HTTP=on (the simulator in Docker)', () => {
+    const env = { SF_LOGIN_URL: 'http://simulator:8787', SF_CLIENT_ID: 'i', SF_CLIENT_SECRET: 's' };
+    expect(failure(env).variable).toBe('SF_LOGIN_URL');
+    expect(failure(env).message).toContain('SF_ALLOW_HTTP=on');
+    expect(loadConfig({ ...env, SF_ALLOW_HTTP: 'on' }).salesforce.auth).toMatchObject({
+      loginUrl: 'http://simulator:8787',
+    });
+    expect(failure({ ...env, SF_ALLOW_HTTP: 'off' }).variable).toBe('SF_LOGIN_URL');
+    expect(failure({ SF_ALLOW_HTTP: 'yes' }).variable).toBe('SF_ALLOW_HTTP');
+  });
+
+  it('reads LOG_REDACT_INPUTS as a list of input names', () => {
+    expect(loadConfig({}).log.redactInputs).toEqual([]);
+    expect(
+      loadConfig({ LOG_REDACT_INPUTS: ' LoyaltyCard , Birth_Date ' }).log.redactInputs,
+    ).toEqual(['LoyaltyCard', 'Birth_Date']);
+    expect(failure({ LOG_REDACT_INPUTS: 'LoyaltyCard,,' }).variable).toBe('LOG_REDACT_INPUTS');
+    expect(failure({ LOG_REDACT_INPUTS: 'Loyalty Card' }).variable).toBe('LOG_REDACT_INPUTS');
+    expect(failure({ LOG_REDACT_INPUTS: '1st' }).message).toMatch(/^LOG_REDACT_INPUTS: /);
+  });
+
+  it('reads the admin UI variables: off and read-only unless asked', () => {
+    expect(loadConfig({}).admin).toEqual({ enabled: false, write: false, tokens: [] });
+    expect(
+      loadConfig({
+        ADMIN_UI: 'on',
+        ADMIN_UI_WRITE: 'on',
+        ADMIN_TOKENS: 'admin-token-0123456789, admin-token-abcdefghij',
+      }).admin,
+    ).toEqual({
+      enabled: true,
+      write: true,
+      tokens: ['admin-token-0123456789', 'admin-token-abcdefghij'],
+    });
+  });
+
+  it.each([
+    [{ ADMIN_UI: 'yes' }, 'ADMIN_UI'],
+    [{ ADMIN_UI_WRITE: 'true' }, 'ADMIN_UI_WRITE'],
+    [{ ADMIN_TOKENS: 'short' }, 'ADMIN_TOKENS'],
+    [{ ADMIN_TOKENS: 'admin-token-0123456789,' }, 'ADMIN_TOKENS'],
+    [{ ADMIN_TOKENS: 'admin token with spaces' }, 'ADMIN_TOKENS'],
+  ])('refuses admin UI setting %j, naming %s', (env, variable) => {
+    expect(failure(env).variable).toBe(variable);
+    expect(failure(env).message).not.toContain('admin-token-0123456789');
   });
 });

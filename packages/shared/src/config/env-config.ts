@@ -28,6 +28,10 @@ export interface Config {
     connectTimeoutMs: number;
     maxResponseBytes: number;
     describeTtlMs: number;
+    /** How often one worker re-reads the org's usage while the daily budget is spent. */
+    budgetProbeMs: number;
+    /** How often an open flow circuit is probed. */
+    circuitProbeMs: number;
   };
   dispatch: {
     lingerMs: number;
@@ -41,9 +45,40 @@ export interface Config {
     stalledIntervalMs: number;
   };
   producer: { idempotencyWindowMs: number; maxChunkSize: number };
-  ingest: { port: number; tokens: string[]; authDisabled: boolean };
+  ingest: {
+    port: number;
+    tokens: string[];
+    authDisabled: boolean;
+    /** INGEST_LINGER_MS: group-commit linger. */
+    lingerMs: number;
+    /** INGEST_MAX_CHUNK: soft cap of triggers per chunk job. */
+    maxChunk: number;
+    /** INGEST_MAX_BODY_BYTES: larger bodies get 413. */
+    maxBodyBytes: number;
+    /** INGEST_MAX_TRIGGERS_PER_REQUEST. */
+    maxTriggersPerRequest: number;
+    /** INGEST_MAX_BACKLOG: pending triggers (all flows) past which requests get 429. */
+    maxBacklog: number;
+    /** INGEST_GROUP_COMMIT: false writes one BullMQ job per trigger (the benchmark baseline). */
+    groupCommit: boolean;
+    /** INGEST_WRITE_TIMEOUT_MS: deadline of one chunk write. */
+    writeTimeoutMs: number;
+  };
+  /** The admin UI (bull-board) mounted on ingest at /admin. */
+  admin: {
+    /** ADMIN_UI: mount it (on/off, default off). */
+    enabled: boolean;
+    /** ADMIN_UI_WRITE: allow the actions that lose nothing (pause, resume, retry, promote). */
+    write: boolean;
+    /** ADMIN_TOKENS: admin tokens; when empty, INGEST_TOKENS are accepted instead. */
+    tokens: string[];
+  };
   metrics: { port: number };
-  log: { level: string };
+  log: {
+    level: string;
+    /** LOG_REDACT_INPUTS: flow input names censored in logs besides the built-in ones. */
+    redactInputs: string[];
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -97,13 +132,49 @@ function baseUrl(env: Env, name: string): string | undefined {
   } catch {
     throw new ConfigError(name, `expected a URL such as https://mydomain.my.salesforce.com`);
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new ConfigError(name, 'must be an https:// URL (http:// is allowed only for loopback)');
+  if (
+    url.protocol !== 'https:' &&
+    !(url.protocol === 'http:' && (isLoopbackHost(url.hostname) || insecureHttpAllowed(env)))
+  ) {
+    throw new ConfigError(
+      name,
+      'must be an https:// URL (http:// is allowed only for loopback, or anywhere with SF_ALLOW_HTTP=on)',
+    );
   }
   if (url.username || url.password || url.search || url.hash) {
     throw new ConfigError(name, 'must be a bare origin without credentials, query or fragment');
   }
   return url.origin;
+}
+
+/**
+ * SF_ALLOW_HTTP=on lets the Salesforce URLs be http:// on any host: development only, for the
+ * simulator behind Docker or Kubernetes networking. Credentials then travel in clear text.
+ */
+function insecureHttpAllowed(env: Env): boolean {
+  const raw = read(env, 'SF_ALLOW_HTTP');
+  if (raw === undefined || raw === 'off') return false;
+  if (raw === 'on') return true;
+  throw new ConfigError('SF_ALLOW_HTTP', `expected "on" or "off", got ${JSON.stringify(raw)}`);
+}
+
+/** LOG_REDACT_INPUTS: comma-separated flow input names (API names) to censor in logs. */
+function redactInputs(env: Env): string[] {
+  const name = 'LOG_REDACT_INPUTS';
+  const raw = read(env, name);
+  if (raw === undefined) return [];
+  const names = raw.split(',').map((n) => n.trim());
+  if (names.some((n) => n.length === 0)) {
+    throw new ConfigError(name, 'contains an empty name (check for stray commas)');
+  }
+  const bad = names.find((n) => !/^[A-Za-z][A-Za-z0-9_]{0,79}$/.test(n));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      name,
+      `expected flow input API names (a letter, then letters, digits or "_"), got ${JSON.stringify(bad)}`,
+    );
+  }
+  return names;
 }
 
 function redisUrl(env: Env): string {
@@ -196,6 +267,31 @@ function ingestTokens(env: Env): string[] {
   return tokens;
 }
 
+/** A comma-separated list of bearer tokens (16+ printable ASCII characters each). */
+function tokenList(env: Env, name: string): string[] {
+  const raw = read(env, name);
+  if (raw === undefined) return [];
+  const tokens = raw.split(',').map((t) => t.trim());
+  if (tokens.some((t) => t.length === 0)) {
+    throw new ConfigError(name, 'contains an empty token (check for stray commas)');
+  }
+  if (tokens.some((t) => t.length < 16)) {
+    throw new ConfigError(name, 'every token must be at least 16 characters long');
+  }
+  if (tokens.some((t) => !/^[\x21-\x7e]+$/.test(t))) {
+    throw new ConfigError(name, 'tokens must be printable ASCII without spaces');
+  }
+  return tokens;
+}
+
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new ConfigError(name, `expected "on" or "off", got ${JSON.stringify(raw)}`);
+}
+
 function ingestAuthDisabled(env: Env): boolean {
   const raw = read(env, 'INGEST_AUTH');
   if (raw === undefined || raw === 'bearer') return false;
@@ -219,6 +315,7 @@ export function loadConfig(env: Env = process.env): Config {
       `expected a version such as 65.0, got ${JSON.stringify(apiVersion)}`,
     );
   }
+  insecureHttpAllowed(env); // validated even when no http:// URL is configured
   const logLevel = read(env, 'LOG_LEVEL') ?? defaults.logLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}`);
@@ -250,6 +347,8 @@ export function loadConfig(env: Env = process.env): Config {
       ),
       maxResponseBytes: defaults.maxResponseBytes,
       describeTtlMs: integer(env, 'SF_DESCRIBE_TTL_MS', defaults.describeTtlMs, 0, day),
+      budgetProbeMs: integer(env, 'SF_BUDGET_PROBE_MS', defaults.budgetProbeMs, 1_000, day),
+      circuitProbeMs: integer(env, 'CIRCUIT_PROBE_MS', defaults.circuitProbeMs, 1_000, day),
     },
     dispatch: {
       lingerMs: integer(env, 'DISPATCH_LINGER_MS', defaults.lingerMs, 0, 60_000),
@@ -291,9 +390,39 @@ export function loadConfig(env: Env = process.env): Config {
       port: integer(env, 'INGEST_PORT', defaults.ingestPort, 0, 65_535),
       tokens: ingestTokens(env),
       authDisabled: ingestAuthDisabled(env),
+      lingerMs: integer(env, 'INGEST_LINGER_MS', defaults.ingestLingerMs, 0, 1_000),
+      maxChunk: integer(env, 'INGEST_MAX_CHUNK', defaults.ingestMaxChunk, 1, 10_000),
+      maxBodyBytes: integer(
+        env,
+        'INGEST_MAX_BODY_BYTES',
+        defaults.ingestMaxBodyBytes,
+        1_024,
+        64 * 1024 * 1024,
+      ),
+      maxTriggersPerRequest: integer(
+        env,
+        'INGEST_MAX_TRIGGERS_PER_REQUEST',
+        defaults.ingestMaxTriggersPerRequest,
+        1,
+        10_000,
+      ),
+      maxBacklog: integer(env, 'INGEST_MAX_BACKLOG', defaults.ingestMaxBacklog, 1, 1_000_000_000),
+      groupCommit: onOff(env, 'INGEST_GROUP_COMMIT', true),
+      writeTimeoutMs: integer(
+        env,
+        'INGEST_WRITE_TIMEOUT_MS',
+        defaults.ingestWriteTimeoutMs,
+        100,
+        60_000,
+      ),
+    },
+    admin: {
+      enabled: onOff(env, 'ADMIN_UI', defaults.adminUi !== 'off'),
+      write: onOff(env, 'ADMIN_UI_WRITE', defaults.adminUiWrite !== 'off'),
+      tokens: tokenList(env, 'ADMIN_TOKENS'),
     },
     metrics: { port: integer(env, 'METRICS_PORT', defaults.metricsPort, 0, 65_535) },
-    log: { level: logLevel },
+    log: { level: logLevel, redactInputs: redactInputs(env) },
   };
   return deepFreeze(config);
 }

@@ -1,5 +1,11 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+const NON_COUNTER_TOTALS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 /**
  * The metrics of DESIGN.md §4, created once per process. Names are a public contract (dashboards
  * and alerts use them). Labels stay bounded: flow API names, outcomes, HTTP statuses and Salesforce
@@ -7,7 +13,12 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
  */
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client names these gauges `_total`, which `promtool check metrics` rejects (a suffix
+    // reserved for counters); `nodejs_active_handles{type}` and its siblings carry the same counts.
+    for (const name of NON_COUNTER_TOTALS) registry.removeSingleMetric(name);
+  }
   const registers = [registry];
   return {
     registry,
@@ -52,13 +63,29 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     queueJobs: new Gauge({
       name: 'flow_dispatcher_queue_jobs',
-      help: 'Chunk jobs in the queues by BullMQ state (waiting, active, delayed, paused, failed), all flows.',
-      labelNames: ['state'] as const,
+      help: "Chunk jobs in a flow's queue by BullMQ state (waiting, prioritized, active, delayed, failed), sampled from Redis every few seconds; every worker reports the same numbers (aggregate with max).",
+      labelNames: ['flow', 'state'] as const,
+      registers,
+    }),
+    backlogTriggers: new Gauge({
+      name: 'flow_dispatcher_backlog_triggers',
+      help: 'Triggers stored and not yet settled (succeeded or dead-lettered), by flow, sampled from Redis every few seconds; every worker reports the same numbers (aggregate with max).',
+      labelNames: ['flow'] as const,
+      registers,
+    }),
+    deadLetters: new Gauge({
+      name: 'flow_dispatcher_dead_letters',
+      help: 'Triggers in the dead-letter queue, sampled from Redis every few seconds; every worker reports the same number (aggregate with max).',
       registers,
     }),
     apiUsageRatio: new Gauge({
       name: 'flow_dispatcher_api_usage_ratio',
       help: "Used share of the org's rolling 24 h API allocation, from the last Sforce-Limit-Info header.",
+      registers,
+    }),
+    apiBudgetShare: new Gauge({
+      name: 'flow_dispatcher_api_budget_share',
+      help: "Share of the org's rolling 24 h API allocation this fleet may use (SF_DAILY_API_SHARE); compare with flow_dispatcher_api_usage_ratio.",
       registers,
     }),
     concurrencyLimit: new Gauge({
@@ -69,6 +96,28 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     inflightCalls: new Gauge({
       name: 'flow_dispatcher_inflight_calls',
       help: 'Calls to Salesforce in flight now.',
+      registers,
+    }),
+    apiBudgetRemaining: new Gauge({
+      name: 'flow_dispatcher_api_budget_remaining',
+      help: "Calls this fleet may still make today: SF_DAILY_API_SHARE of the org's allocation minus the org's usage.",
+      registers,
+    }),
+    pauses: new Counter({
+      name: 'flow_dispatcher_pauses_total',
+      help: 'Fleet-wide pauses of every call of the org, by cause (overloaded, rate-limited, daily-limit, concurrency-limit).',
+      labelNames: ['cause'] as const,
+      registers,
+    }),
+    circuitOpen: new Gauge({
+      name: 'flow_dispatcher_circuit_open',
+      help: "1 while a flow's circuit is open (Salesforce answered 404: calls to it stop, its triggers wait), else 0.",
+      labelNames: ['flow'] as const,
+      registers,
+    }),
+    tokenRequests: new Counter({
+      name: 'flow_dispatcher_token_requests_total',
+      help: 'Requests this process made to the Salesforce token endpoint (the fleet shares one token).',
       registers,
     }),
   };

@@ -25,6 +25,27 @@ export class RedisKeys {
    * workers subtract in the transaction that records outcomes.
    */
   readonly pending: string;
+  /**
+   * HASH of the fleet-wide limits (see the worker's FleetLimiter): concurrencyLimit (adaptive),
+   * inflight, pausedUntil, pauseCause, pauseStreak, apiUsed, apiMax, usageAt, budgetCalls.
+   */
+  readonly limits: string;
+  /** ZSET of call permits held across the fleet, scored by lease expiry (epoch ms). */
+  readonly permits: string;
+  /** Pub/sub channel: a permit was released, waiters may try again. */
+  readonly permitsReleased: string;
+  /** STRING lock: which worker re-reads the org's API usage while the budget is closed. */
+  readonly limitsProbe: string;
+  /** STRING: the fleet's Salesforce access token (JSON), shared so one refresh serves everyone. */
+  readonly token: string;
+  /** STRING lock held by the worker minting a new token. */
+  readonly tokenLock: string;
+  /**
+   * STRING, present while the whole fleet is paused (`flow-dispatcher pause` without a flow):
+   * workers pause every flow they discover while it exists. Each known flow's BullMQ queue is
+   * paused as well; `resume` deletes this key and resumes them.
+   */
+  readonly pausedAll: string;
 
   constructor(readonly prefix: string) {
     this.root = `{${prefix}}`;
@@ -33,6 +54,21 @@ export class RedisKeys {
     this.deadLetters = `${this.root}:dlq`;
     this.deadLetterItems = `${this.root}:dlq:items`;
     this.pending = `${this.root}:pending`;
+    this.limits = `${this.root}:limits`;
+    this.permits = `${this.root}:limits:permits`;
+    this.permitsReleased = `${this.root}:limits:released`;
+    this.limitsProbe = `${this.root}:limits:probe`;
+    this.token = `${this.root}:token`;
+    this.tokenLock = `${this.root}:token:lock`;
+    this.pausedAll = `${this.root}:paused`;
+  }
+
+  /**
+   * The per-flow circuit breaker's state: present while the flow's circuit is open (workers stop
+   * calling a flow that keeps failing); `flow-dispatcher resume FLOW` deletes it.
+   */
+  circuit(flow: string): string {
+    return `${this.root}:circuit:${flow}`;
   }
 
   /**

@@ -181,11 +181,13 @@ export class SalesforceClient {
   /**
    * `GET .../actions/custom/flow/{flow}`, normalised, cached per flow for `describeTtlMs`; callers
    * asking while a describe is in flight share it. Throws `SalesforceRequestError` (code = verdict
-   * kind: `flow-missing`, `auth-misconfigured`, `malformed-response`, ...).
+   * kind: `flow-missing`, `auth-misconfigured`, `malformed-response`, ...). `fresh` skips the cache
+   * (a circuit breaker probing whether a flow came back must not be told by an old describe).
    */
-  async describeFlow(flow: string): Promise<FlowDescribe> {
+  async describeFlow(flow: string, options: { fresh?: boolean } = {}): Promise<FlowDescribe> {
     assertFlowName(flow);
     this.#assertOpen();
+    if (options.fresh) this.#describes.delete(flow);
     const cached = this.#describes.get(flow);
     if (cached && cached.expiresAtMs > this.#clock()) return cached.value;
     const inFlight = this.#describesInFlight.get(flow);

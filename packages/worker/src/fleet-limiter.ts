@@ -1,0 +1,367 @@
+import { randomBytes } from 'node:crypto';
+import type { LimitInfo, Logger, Metrics, OrgLimits, RedisKeys } from '@flow-dispatcher/shared';
+import type { Redis } from 'ioredis';
+import { budgetCap, lingerFactor, type Usage } from './budget.js';
+import type { CallSlots, ReleaseSlot } from './call-slots.js';
+import {
+  ACQUIRE_PERMITS,
+  ADJUST_LIMIT,
+  PAUSE,
+  RECORD_USAGE,
+  RELEASE_PERMITS,
+} from './fleet-limiter-scripts.js';
+import type { LimitSignal } from './limit-signals.js';
+
+export interface FleetLimiterOptions {
+  redis: Redis;
+  keys: RedisKeys;
+  logger: Logger;
+  metrics: Metrics;
+  /** SF_MAX_CONCURRENCY: calls in flight across the fleet, never more. */
+  maxConcurrency: number;
+  /** SF_DAILY_API_SHARE. */
+  dailyApiShare: number;
+  /** Reads the org's allocation (GET /limits: it costs one API call). */
+  readLimits: () => Promise<OrgLimits>;
+  /** How often one worker re-reads the usage while the budget is closed. @defaultValue 300000 */
+  budgetProbeMs?: number;
+  /** A permit's lease; renewed while held, so a dead worker's permits return after it. @defaultValue 15000 */
+  leaseMs?: number;
+  /** Decreases of the concurrency limit closer than this count once. @defaultValue 1000 */
+  decreaseCooldownMs?: number;
+}
+
+type Reason = 'ok' | 'paused' | 'budget' | 'busy';
+
+/** The scripts of fleet-limiter-scripts.ts, as ioredis commands. */
+interface LimiterCommands {
+  fdAcquirePermits(...args: (string | number)[]): Promise<[number, Reason, number]>;
+  fdReleasePermits(...args: (string | number)[]): Promise<number>;
+  fdAdjustLimit(...args: (string | number)[]): Promise<string>;
+  fdPause(...args: (string | number)[]): Promise<[number, number, number]>;
+  fdRecordUsage(...args: (string | number)[]): Promise<number>;
+}
+
+/**
+ * The fleet's call slots: at most SF_MAX_CONCURRENCY calls in flight across every worker, fewer
+ * when the adaptive limit says so, none while the org is paused or the daily budget is spent.
+ *
+ * State lives in Redis (keys `{prefix}:limits*`), so it holds across processes and survives them:
+ * permits are leases in a ZSET, renewed by their holder; a SIGKILLed worker's permits expire and
+ * return within `leaseMs`. Each process keeps a FIFO of local waiters and asks for as many permits
+ * as it has waiters in one script call; it asks again when any worker releases one (pub/sub), when
+ * a pause or budget window should have passed, and on a short timer as a safety net.
+ *
+ *   waiting ──script: ok──► granted ──release──► (ZREM, publish)
+ *      │ └─ busy / paused / budget: wait for a release, the pause end, or the probe
+ *      └─ budget closed: one worker (lock) re-reads /limits every budgetProbeMs
+ *
+ * Trade-off: one Redis round trip per call granted and per call released; cheap next to a
+ * Salesforce call, and what buys a limit that holds for the whole fleet.
+ */
+export class FleetLimiter implements CallSlots {
+  readonly #o: Required<FleetLimiterOptions>;
+  readonly #holder = randomBytes(6).toString('hex');
+  #seq = 0;
+  readonly #held = new Set<string>();
+  #waiters: ((release: ReleaseSlot) => void)[] = [];
+  #asking = false;
+  #askAgain = false;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #renewTimer: NodeJS.Timeout | undefined;
+  #syncTimer: NodeJS.Timeout | undefined;
+  #subscriber: Redis | undefined;
+  #closed = false;
+  #limit: number;
+  #usage: Usage | undefined;
+  #reason: Reason = 'ok';
+  #lastUsageSent = 0;
+  #streakKnown = false;
+
+  constructor(options: FleetLimiterOptions) {
+    this.#o = {
+      budgetProbeMs: 300_000,
+      leaseMs: 15_000,
+      decreaseCooldownMs: 1_000,
+      ...options,
+    };
+    this.#limit = options.maxConcurrency;
+    const redis = options.redis as Redis & Record<string, unknown>;
+    if (typeof redis.fdAcquirePermits !== 'function') {
+      options.redis.defineCommand('fdAcquirePermits', { numberOfKeys: 2, lua: ACQUIRE_PERMITS });
+      options.redis.defineCommand('fdReleasePermits', { numberOfKeys: 2, lua: RELEASE_PERMITS });
+      options.redis.defineCommand('fdAdjustLimit', { numberOfKeys: 1, lua: ADJUST_LIMIT });
+      options.redis.defineCommand('fdPause', { numberOfKeys: 1, lua: PAUSE });
+      options.redis.defineCommand('fdRecordUsage', { numberOfKeys: 1, lua: RECORD_USAGE });
+    }
+  }
+
+  get limit(): number {
+    return this.#limit;
+  }
+
+  get inUse(): number {
+    return this.#held.size;
+  }
+
+  /** Why the last request for permits was refused (for logs and tests). */
+  get reason(): Reason {
+    return this.#reason;
+  }
+
+  /** Multiplier for the linger time: calls wait longer to fill as the budget runs out. */
+  lingerFactor(): number {
+    return lingerFactor(this.#usage, this.#o.dailyApiShare);
+  }
+
+  async start(): Promise<void> {
+    const { redis, keys } = this.#o;
+    this.#subscriber = redis.duplicate();
+    this.#subscriber.on('error', () => {});
+    this.#subscriber.on('message', () => this.#ask());
+    await this.#subscriber.subscribe(keys.permitsReleased);
+    this.#renewTimer = setInterval(() => void this.#renew(), this.#o.leaseMs / 3);
+    this.#syncTimer = setInterval(() => void this.#sync(), 2_000);
+    await this.#sync();
+    // Learn the allocation before the first call when nobody has yet (GET /limits costs one call;
+    // one worker of a fleet starting together does it, the others learn it from Redis).
+    if (this.#usage === undefined) await this.#probeUsage(10_000);
+  }
+
+  acquire(): Promise<ReleaseSlot> {
+    if (this.#closed) return Promise.reject(new Error('limiter closed'));
+    return new Promise((resolve) => {
+      this.#waiters.push(resolve);
+      this.#ask();
+    });
+  }
+
+  #ask(): void {
+    if (this.#closed || this.#waiters.length === 0) return;
+    if (this.#asking) {
+      this.#askAgain = true;
+      return;
+    }
+    this.#asking = true;
+    clearTimeout(this.#retryTimer);
+    const ids = this.#waiters.map(() => `${this.#holder}:${this.#seq++}`);
+    const { redis, keys } = this.#o;
+    (redis as unknown as LimiterCommands)
+      .fdAcquirePermits(
+        keys.permits,
+        keys.limits,
+        Date.now(),
+        this.#o.leaseMs,
+        this.#o.maxConcurrency,
+        this.#o.dailyApiShare,
+        ...ids,
+      )
+      .then(
+        ([granted, reason, pausedUntil]) => {
+          this.#reason = reason;
+          for (let i = 0; i < granted; i++) {
+            const id = ids[i] as string;
+            const waiter = this.#waiters.shift();
+            this.#held.add(id);
+            if (waiter) waiter(this.#releaser(id));
+            else void this.#release(id);
+          }
+          if (this.#waiters.length > 0) this.#waitToAsk(reason, Number(pausedUntil));
+        },
+        (err) => {
+          this.#o.logger.warn({ err }, 'could not ask Redis for call permits; retrying');
+          this.#waitToAsk('busy', 0, 500);
+        },
+      )
+      .finally(() => {
+        this.#asking = false;
+        if (this.#askAgain) {
+          this.#askAgain = false;
+          this.#ask();
+        }
+      });
+  }
+
+  #waitToAsk(reason: Reason, pausedUntil: number, floorMs = 0): void {
+    let delay = 250; // safety net: releases are announced on pub/sub, which can be missed
+    if (reason === 'paused') delay = Math.max(10, pausedUntil - Date.now());
+    if (reason === 'budget') {
+      delay = 1_000;
+      void this.#probeUsage(this.#o.budgetProbeMs);
+    }
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => this.#ask(), Math.max(delay, floorMs));
+  }
+
+  #releaser(id: string): ReleaseSlot {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      void this.#release(id);
+    };
+  }
+
+  async #release(id: string): Promise<void> {
+    this.#held.delete(id);
+    const { redis, keys } = this.#o;
+    try {
+      await (redis as unknown as LimiterCommands).fdReleasePermits(keys.permits, keys.limits, id);
+      await redis.publish(keys.permitsReleased, '1');
+    } catch (err) {
+      // The lease expires on its own.
+      this.#o.logger.warn({ err }, 'could not release a call permit; its lease will expire');
+    }
+    this.#ask();
+  }
+
+  async #renew(): Promise<void> {
+    if (this.#held.size === 0) return;
+    const expiry = Date.now() + this.#o.leaseMs;
+    const args: (string | number)[] = [];
+    for (const id of this.#held) args.push(expiry, id);
+    try {
+      await this.#o.redis.zadd(this.#o.keys.permits, 'XX', ...args);
+    } catch (err) {
+      this.#o.logger.warn({ err }, 'could not renew call permits');
+    }
+  }
+
+  /** Reads the shared state for metrics and the linger factor. */
+  async #sync(): Promise<void> {
+    try {
+      const state = await this.#o.redis.hgetall(this.#o.keys.limits);
+      const limit = Number(state.concurrencyLimit);
+      this.#limit = Number.isFinite(limit)
+        ? Math.max(1, Math.min(this.#o.maxConcurrency, Math.floor(limit)))
+        : this.#o.maxConcurrency;
+      const used = Number(state.apiUsed);
+      const max = Number(state.apiMax);
+      if (state.apiUsed !== undefined && Number.isFinite(used) && Number.isFinite(max))
+        this.#usage = { used, max };
+      this.#streakKnown = Number(state.pauseStreak) > 0;
+      this.#publishMetrics();
+    } catch {
+      // Metrics can wait for the next round.
+    }
+  }
+
+  #publishMetrics(): void {
+    const { metrics } = this.#o;
+    metrics.concurrencyLimit.set(this.#limit);
+    if (this.#usage && this.#usage.max > 0) {
+      metrics.apiUsageRatio.set(this.#usage.used / this.#usage.max);
+      metrics.apiBudgetRemaining.set(
+        Math.max(0, budgetCap(this.#usage, this.#o.dailyApiShare) - this.#usage.used),
+      );
+    }
+  }
+
+  /**
+   * Re-reads the org's usage (GET /limits costs one call): at most once per `everyMs` across the
+   * fleet (a lock); the other workers learn the result from Redis.
+   */
+  async #probeUsage(everyMs: number): Promise<void> {
+    const { redis, keys, logger } = this.#o;
+    const won = await redis.set(keys.limitsProbe, this.#holder, 'PX', everyMs, 'NX').catch(() => null);
+    if (won !== 'OK') return;
+    try {
+      const limits = await this.#o.readLimits();
+      const { max, remaining } = limits.dailyApiRequests;
+      await this.#recordUsage({ used: max - remaining, max }, true);
+      logger.info({ apiUsed: max - remaining, apiMax: max }, 'read the org API usage');
+    } catch (err) {
+      logger.warn(
+        { err: { message: err instanceof Error ? err.message : String(err) } },
+        'could not read the org API usage; learning it from the next answer',
+      );
+    }
+  }
+
+  async #recordUsage(usage: Usage, force: boolean): Promise<void> {
+    this.#usage = usage;
+    this.#publishMetrics();
+    await (this.#o.redis as unknown as LimiterCommands).fdRecordUsage(
+      this.#o.keys.limits,
+      Date.now(),
+      usage.used,
+      usage.max,
+      this.#o.dailyApiShare,
+      force ? '1' : '0',
+    );
+  }
+
+  /** Learns from one answered call: usage, adaptive limit, pauses. */
+  async observe(signal: LimitSignal, limitInfo: LimitInfo | undefined): Promise<void> {
+    const { redis, keys, logger, metrics } = this.#o;
+    const now = Date.now();
+    const scripts = redis as unknown as LimiterCommands;
+    try {
+      if (limitInfo?.apiUsage) {
+        const usage = limitInfo.apiUsage;
+        const nearCap = this.#usage
+          ? budgetCap(usage, this.#o.dailyApiShare) - usage.used < this.#o.maxConcurrency * 4
+          : true;
+        if (nearCap || now - this.#lastUsageSent > 250 || usage.max !== this.#usage?.max) {
+          this.#lastUsageSent = now;
+          await this.#recordUsage(usage, false);
+        } else {
+          this.#usage = usage;
+        }
+      }
+      if (signal.budgetExhausted) {
+        const max = limitInfo?.apiUsage?.max ?? this.#usage?.max ?? 0;
+        await this.#recordUsage({ used: Math.max(max, limitInfo?.apiUsage?.used ?? 0), max }, true);
+        logger.warn(
+          { apiMax: max },
+          'Salesforce says the daily API allocation is spent; dispatch waits for the window to free up',
+        );
+      }
+      if (signal.pause) {
+        const [, isNew, streak] = await scripts.fdPause(
+          keys.limits,
+          now,
+          signal.pause.cause,
+          signal.pause.minMs,
+          Math.random(),
+        );
+        this.#streakKnown = true;
+        if (isNew) {
+          metrics.pauses.inc({ cause: signal.pause.cause });
+          logger.warn({ cause: signal.pause.cause, streak }, 'pausing every call of the org');
+        }
+      } else if (signal.healthy && this.#streakKnown) {
+        this.#streakKnown = false;
+        await redis.hset(keys.limits, 'pauseStreak', 0);
+      }
+      if (signal.decrease || (signal.increase && this.#limit < this.#o.maxConcurrency)) {
+        const limit = Number(
+          await scripts.fdAdjustLimit(
+            keys.limits,
+            now,
+            signal.decrease ? 'dec' : 'inc',
+            this.#o.maxConcurrency,
+            this.#o.decreaseCooldownMs,
+          ),
+        );
+        const next = Math.max(1, Math.floor(limit));
+        if (next !== this.#limit)
+          logger.info({ concurrencyLimit: next }, 'fleet concurrency limit changed');
+        this.#limit = next;
+        metrics.concurrencyLimit.set(next);
+      }
+    } catch (err) {
+      logger.warn({ err }, 'could not update the fleet limits');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    clearInterval(this.#renewTimer);
+    clearInterval(this.#syncTimer);
+    const held = [...this.#held];
+    for (const id of held) await this.#release(id);
+    this.#subscriber?.disconnect();
+  }
+}

@@ -1,0 +1,90 @@
+import type { CallVerdict } from '@flow-dispatcher/shared';
+import { describe, expect, it } from 'vitest';
+import { limitSignal, pauseMs } from './limit-signals.js';
+
+const ok: CallVerdict = {
+  kind: 'results',
+  status: 200,
+  inputs: [{ kind: 'succeeded', outputValues: null }],
+};
+const governor = {
+  kind: 'governor-limit',
+  error: { statusCode: 'UNKNOWN_EXCEPTION', message: 'Too many SOQL queries: 101', fields: [] },
+} as const;
+
+describe('limitSignal', () => {
+  it.each([
+    ['a fast answer grows the limit', ok, 300, { increase: true, decrease: false, healthy: true }],
+    [
+      'an answer nearing the 20 s line shrinks it',
+      ok,
+      16_000,
+      { increase: false, decrease: true, healthy: true },
+    ],
+    [
+      '503 shrinks it and pauses the org',
+      { kind: 'overloaded', status: 503, retryAfterMs: 2_000, message: '' },
+      50,
+      { decrease: true, pause: { cause: 'overloaded', minMs: 2_000 } },
+    ],
+    [
+      '429 pauses for Retry-After',
+      { kind: 'rate-limited', retryAfterMs: 7_000, message: '' },
+      50,
+      { decrease: true, pause: { cause: 'rate-limited', minMs: 7_000 } },
+    ],
+    [
+      'ConcurrentPerOrgLongTxn shrinks and pauses',
+      { kind: 'concurrency-limit', message: '' },
+      50,
+      { decrease: true, pause: { cause: 'concurrency-limit', minMs: 0 } },
+    ],
+    [
+      'TotalRequests closes the budget',
+      { kind: 'daily-limit', message: '' },
+      50,
+      { budgetExhausted: true, pause: { cause: 'daily-limit', minMs: 0 } },
+    ],
+    [
+      'a timeout after sending shrinks',
+      { kind: 'timeout', sent: true, message: '' },
+      60_000,
+      { decrease: true },
+    ],
+    [
+      'a connect timeout does not',
+      { kind: 'timeout', sent: false, message: '' },
+      10_000,
+      { decrease: false },
+    ],
+    ['404 opens the circuit', { kind: 'flow-missing', message: '' }, 50, { flowMissing: true }],
+  ] as [string, CallVerdict, number, object][])('%s', (_name, verdict, durationMs, expected) => {
+    expect(limitSignal(verdict, durationMs)).toMatchObject(expected);
+  });
+
+  it('sees a governor limit only when every input hit one', () => {
+    expect(
+      limitSignal({ kind: 'results', status: 400, inputs: [governor, governor] }, 50).governorLimit,
+    ).toBe(true);
+    expect(
+      limitSignal(
+        {
+          kind: 'results',
+          status: 400,
+          inputs: [governor, { kind: 'succeeded', outputValues: null }],
+        },
+        50,
+      ).governorLimit,
+    ).toBe(false);
+  });
+});
+
+describe('pauseMs', () => {
+  it('grows from 1 s to a 60 s cap, with jitter, and honours Retry-After', () => {
+    expect(pauseMs(1, 0, () => 0)).toBe(500);
+    expect(pauseMs(1, 0, () => 1)).toBe(1_000);
+    expect(pauseMs(4, 0, () => 1)).toBe(8_000);
+    expect(pauseMs(30, 0, () => 1)).toBe(60_000);
+    expect(pauseMs(1, 30_000, () => 0)).toBe(30_000);
+  });
+});

@@ -1,0 +1,213 @@
+import { Producer } from '@flow-dispatcher/producer';
+import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CliProcess } from './support/cli-process.js';
+import { fleetEnv, startWorkerProcess } from './support/fleet.js';
+import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './support/redis.js';
+import { sleep, waitFor } from './support/wait.js';
+
+const inputs = (count: number, tag: string) =>
+  Array.from({ length: count }, (_, i) => ({
+    IndividualId: `0PK${tag}${String(i).padStart(12, '0')}`,
+  }));
+
+/** Calls in flight over time, from the simulator's record: [highest, busy-time-weighted average]. */
+function concurrencyProfile(calls: { startedAt: number; endedAt: number | null }[]) {
+  const events: [number, number][] = [];
+  for (const call of calls) {
+    if (call.endedAt === null) continue;
+    events.push([call.startedAt, 1], [call.endedAt, -1]);
+  }
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let current = 0;
+  let highest = 0;
+  let area = 0;
+  let last = events[0]?.[0] ?? 0;
+  for (const [at, delta] of events) {
+    area += current * (at - last);
+    last = at;
+    current += delta;
+    highest = Math.max(highest, current);
+  }
+  const span = (events.at(-1)?.[0] ?? 0) - (events[0]?.[0] ?? 0);
+  return { highest, average: span > 0 ? area / span : 0 };
+}
+
+describe('fleet-wide limits', () => {
+  let sim: Simulator;
+  let prefix: string;
+  let producer: Producer;
+  const workers: CliProcess[] = [];
+
+  beforeEach(async () => {
+    prefix = uniquePrefix('limits');
+    producer = new Producer({ redis: TEST_REDIS_URL, prefix });
+  });
+
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.kill('SIGKILL')));
+    await producer.close();
+    await sim?.close();
+    await deletePrefix(TEST_REDIS_URL, prefix);
+  });
+
+  async function fleet(count: number, extra: Record<string, string>): Promise<CliProcess[]> {
+    const env = fleetEnv({ redisUrl: TEST_REDIS_URL, prefix, simulatorUrl: sim.url, extra });
+    const started = await Promise.all(Array.from({ length: count }, () => startWorkerProcess(env)));
+    workers.push(...started);
+    return started;
+  }
+
+  it('keeps three workers under SF_MAX_CONCURRENCY=5 and uses what it allows', async () => {
+    sim = await startSimulator({ port: 0, latency: { kind: 'fixed', ms: 200 } });
+    await fleet(3, {
+      SF_MAX_CONCURRENCY: '5',
+      SF_MAX_INPUTS_PER_CALL: '10',
+      DISPATCH_LINGER_MS: '0',
+    });
+    await producer.triggerMany('Welcome_SMS', inputs(1_500, 'cap'));
+    await waitFor(() => sim.stats().deliveries.unique === 1_500, {
+      message: 'all delivered',
+      timeoutMs: 90_000,
+    });
+    const calls = sim.calls().filter((call) => call.flow === 'Welcome_SMS');
+    const { highest, average } = concurrencyProfile(calls);
+    expect(sim.stats().concurrency.highest).toBeLessThanOrEqual(5);
+    expect(highest).toBeLessThanOrEqual(5);
+    // Not slower than needed: while there was a backlog, on average at least 80 % of the cap ran.
+    expect(average).toBeGreaterThanOrEqual(4);
+  });
+
+  it('spends at most SF_DAILY_API_SHARE of the allocation, waits, and finishes once it grows', async () => {
+    sim = await startSimulator({
+      port: 0,
+      latency: { kind: 'fixed', ms: 10 },
+      dailyLimit: 1_000,
+      dailyUsed: 500,
+    });
+    await fleet(2, {
+      SF_DAILY_API_SHARE: '0.7',
+      SF_MAX_INPUTS_PER_CALL: '1',
+      SF_MAX_CONCURRENCY: '4',
+      DISPATCH_LINGER_MS: '0',
+      SF_BUDGET_PROBE_MS: '2000',
+    });
+    await producer.triggerMany('Welcome_SMS', inputs(300, 'bud'));
+    // 0.7 × 1,000 = 700; 500 are used: the fleet may make 200 requests, GET /limits included.
+    await waitFor(() => sim.stats().apiUsage.used >= 695, {
+      message: 'the budget spent',
+      timeoutMs: 60_000,
+    });
+    await sleep(3_000);
+    const usedWhileWaiting = sim.stats().apiUsage.used;
+    const delivered = sim.stats().deliveries.unique;
+    expect(delivered).toBeLessThan(300);
+    expect(delivered).toBeGreaterThanOrEqual(190);
+    // Nothing beyond the share but the usage re-reads (one GET /limits per SF_BUDGET_PROBE_MS).
+    expect(usedWhileWaiting).toBeLessThanOrEqual(700 + 3);
+    expect(sim.stats().refusedForLimits.daily).toBe(0);
+    expect(await producer.deadLetters.count()).toBe(0);
+
+    sim.configure({ dailyLimit: 2_000 });
+    await waitFor(() => sim.stats().deliveries.unique === 300, {
+      message: 'the rest delivered',
+      timeoutMs: 60_000,
+    });
+    expect(sim.stats().deliveries.duplicates).toBe(0);
+    expect(await producer.deadLetters.count()).toBe(0);
+  });
+
+  it('backs off together during a 503 storm, then delivers everything', async () => {
+    sim = await startSimulator({ port: 0, latency: { kind: 'fixed', ms: 20 } });
+    await fleet(3, {
+      SF_MAX_INPUTS_PER_CALL: '20',
+      DISPATCH_LINGER_MS: '0',
+      SF_MAX_CONCURRENCY: '6',
+    });
+    sim.configure({ http503Rate: 1 });
+    const stormStart = Date.now();
+    await producer.triggerMany('Welcome_SMS', inputs(600, 'storm'));
+    await sleep(8_000);
+    const stormCalls = sim.stats().invokeCalls.byStatus['503'] ?? 0;
+    const firstHalf = sim.calls().filter((c) => c.startedAt < stormStart + 4_000).length;
+    // The pauses grow: the second half of the storm sees fewer calls than the first.
+    expect(stormCalls - firstHalf).toBeLessThan(firstHalf);
+    // Without a fleet-wide pause, three workers retrying 6 calls at a time would make hundreds of
+    // calls in 8 s; with it, the fleet pauses 1 s, 2 s, 4 s... and calls a handful of times.
+    expect(stormCalls).toBeGreaterThan(0);
+    expect(stormCalls).toBeLessThanOrEqual(40);
+    sim.configure({ http503Rate: 0 });
+    await waitFor(() => sim.stats().deliveries.unique === 600, {
+      message: 'all delivered',
+      timeoutMs: 90_000,
+    });
+    expect(sim.stats().deliveries.duplicates).toBe(0);
+  });
+
+  it('refreshes the fleet token about once per expiry, whatever the number of workers', async () => {
+    sim = await startSimulator({ port: 0, latency: { kind: 'fixed', ms: 20 } });
+    await fleet(3, { SF_MAX_INPUTS_PER_CALL: '10', DISPATCH_LINGER_MS: '0' });
+    await producer.triggerMany('Welcome_SMS', inputs(300, 'tok0'));
+    await waitFor(() => sim.stats().deliveries.unique === 300, { message: 'first round' });
+    expect(sim.stats().tokenRequests.granted).toBe(1);
+    for (let round = 1; round <= 3; round++) {
+      sim.expireTokens();
+      await producer.triggerMany('Welcome_SMS', inputs(300, `tok${round}`));
+      await waitFor(() => sim.stats().deliveries.unique === 300 * (round + 1), {
+        message: `round ${round}`,
+      });
+    }
+    expect(sim.stats().tokenRequests.granted).toBe(4);
+  });
+
+  it("gives a SIGKILLed worker's permits back, and the cap is reachable again", async () => {
+    sim = await startSimulator({ port: 0, latency: { kind: 'fixed', ms: 1_500 } });
+    const extra = {
+      SF_MAX_CONCURRENCY: '3',
+      SF_MAX_INPUTS_PER_CALL: '5',
+      DISPATCH_LINGER_MS: '0',
+      WORKER_LOCK_DURATION_MS: '3000',
+      WORKER_STALLED_INTERVAL_MS: '1000',
+    };
+    const [first] = await fleet(1, extra);
+    await producer.triggerMany('Welcome_SMS', inputs(100, 'perm'));
+    await waitFor(() => sim.stats().concurrency.inFlight === 3, {
+      message: 'three calls in flight',
+    });
+    await first?.kill('SIGKILL');
+    const killedAt = Date.now();
+    const before = sim.calls().length;
+    await fleet(1, extra);
+    await waitFor(() => sim.stats().deliveries.unique === 100, {
+      message: 'all delivered',
+      timeoutMs: 90_000,
+    });
+    // The survivor got all three permits back (after their lease ran out) and used them.
+    const after = sim
+      .calls()
+      .slice(before)
+      .filter((call) => call.startedAt > killedAt);
+    expect(concurrencyProfile(after).highest).toBe(3);
+    expect(sim.stats().concurrency.highest).toBeLessThanOrEqual(3 + 3); // the dead worker's calls still ran
+  });
+
+  it('shrinks calls that hit governor limits and delivers everything', async () => {
+    sim = await startSimulator({
+      port: 0,
+      latency: { kind: 'fixed', ms: 10 },
+      governorLimit: { maxInputs: 50 },
+    });
+    await fleet(1, { DISPATCH_LINGER_MS: '50' });
+    await producer.triggerMany('Welcome_SMS', inputs(1_000, 'gov'));
+    await waitFor(() => sim.stats().deliveries.unique === 1_000, {
+      message: 'all delivered',
+      timeoutMs: 60_000,
+    });
+    expect(await producer.deadLetters.count()).toBe(0);
+    const calls = sim.calls();
+    expect(calls.filter((c) => c.status === 400).length).toBeGreaterThan(0);
+    // After the first refusals, calls carry at most 50 inputs.
+    const firstSuccess = calls.findIndex((c) => c.status === 200);
+    expect(Math.max(...calls.slice(firstSuccess).map((c) => c.inputs))).toBeLessThanOrEqual(50);
+  });
+});
