@@ -263,7 +263,9 @@ export class FleetLimiter implements CallSlots {
    */
   async #probeUsage(everyMs: number): Promise<void> {
     const { redis, keys, logger } = this.#o;
-    const won = await redis.set(keys.limitsProbe, this.#holder, 'PX', everyMs, 'NX').catch(() => null);
+    const won = await redis
+      .set(keys.limitsProbe, this.#holder, 'PX', everyMs, 'NX')
+      .catch(() => null);
     if (won !== 'OK') return;
     try {
       const limits = await this.#o.readLimits();
