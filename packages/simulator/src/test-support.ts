@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { type Simulator, type SimulatorOptions, startSimulator } from './simulator.js';
 
-/** shared/salesforce/fixtures, beside the repository checkout. */
-const fixturesDir = new URL('../../../../shared/salesforce/fixtures/', import.meta.url);
+/** The repository's copy of the steering repo's shared/salesforce/fixtures (data only, verbatim). */
+const fixturesDir = new URL('../../shared/fixtures/salesforce/', import.meta.url);
 
 export function fixtureText(name: string): string {
   return readFileSync(new URL(name, fixturesDir), 'utf8').trim();

@@ -1,4 +1,4 @@
-import type { CallVerdict } from '@flow-dispatcher/shared';
+import type { CallVerdict, InputVerdict } from '@flow-dispatcher/shared';
 import { describe, expect, it } from 'vitest';
 import { limitSignal, pauseMs } from './limit-signals.js';
 
@@ -7,10 +7,10 @@ const ok: CallVerdict = {
   status: 200,
   inputs: [{ kind: 'succeeded', outputValues: null }],
 };
-const governor = {
+const governor: InputVerdict = {
   kind: 'governor-limit',
   error: { statusCode: 'UNKNOWN_EXCEPTION', message: 'Too many SOQL queries: 101', fields: [] },
-} as const;
+};
 
 describe('limitSignal', () => {
   it.each([

@@ -18,7 +18,7 @@ import {
 } from './jwt-bearer-token-minter.js';
 import { tokenEndpointUrl } from './token-endpoint.js';
 
-const FIXTURES = new URL('../../../../../../shared/salesforce/fixtures/', import.meta.url);
+const FIXTURES = new URL('../../../fixtures/salesforce/', import.meta.url);
 const fixture = (name: string) => readFileSync(new URL(name, FIXTURES), 'utf8');
 
 const SECRET = 'cs-SECRET-3f9a1c7e/+=&%';
