@@ -145,7 +145,14 @@ describe('core dispatch path', () => {
     for (const id of perm) expect(delivered.get(id)).toBeUndefined();
     expect(sim.calls()[0]?.status).toBe(400);
 
-    const lockStatus = await producer.getTrigger(byId.get(lock[0] as string) ?? '');
+    // The simulator counts a delivery before its answer reaches the worker: wait for the record.
+    const lockStatus = await waitFor(
+      async () => {
+        const status = await producer.getTrigger(byId.get(lock[0] as string) ?? '');
+        return status?.state === 'succeeded' ? status : undefined;
+      },
+      { message: 'the locked trigger recorded as succeeded' },
+    );
     expect(lockStatus).toMatchObject({ state: 'succeeded', attempts: 3 });
     const permStatus = await producer.getTrigger(byId.get(perm[0] as string) ?? '');
     expect(permStatus).toMatchObject({
