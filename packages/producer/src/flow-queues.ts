@@ -16,10 +16,17 @@ export class FlowQueues {
   get(flow: string): Queue {
     let queue = this.#queues.get(flow);
     if (!queue) {
-      queue = new Queue(flow, { connection: this.connection, prefix: this.bullPrefix });
+      const created = new Queue(flow, { connection: this.connection, prefix: this.bullPrefix });
       // Errors reach the caller through the failed command; keep the emitter from throwing.
-      queue.on('error', () => {});
-      this.#queues.set(flow, queue);
+      created.on('error', () => {});
+      this.#queues.set(flow, created);
+      // A queue whose start-up failed (Redis went away during it) stays broken: forget it, so the
+      // next write builds a fresh one.
+      created.waitUntilReady().catch(() => {
+        if (this.#queues.get(flow) === created) this.#queues.delete(flow);
+        void created.close().catch(() => {});
+      });
+      queue = created;
     }
     return queue;
   }

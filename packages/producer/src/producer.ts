@@ -65,6 +65,9 @@ export class Producer {
     this.#redis = typeof options.redis === 'string' ? createRedis(options.redis) : options.redis;
     // WATCH state is per connection, so keyed writes get a connection of their own.
     this.#txnRedis = this.#redis.duplicate();
+    // Its failures reach callers through their commands; without a listener ioredis would also
+    // print "Unhandled error event" for every reconnect attempt during an outage.
+    this.#txnRedis.on('error', () => {});
     this.#writer = new ChunkWriter(
       this.#redis,
       this.#txnRedis,

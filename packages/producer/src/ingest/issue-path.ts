@@ -1,0 +1,14 @@
+/** `['triggers', 3, 'key']` → `triggers[3].key` (pure): how ingest names a field of a body. */
+export function formatIssuePath(path: readonly PropertyKey[]): string {
+  let text = '';
+  for (const part of path) {
+    if (typeof part === 'number') text += `[${part}]`;
+    else text += text === '' ? String(part) : `.${String(part)}`;
+  }
+  return text;
+}
+
+/** A client-chosen name, quoted and cut short enough to echo in an error message. */
+export function quoteName(name: string): string {
+  return JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name);
+}
