@@ -1,9 +1,28 @@
 import { isConfigError } from '@flow-dispatcher/shared';
 import { Command, CommanderError } from 'commander';
 import { demoCommand } from './commands/demo-command.js';
+import { registerDescribeCommand } from './commands/describe-command.js';
+import { registerDlqCommand } from './commands/dlq-command.js';
+import { registerDrainCommand } from './commands/drain-command.js';
+import { registerEnqueueCommand } from './commands/enqueue-command.js';
+import { ingestCommand } from './commands/ingest-command.js';
+import { registerPauseCommand } from './commands/pause-command.js';
+import { registerResumeCommand } from './commands/resume-command.js';
 import { simulatorCommand } from './commands/simulator-command.js';
+import { registerStatsCommand } from './commands/stats-command.js';
 import { workerCommand } from './commands/worker-command.js';
 import { UsageError } from './usage-error.js';
+
+const INGEST_HELP = `
+Endpoints: POST /v1/flows/{flow}/triggers, POST /services/data/v{version}/actions/custom/flow/{flow}
+(Salesforce drop-in; Idempotency-Key header), GET /v1/triggers/{id}, GET /v1/flows/{flow},
+/metrics, /healthz, /readyz.
+
+Environment: REDIS_URL, QUEUE_PREFIX, INGEST_PORT (8080), INGEST_TOKENS (required unless
+INGEST_AUTH=none), INGEST_LINGER_MS (2), INGEST_MAX_CHUNK (1000), INGEST_MAX_BODY_BYTES (5 MiB),
+INGEST_MAX_TRIGGERS_PER_REQUEST (1000), INGEST_MAX_BACKLOG (1000000), INGEST_GROUP_COMMIT (on),
+INGEST_WRITE_TIMEOUT_MS (5000); Salesforce credentials (optional) to check triggers against
+their flow's describe.`;
 
 function buildProgram(): Command {
   const program = new Command('flow-dispatcher')
@@ -17,6 +36,14 @@ function buildProgram(): Command {
       'drain the queues into Salesforce (configured by environment variables; see the README)',
     )
     .action(workerCommand);
+
+  program
+    .command('ingest')
+    .description(
+      'serve the HTTP ingest API on INGEST_PORT (configured by environment variables; see the README)',
+    )
+    .addHelpText('after', INGEST_HELP)
+    .action(ingestCommand);
 
   program
     .command('simulator')
@@ -35,6 +62,15 @@ function buildProgram(): Command {
     .option('--triggers <n>', 'triggers to enqueue', '50000')
     .option('--latency-ms <ms>', 'simulated Salesforce latency', '50')
     .action((options: { triggers: string; latencyMs: string }) => demoCommand(options));
+
+  // Operator commands (issue 6).
+  registerDescribeCommand(program);
+  registerEnqueueCommand(program);
+  registerStatsCommand(program);
+  registerDlqCommand(program);
+  registerPauseCommand(program);
+  registerResumeCommand(program);
+  registerDrainCommand(program);
 
   return program;
 }

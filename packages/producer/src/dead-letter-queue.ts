@@ -32,8 +32,22 @@ export class DeadLetterQueue {
     private readonly resultTtlMs: number = defaults.resultTtlMs,
   ) {}
 
-  async count(): Promise<number> {
-    return this.redis.zcard(this.keys.deadLetters);
+  /** How many dead letters match (all of them without a filter). */
+  async count(filter: DeadLetterFilter = {}): Promise<number> {
+    const { flow, errorCode, ids, since, until } = filter;
+    if (flow === undefined && errorCode === undefined && ids === undefined) {
+      if (since === undefined && until === undefined)
+        return this.redis.zcard(this.keys.deadLetters);
+      // By time alone the ZSET answers without reading a record.
+      return this.redis.zcount(
+        this.keys.deadLetters,
+        since === undefined ? '-inf' : since,
+        until === undefined ? '+inf' : `(${until}`,
+      );
+    }
+    let n = 0;
+    for await (const _ of this.scan(filter)) n++;
+    return n;
   }
 
   async get(id: string): Promise<DeadLetter | undefined> {

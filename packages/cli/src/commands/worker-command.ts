@@ -10,7 +10,11 @@ import { onShutdownSignal } from '../process-lifecycle.js';
 /** `flow-dispatcher worker`: drains the queues into Salesforce until SIGTERM. */
 export async function workerCommand(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger({ level: config.log.level, name: 'flow-dispatcher' }).child({
+  const logger = createLogger({
+    level: config.log.level,
+    name: 'flow-dispatcher',
+    redactInputs: config.log.redactInputs,
+  }).child({
     component: 'worker',
   });
   const metrics = createMetrics();

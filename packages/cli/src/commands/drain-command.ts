@@ -1,0 +1,111 @@
+import { FlowControl } from '@flow-dispatcher/producer';
+import type { Command } from 'commander';
+import type { Redis } from 'ioredis';
+import { openOperatorContext } from '../operator/operator-redis.js';
+import { parseDurationMs } from '../options/duration-option.js';
+import { operatorCommand } from '../options/operator-command.js';
+import { formatCount, formatDuration, formatRate } from '../output/format-number.js';
+import { RateMeter } from '../output/rate-meter.js';
+import { UsageError } from '../usage-error.js';
+import { checkFlowArgument } from './pause-command.js';
+
+interface DrainOptions {
+  flow?: string;
+  timeout?: string;
+  json?: boolean;
+}
+
+const POLL_MS = 1_000;
+const PLAIN_LINE_EVERY_MS = 5_000;
+
+/** `flow-dispatcher drain`: waits until no trigger is pending. */
+export function registerDrainCommand(program: Command): void {
+  operatorCommand(program, 'drain')
+    .summary('wait until no trigger is pending')
+    .description(
+      'wait until the backlog is empty (every stored trigger succeeded or was dead-lettered), showing progress; exit 0 when drained, 1 on --timeout',
+    )
+    .option('--flow <flow>', 'wait for this flow only')
+    .option(
+      '--timeout <duration>',
+      'give up after this long, e.g. 10m (default: wait as long as it takes)',
+    )
+    .option('--json', 'print the final result as JSON')
+    .action((options: DrainOptions) => drain(options));
+}
+
+async function drain(options: DrainOptions): Promise<void> {
+  checkFlowArgument(options.flow);
+  const timeoutMs =
+    options.timeout === undefined ? undefined : parseDurationMs(options.timeout, '--timeout');
+  if (timeoutMs !== undefined && timeoutMs <= 0) throw new UsageError('--timeout must be above 0');
+  const ctx = await openOperatorContext();
+  const control = new FlowControl(ctx.redis, ctx.keys);
+  const err = process.stderr;
+  const tty = err.isTTY === true;
+  const started = Date.now();
+  const meter = new RateMeter(15_000);
+  let lastLine = 0;
+  let left = Number.NaN;
+  try {
+    const status = await control.status();
+    for (const flow of status.flows) {
+      if (options.flow !== undefined && flow.flow !== options.flow) continue;
+      if ((flow.paused || status.pausedAll) && flow.pending > 0) {
+        err.write(
+          `note: ${flow.flow} is paused with ${formatCount(flow.pending)} pending trigger(s): drain cannot finish until it is resumed\n`,
+        );
+      }
+    }
+    for (;;) {
+      const now = Date.now();
+      try {
+        left = await pendingTriggers(ctx.redis, ctx.keys.pending, options.flow);
+      } catch (e) {
+        err.write(`redis: ${e instanceof Error ? e.message : String(e)}; trying again\n`);
+      }
+      if (left === 0) break;
+      if (timeoutMs !== undefined && now - started >= timeoutMs) {
+        if (tty) err.write('\n');
+        throw new Error(
+          `timed out after ${formatDuration(now - started)}: ${formatCount(left)} trigger(s) still pending`,
+        );
+      }
+      if (Number.isFinite(left)) {
+        meter.sample(now, left);
+        const rate = -meter.perSecond();
+        const eta = rate > 0 ? `, ETA ${formatDuration((left / rate) * 1_000)}` : '';
+        const line = `draining: ${formatCount(left)} trigger(s) pending, ${formatRate(Math.max(0, rate))}/s${eta}, ${formatDuration(now - started)} elapsed`;
+        if (tty) err.write(`\r\x1b[2K${line}`);
+        else if (now - lastLine >= PLAIN_LINE_EVERY_MS) {
+          err.write(`${line}\n`);
+          lastLine = now;
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    if (tty) err.write('\r\x1b[2K');
+    const elapsedMs = Date.now() - started;
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify({ drained: true, elapsedMs })}\n`);
+    } else {
+      process.stdout.write(
+        `drained: no trigger pending${options.flow ? ` for ${options.flow}` : ''} (waited ${formatDuration(elapsedMs)})\n`,
+      );
+    }
+  } finally {
+    await control.close();
+    await ctx.close();
+  }
+}
+
+/** Triggers stored and not settled, over every flow or one. */
+async function pendingTriggers(
+  redis: Redis,
+  key: string,
+  flow: string | undefined,
+): Promise<number> {
+  if (flow !== undefined) return Math.max(0, Number((await redis.hget(key, flow)) ?? 0));
+  const counts = await redis.hvals(key);
+  return counts.reduce((sum, n) => sum + Math.max(0, Number(n)), 0);
+}

@@ -1,0 +1,62 @@
+import {
+  adminUiOptionsFromConfig,
+  registerAdminUi,
+  startIngestServer,
+} from '@flow-dispatcher/producer';
+import { createLogger, createMetrics, loadConfig, SalesforceClient } from '@flow-dispatcher/shared';
+import { tokenSourceFromConfig } from '@flow-dispatcher/worker';
+import { onShutdownSignal } from '../process-lifecycle.js';
+
+/**
+ * `flow-dispatcher ingest`: the HTTP ingest API (DESIGN.md §4) on INGEST_PORT until SIGTERM.
+ * Without INGEST_TOKENS (and INGEST_AUTH≠none) it refuses to start: exit 2 naming the variable.
+ * With Salesforce credentials, triggers are checked against their flow's describe.
+ */
+export async function ingestCommand(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({
+    level: config.log.level,
+    name: 'flow-dispatcher',
+    redactInputs: config.log.redactInputs,
+  });
+  const metrics = createMetrics();
+  const describer = config.salesforce.auth
+    ? new SalesforceClient({
+        tokens: tokenSourceFromConfig(config),
+        apiVersion: config.salesforce.apiVersion,
+        requestTimeoutMs: config.salesforce.requestTimeoutMs,
+        connectTimeoutMs: config.salesforce.connectTimeoutMs,
+        maxResponseBytes: config.salesforce.maxResponseBytes,
+        connections: 4,
+        describeTtlMs: config.salesforce.describeTtlMs,
+      })
+    : undefined;
+  const server = await startIngestServer({
+    config,
+    logger,
+    metrics,
+    describer,
+    // ADMIN_UI=on: bull-board at /admin (see packages/producer/src/admin-ui).
+    extend: config.admin.enabled
+      ? (app, { redis }) => registerAdminUi(app, adminUiOptionsFromConfig(config, redis))
+      : undefined,
+  });
+  const log = logger.child({ component: 'ingest' });
+  log.info(
+    {
+      port: server.port,
+      auth: config.ingest.authDisabled ? 'none' : 'bearer',
+      groupCommit: config.ingest.groupCommit,
+      describe: describer ? 'salesforce' : 'off',
+    },
+    'ingest ready',
+  );
+  onShutdownSignal(
+    async () => {
+      await server.close();
+      await describer?.close();
+      log.info('ingest stopped');
+    },
+    (message) => log.info(message),
+  );
+}

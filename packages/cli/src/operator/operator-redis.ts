@@ -1,0 +1,69 @@
+import { type Config, createRedis, loadConfig, RedisKeys } from '@flow-dispatcher/shared';
+import type { Redis } from 'ioredis';
+
+/** What an operator command needs: the configuration, one Redis connection, the key names. */
+export interface OperatorContext {
+  config: Config;
+  redis: Redis;
+  keys: RedisKeys;
+  close(): Promise<void>;
+}
+
+/** REDIS_URL without its password, for messages. */
+export function redisLabel(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return 'REDIS_URL';
+  }
+}
+
+/**
+ * Loads the configuration (a ConfigError exits 2) and connects to Redis, failing within
+ * `connectTimeoutMs` with one line naming the server (exit 1) instead of retrying forever.
+ * Once connected, a command that loses Redis fails after a few tries; long-running commands
+ * (`stats --watch`, `drain`) catch that and try again on their next round.
+ */
+export async function openOperatorContext(
+  options: { connectTimeoutMs?: number; config?: Config } = {},
+): Promise<OperatorContext> {
+  const config = options.config ?? loadConfig();
+  const redis = createRedis(config.redis.url, {
+    connectionName: 'fd-cli',
+    lazyConnect: true,
+    maxRetriesPerRequest: 3,
+  });
+  let lastError: Error | undefined;
+  redis.on('error', (err: Error) => {
+    lastError = err;
+  });
+  const timeoutMs = options.connectTimeoutMs ?? 5_000;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      redis.connect(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    await redis.ping();
+  } catch (err) {
+    redis.disconnect();
+    const reason = lastError?.message ?? (err instanceof Error ? err.message : String(err));
+    throw new Error(`cannot reach Redis at ${redisLabel(config.redis.url)}: ${reason}`, {
+      cause: err,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+  return {
+    config,
+    redis,
+    keys: new RedisKeys(config.redis.prefix),
+    close: async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

@@ -1,0 +1,278 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import { type Config, ConfigError, RedisKeys } from '@flow-dispatcher/shared';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import { FlowQueues } from '../flow-queues.js';
+import { BearerTokens } from '../ingest/bearer-auth.js';
+import {
+  readCookie,
+  SESSION_COOKIE,
+  sessionCookie,
+  sessionValue,
+  verifySession,
+} from './admin-session.js';
+import { loginPage } from './login-page.js';
+import { maskPersonalData } from './personal-data-mask.js';
+import { writeVerdict } from './write-policy.js';
+
+export interface AdminUiOptions {
+  /** Where the flow queues live: a connection (shared, not closed here) and the key names. */
+  queues: { redis: Redis; keys: RedisKeys };
+  /** Only reads (ADMIN_UI_WRITE is off). @defaultValue true */
+  readOnly?: boolean;
+  /** The admin tokens (ADMIN_TOKENS, else INGEST_TOKENS); at least one. */
+  auth: { tokens: readonly string[] };
+  /** Input names masked in job data besides EmailAddress and TelephoneNumber (LOG_REDACT_INPUTS). */
+  maskInputs?: readonly string[];
+  /** @defaultValue '/admin' */
+  basePath?: string;
+  /** How long a browser login lasts. @defaultValue 8 h */
+  sessionTtlMs?: number;
+  /** The flow registry is read again at most this often (on requests). @defaultValue 2000 */
+  refreshMs?: number;
+  /** @defaultValue Date.now */
+  clock?: () => number;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** The admin UI's options from the configuration, on the given Redis connection. */
+export function adminUiOptionsFromConfig(config: Config, redis: Redis): AdminUiOptions {
+  return {
+    queues: { redis, keys: new RedisKeys(config.redis.prefix) },
+    readOnly: !config.admin.write,
+    auth: {
+      tokens: config.admin.tokens.length > 0 ? config.admin.tokens : config.ingest.tokens,
+    },
+    maskInputs: config.log.redactInputs,
+  };
+}
+
+/**
+ * Mounts bull-board at `/admin` on a fastify app: one queue per flow, the list re-read from the
+ * flow registry as flows appear, job data shown with personal inputs masked.
+ *
+ * Access needs an admin token, either as `Authorization: Bearer <token>` (scripts) or through a
+ * login: `GET /admin/login` shows a form, `POST /admin/login` with the token sets a signed,
+ * HttpOnly, SameSite=Strict cookie (see admin-session.ts) and `GET|POST /admin/logout` clears
+ * it. Without either, pages redirect to the login form and API calls get 401. Requests that would
+ * change something pass `writeVerdict` (read-only unless `readOnly: false`, and even then only
+ * the actions that lose nothing), and cookie-authenticated ones must come from this origin.
+ */
+export async function registerAdminUi(
+  app: FastifyInstance,
+  options: AdminUiOptions,
+): Promise<void> {
+  const tokens = [...options.auth.tokens];
+  if (tokens.length === 0) {
+    throw new ConfigError(
+      'ADMIN_TOKENS',
+      'the admin UI (ADMIN_UI=on) needs ADMIN_TOKENS or INGEST_TOKENS: it never runs without authentication',
+    );
+  }
+  const basePath = (options.basePath ?? '/admin').replace(/\/$/, '');
+  const readOnly = options.readOnly ?? true;
+  const ttlMs = options.sessionTtlMs ?? 8 * HOUR_MS;
+  const refreshMs = options.refreshMs ?? 2_000;
+  const clock = options.clock ?? Date.now;
+  const bearer = new BearerTokens(tokens);
+  const { redis, keys } = options.queues;
+  const queues = new FlowQueues(redis, keys.bullPrefix);
+  const mask = options.maskInputs ?? [];
+
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath(basePath);
+  const board = createBullBoard({
+    queues: [],
+    serverAdapter,
+    options: {
+      uiConfig: {
+        boardTitle: 'flow-dispatcher',
+        hideDocsLink: true,
+        miscLinks: [{ text: 'Log out', url: `${basePath}/logout` }],
+        sortQueues: true,
+      },
+    },
+  });
+  const shown = new Set<string>();
+  let lastRefresh = Number.NEGATIVE_INFINITY;
+  let refreshing: Promise<void> | undefined;
+  const refreshQueues = async () => {
+    if (clock() - lastRefresh < refreshMs) return;
+    refreshing ??= (async () => {
+      try {
+        for (const flow of (await redis.smembers(keys.flows)).sort()) {
+          if (shown.has(flow)) continue;
+          const adapter = new BullMQAdapter(queues.get(flow), {
+            readOnlyMode: readOnly,
+            allowRetries: !readOnly,
+            description: `flow ${flow}: each job is a chunk of triggers`,
+          });
+          adapter.setFormatter('data', (data: unknown) => maskPersonalData(data, mask));
+          board.addQueue(adapter);
+          shown.add(flow);
+        }
+        lastRefresh = clock();
+      } finally {
+        refreshing = undefined;
+      }
+    })();
+    await refreshing;
+  };
+
+  const authenticated = (request: FastifyRequest): 'bearer' | 'cookie' | undefined => {
+    if (request.headers.authorization !== undefined) {
+      return bearer.accepts(request.headers.authorization) ? 'bearer' : undefined;
+    }
+    const cookie = readCookie(request.headers.cookie, SESSION_COOKIE);
+    return verifySession(cookie, tokens, clock(), ttlMs) ? 'cookie' : undefined;
+  };
+  const secure = (request: FastifyRequest) =>
+    request.protocol === 'https' || request.headers['x-forwarded-proto'] === 'https';
+  const refuse = (reply: FastifyReply, status: number, code: string, message: string) =>
+    reply.code(status).type('application/json').send({ error: { code, message } });
+  const sendLogin = (reply: FastifyReply, status: number, failed: boolean) =>
+    reply
+      .code(status)
+      .header('cache-control', 'no-store')
+      .header(
+        'content-security-policy',
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+      )
+      .type('text/html; charset=utf-8')
+      .send(
+        loginPage({
+          action: `${basePath}/login`,
+          failed,
+          sessionTtl: `${Math.round(ttlMs / HOUR_MS)} hours`,
+        }),
+      );
+
+  await app.register(
+    async (scope) => {
+      // The admin UI brings its own body parsers: the login form, and JSON for bull-board's
+      // actions (which may send an empty body).
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser(
+        'application/x-www-form-urlencoded',
+        { parseAs: 'string', bodyLimit: 4_096 },
+        (_request, body, done) =>
+          done(null, Object.fromEntries(new URLSearchParams(body as string))),
+      );
+      scope.addContentTypeParser(
+        'application/json',
+        { parseAs: 'string', bodyLimit: 1024 * 1024 },
+        (_request, body, done) => {
+          try {
+            done(null, (body as string).trim() === '' ? undefined : JSON.parse(body as string));
+          } catch (err) {
+            done(err as Error, undefined);
+          }
+        },
+      );
+
+      scope.addHook('onRequest', async (request, reply) => {
+        reply.header('x-frame-options', 'DENY').header('referrer-policy', 'no-referrer');
+        if ((request.routeOptions.config as { adminPublic?: boolean } | undefined)?.adminPublic) {
+          return;
+        }
+        const via = authenticated(request);
+        if (via === undefined) {
+          if (request.method === 'GET' && (request.headers.accept ?? '').includes('text/html')) {
+            return reply.redirect(`${basePath}/login`, 303);
+          }
+          reply.header('www-authenticate', 'Bearer');
+          return refuse(
+            reply,
+            401,
+            'UNAUTHORIZED',
+            'an admin token is required (log in at /admin/login)',
+          );
+        }
+        const route = (request.routeOptions.url ?? '').slice(basePath.length);
+        const verdict = writeVerdict(
+          request.method,
+          route,
+          request.params as Record<string, string | undefined>,
+          readOnly,
+        );
+        if (verdict === 'read-only') {
+          return refuse(
+            reply,
+            405,
+            'READ_ONLY',
+            'the admin UI is read-only (ADMIN_UI_WRITE=on allows pause, resume, retry and promote)',
+          );
+        }
+        if (verdict === 'forbidden') {
+          return refuse(
+            reply,
+            403,
+            'FORBIDDEN_ACTION',
+            'this action could lose triggers or break the backlog count; use the flow-dispatcher CLI (dlq, pause, resume) instead',
+          );
+        }
+        if (via === 'cookie' && request.method !== 'GET' && request.method !== 'HEAD') {
+          const origin = request.headers.origin;
+          if (origin !== undefined && originHost(origin) !== request.headers.host) {
+            return refuse(
+              reply,
+              403,
+              'CROSS_ORIGIN',
+              'admin actions must come from the admin UI itself',
+            );
+          }
+        }
+        // A failed refresh leaves the list as it was; bull-board's own reads report the outage.
+        await refreshQueues().catch(() => {});
+      });
+      scope.addHook('onClose', async () => {
+        await queues.close();
+      });
+
+      const publicRoute = { config: { adminPublic: true } };
+      scope.get('/login', publicRoute, async (request, reply) => {
+        if (authenticated(request)) return reply.redirect(`${basePath}/`, 303);
+        return sendLogin(reply, 200, false);
+      });
+      scope.post('/login', publicRoute, async (request, reply) => {
+        const token = (request.body as { token?: unknown } | undefined)?.token;
+        if (typeof token !== 'string' || !bearer.accepts(`Bearer ${token}`)) {
+          return sendLogin(reply, 401, true);
+        }
+        const expiresAtMs = clock() + ttlMs;
+        reply.header(
+          'set-cookie',
+          sessionCookie(sessionValue(token, expiresAtMs), {
+            path: basePath,
+            maxAgeSeconds: Math.floor(ttlMs / 1_000),
+            secure: secure(request),
+          }),
+        );
+        return reply.redirect(`${basePath}/`, 303);
+      });
+      const logout = async (request: FastifyRequest, reply: FastifyReply) => {
+        reply.header(
+          'set-cookie',
+          sessionCookie('', { path: basePath, maxAgeSeconds: 0, secure: secure(request) }),
+        );
+        return reply.redirect(`${basePath}/login`, 303);
+      };
+      scope.get('/logout', publicRoute, logout);
+      scope.post('/logout', publicRoute, logout);
+
+      await scope.register(serverAdapter.registerPlugin());
+    },
+    { prefix: basePath },
+  );
+}
+
+function originHost(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined;
+  }
+}

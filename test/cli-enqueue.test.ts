@@ -1,0 +1,326 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSimulator } from '@flow-dispatcher/simulator';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CLI_BIN, runCli } from './support/cli-process.js';
+import { fleetEnv, startInProcessWorker } from './support/fleet.js';
+import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './support/redis.js';
+import { waitFor } from './support/wait.js';
+
+const id = (prefix: string, i: number) => `${prefix}${String(i).padStart(18 - prefix.length, '0')}`;
+
+/** Writes a CSV of `rows` rows (header included) without building it in memory. */
+async function writeCsv(path: string, rows: number, row: (i: number) => string, header: string) {
+  const out = createWriteStream(path);
+  out.write(`${header}\n`);
+  for (let i = 0; i < rows; i++) {
+    if (!out.write(`${row(i)}\n`)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'close');
+}
+
+/** Peak resident memory of a running process so far (VmHWM), in bytes; undefined once it exited. */
+function peakRss(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+    return kb === undefined ? undefined : Number(kb) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+describe('flow-dispatcher enqueue', () => {
+  let dir: string;
+  let prefix: string;
+  let redis: Redis;
+  let env: Record<string, string>;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fd-cli-enqueue-'));
+    redis = new Redis(TEST_REDIS_URL);
+  });
+  afterAll(() => {
+    redis.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    prefix = uniquePrefix('cli-enqueue');
+    env = { REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix };
+  });
+  afterEach(async () => {
+    await deletePrefix(TEST_REDIS_URL, prefix);
+  });
+
+  const pending = async (flow: string) =>
+    Number((await redis.hget(`{${prefix}}:pending`, flow)) ?? 0);
+
+  it('streams a 200,000-row CSV in bounded memory', async () => {
+    const file = join(dir, 'backfill-200k.csv');
+    await writeCsv(
+      file,
+      200_000,
+      (i) =>
+        `${id('0PKbig', i)},user${i}@example.com,+1555${String(i).padStart(7, '0')},C-${i % 977}`,
+      'IndividualId,EmailAddress,TelephoneNumber,Coupon_Code',
+    );
+    // Node and the CLI's modules peak at ~125 MB before a row is read (`--help` measures 123 MB
+    // here). Left alone, V8 grows its heap lazily: the same run peaks at ~260 MB for 200,000 rows
+    // and ~275 MB for 1,000,000 rows, a plateau that says little about what the command holds.
+    // With old space capped at 96 MB, V8 must collect instead; a command that holds the file (or
+    // its parsed rows) runs out of heap (measured: reading this file whole and enqueueing it
+    // aborts with "heap out of memory" under this cap), while streaming peaks at ~155 MB.
+    // The ceiling: the module baseline plus 75 MB of batches, buffers and GC slack.
+    const ceiling = 200 * 1024 * 1024;
+    const child = spawn(
+      process.execPath,
+      [CLI_BIN, 'enqueue', 'Welcome_SMS', file, '--json', '--no-progress'],
+      {
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          ...env,
+          NODE_OPTIONS: '--max-old-space-size=96',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    let peak = 0;
+    const pid = child.pid as number;
+    const poll = setInterval(() => {
+      peak = Math.max(peak, peakRss(pid) ?? 0);
+    }, 25);
+    const [code] = (await once(child, 'exit')) as [number | null];
+    clearInterval(poll);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({
+      rows: 200_000,
+      accepted: 200_000,
+      duplicates: 0,
+      rejected: 0,
+      rejectsFile: null,
+    });
+    expect(await pending('Welcome_SMS')).toBe(200_000);
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThan(ceiling);
+  });
+
+  it('sends nothing twice when a crashed run is re-run with --key-column', async () => {
+    const sim = await startSimulator({ port: 0, latency: { kind: 'fixed', ms: 5 } });
+    const worker = await startInProcessWorker(
+      fleetEnv({ redisUrl: TEST_REDIS_URL, prefix, simulatorUrl: sim.url }),
+    );
+    try {
+      const total = 4_000;
+      const lines = Array.from(
+        { length: total },
+        (_, i) => `${id('0PKkey', i)},order-${i},+1555${String(i).padStart(7, '0')}`,
+      );
+      const header = 'IndividualId,order_id,TelephoneNumber';
+      const file = join(dir, 'keyed.csv');
+      writeFileSync(file, `${header}\n${lines.join('\n')}\n`);
+      const args = (source: string) => [
+        'enqueue',
+        'Welcome_SMS',
+        source,
+        '--format',
+        'csv',
+        '--key-column',
+        'order_id',
+        '--drop-column',
+        'order_id',
+        '--batch-size',
+        '500',
+        '--json',
+      ];
+
+      // The first run reads stdin; it is killed (no goodbye) once 1,500 rows are stored and it
+      // waits for more input: a crash in the middle of the file.
+      const crashed = spawn(process.execPath, [CLI_BIN, ...args('-')], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      crashed.stdin.write(`${header}\n${lines.slice(0, 1_500).join('\n')}\n`);
+      await waitFor(
+        async () => (await pending('Welcome_SMS')) + sim.stats().deliveries.total >= 1_500,
+        {
+          message: 'the first 1,500 rows stored',
+        },
+      );
+      crashed.kill('SIGKILL');
+      await once(crashed, 'exit');
+
+      const rerun = await runCli(args(file), env);
+      expect(rerun.stderr).toBe('');
+      expect(rerun.code).toBe(0);
+      expect(JSON.parse(rerun.stdout)).toMatchObject({
+        rows: total,
+        accepted: total - 1_500,
+        duplicates: 1_500,
+        rejected: 0,
+      });
+      await waitFor(() => sim.stats().deliveries.unique === total, {
+        message: 'every row delivered',
+        timeoutMs: 60_000,
+      });
+
+      // And once more after everything was delivered: all duplicates, nothing sent.
+      const again = await runCli(args(file), env);
+      expect(again.code).toBe(0);
+      expect(JSON.parse(again.stdout)).toMatchObject({ accepted: 0, duplicates: total });
+      await waitFor(async () => (await pending('Welcome_SMS')) === 0, { message: 'settled' });
+      const deliveries = sim.deliveries();
+      expect(deliveries.size).toBe(total);
+      expect([...deliveries.values()].every((n) => n === 1)).toBe(true);
+      expect(sim.stats().deliveries).toEqual({ unique: total, total, duplicates: 0 });
+    } finally {
+      await worker.close();
+      await sim.close();
+    }
+  });
+
+  it('reports malformed rows with line numbers, enqueues the rest, and delivers typed NDJSON', async () => {
+    const file = join(dir, 'mixed.csv');
+    writeFileSync(
+      file,
+      Buffer.concat([
+        Buffer.from('IndividualId,EmailAddress,Coupon_Code\n'), // line 1
+        Buffer.from(`${id('0PKok', 1)},a@example.com,SPRING\n`), // 2
+        Buffer.from(`${id('0PKok', 2)},b@example.com\n`), // 3: a column missing
+        Buffer.from(`${id('0PKok', 3)},"c@example.com" x,SPRING\n`), // 4: text after a quote
+        Buffer.from(`${id('0PKok', 4)},`), // 5: Latin-1, not UTF-8
+        Buffer.from([0x66, 0xe9, 0x74, 0xe9]),
+        Buffer.from(',SPRING\n'),
+        Buffer.from(`,d@example.com,SPRING\n`), // 6: no IndividualId
+        Buffer.from(`${id('0PKok', 6)},"multi\nline",SPRING\n`), // 7-8: fine (a quoted newline)
+        Buffer.from(`${id('0PKok', 7)},e@example.com,"never closed\n`), // 9: quote never closed
+      ]),
+    );
+    const result = await runCli(['enqueue', 'Welcome_SMS', file, '--json'], env);
+    expect(result.code).toBe(0);
+    const summary = JSON.parse(result.stdout);
+    expect(summary).toMatchObject({ rows: 7, accepted: 2, duplicates: 0, rejected: 5 });
+    expect(summary.rejectsFile).toBe(`${file}.rejects.ndjson`);
+    const rejects = (await readFile(summary.rejectsFile, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(rejects.map((r) => [r.line, r.reason])).toEqual([
+      [3, 'has 2 field(s), the header has 3'],
+      [4, expect.stringMatching(/^unexpected text after the closing quote of column 2/)],
+      [5, expect.stringMatching(/^column 2 is not valid UTF-8/)],
+      [6, 'IndividualId is required and must be a non-empty string'],
+      [9, 'a quoted field (column 3) is never closed'],
+    ]);
+    expect(rejects[0].cells).toEqual({
+      IndividualId: id('0PKok', 2),
+      EmailAddress: 'b@example.com',
+      Coupon_Code: '',
+    });
+    expect(await pending('Welcome_SMS')).toBe(2);
+
+    // NDJSON carries types: a nested object reaches Salesforce as one.
+    const sim = await startSimulator({ port: 0, latency: { kind: 'fixed', ms: 5 } });
+    const worker = await startInProcessWorker(
+      fleetEnv({ redisUrl: TEST_REDIS_URL, prefix, simulatorUrl: sim.url }),
+    );
+    try {
+      const ndjson = join(dir, 'orders.ndjson');
+      writeFileSync(
+        ndjson,
+        [
+          JSON.stringify({
+            IndividualId: id('0PKord', 1),
+            customInput: { Order_Number: 'A-1', Lines: [{ Sku: 'X', Qty: 2 }] },
+          }),
+          '',
+          '{"IndividualId": "unterminated',
+          JSON.stringify({ IndividualId: id('0PKord', 2), EmailAddress: 'o@example.com' }),
+        ].join('\n'),
+      );
+      const typed = await runCli(['enqueue', 'Order_Confirmation_Email', ndjson, '--json'], env);
+      expect(typed.code).toBe(0);
+      expect(JSON.parse(typed.stdout)).toMatchObject({ rows: 3, accepted: 2, rejected: 1 });
+      const [reject] = (await readFile(`${ndjson}.rejects.ndjson`, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      expect(reject).toMatchObject({ line: 3, reason: expect.stringMatching(/^not valid JSON/) });
+      await waitFor(() => sim.stats().deliveries.unique === 4, { message: 'four deliveries' });
+      expect(sim.stats().inputs.failed).toBe(0);
+    } finally {
+      await worker.close();
+      await sim.close();
+    }
+  });
+
+  it('exits 2 with line numbers when no valid row remains, and for header problems', async () => {
+    const bad = join(dir, 'all-bad.csv');
+    writeFileSync(bad, 'IndividualId,EmailAddress\n"x" y,a@example.com\n0PK1\n,b@example.com\n');
+    const result = await runCli(['enqueue', 'Welcome_SMS', bad], env);
+    expect(result.code).toBe(2);
+    const reason = result.stderr.trim().split('\n');
+    expect(reason).toHaveLength(1);
+    expect(reason[0]).toMatch(
+      /^flow-dispatcher: no valid rows: all 3 rejected \(line 2: .+; line 3: has 1 field\(s\), the header has 2; line 4: IndividualId is required/,
+    );
+    expect(reason[0]).toContain(`${bad}.rejects.ndjson`);
+    expect(await redis.exists(`{${prefix}}:flows`)).toBe(0);
+
+    const cases: [string, string | Buffer, RegExp][] = [
+      ['no-id.csv', 'Email,Phone\na@example.com,1\n', /no IndividualId column/],
+      [
+        'spaces.csv',
+        'IndividualId,First Name\n0PK1,Ann\n',
+        /"First Name" is not a Salesforce input name/,
+      ],
+      ['empty.csv', '', /the file is empty/],
+      ['header-only.csv', 'IndividualId\n', /no rows to enqueue/],
+      [
+        'utf16.csv',
+        Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('IndividualId\n', 'utf16le')]),
+        /UTF-16/,
+      ],
+    ];
+    for (const [name, content, message] of cases) {
+      const path = join(dir, name);
+      writeFileSync(path, content);
+      const r = await runCli(['enqueue', 'Welcome_SMS', path], env);
+      expect(r.code, name).toBe(2);
+      expect(r.stderr.trim().split('\n'), name).toHaveLength(1);
+      expect(r.stderr, name).toMatch(message);
+    }
+    const missing = await runCli(['enqueue', 'Welcome_SMS', join(dir, 'nope.csv')], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/nope\.csv: no such file/);
+  });
+
+  it('validates without enqueueing on --dry-run', async () => {
+    const file = join(dir, 'dry.csv');
+    writeFileSync(file, `IndividualId,EmailAddress\n${id('0PKdry', 1)},a@example.com\n,x\n`);
+    const result = await runCli(['enqueue', 'Welcome_SMS', file, '--dry-run'], {
+      ...env,
+      REDIS_URL: 'redis://127.0.0.1:1', // a dry run needs no Redis
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^dry run: 2 row\(s\)/);
+    expect(result.stdout).toMatch(/valid\s+1\s+\(nothing was enqueued\)/);
+    expect(result.stdout).toMatch(/rejected\s+1/);
+    expect(await readFile(`${file}.rejects.ndjson`, 'utf8')).toContain('"line":3');
+  });
+});
