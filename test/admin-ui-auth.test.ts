@@ -1,10 +1,6 @@
-import {
-  adminUiOptionsFromConfig,
-  type IngestServer,
-  Producer,
-  registerAdminUi,
-  startIngestServer,
-} from '@flow-dispatcher/producer';
+import { Producer } from '@flow-dispatcher/producer';
+import { adminUiOptionsFromConfig, registerAdminUi } from '@flow-dispatcher/producer/admin-ui';
+import { type IngestServer, startIngestServer } from '@flow-dispatcher/producer/ingest';
 import { createLogger, loadConfig } from '@flow-dispatcher/shared';
 import { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

@@ -1,14 +1,11 @@
+/// <reference lib="dom" />
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  adminUiOptionsFromConfig,
-  type IngestServer,
-  Producer,
-  registerAdminUi,
-  startIngestServer,
-} from '@flow-dispatcher/producer';
+import { Producer } from '@flow-dispatcher/producer';
+import { adminUiOptionsFromConfig, registerAdminUi } from '@flow-dispatcher/producer/admin-ui';
+import { type IngestServer, startIngestServer } from '@flow-dispatcher/producer/ingest';
 import { createLogger, loadConfig } from '@flow-dispatcher/shared';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -3,7 +3,7 @@ import {
   type IngestServer,
   type IngestServerOptions,
   startIngestServer,
-} from '@flow-dispatcher/producer';
+} from '@flow-dispatcher/producer/ingest';
 import {
   createLogger,
   createMetrics,

@@ -1,16 +1,16 @@
 import { isConfigError } from '@flow-dispatcher/shared';
 import { Command, CommanderError } from 'commander';
-import { demoCommand } from './commands/demo-command.js';
+
 import { registerDescribeCommand } from './commands/describe-command.js';
 import { registerDlqCommand } from './commands/dlq-command.js';
 import { registerDrainCommand } from './commands/drain-command.js';
 import { registerEnqueueCommand } from './commands/enqueue-command.js';
-import { ingestCommand } from './commands/ingest-command.js';
+
 import { registerPauseCommand } from './commands/pause-command.js';
 import { registerResumeCommand } from './commands/resume-command.js';
-import { simulatorCommand } from './commands/simulator-command.js';
+
 import { registerStatsCommand } from './commands/stats-command.js';
-import { workerCommand } from './commands/worker-command.js';
+
 import { UsageError } from './usage-error.js';
 
 const INGEST_HELP = `
@@ -35,7 +35,8 @@ function buildProgram(): Command {
     .description(
       'drain the queues into Salesforce (configured by environment variables; see the README)',
     )
-    .action(workerCommand);
+    // Long-running commands load their (heavy) modules only when chosen: `--help` stays quick.
+    .action(async () => (await import('./commands/worker-command.js')).workerCommand());
 
   program
     .command('ingest')
@@ -43,7 +44,7 @@ function buildProgram(): Command {
       'serve the HTTP ingest API on INGEST_PORT (configured by environment variables; see the README)',
     )
     .addHelpText('after', INGEST_HELP)
-    .action(ingestCommand);
+    .action(async () => (await import('./commands/ingest-command.js')).ingestCommand());
 
   program
     .command('simulator')
@@ -52,7 +53,9 @@ function buildProgram(): Command {
     .allowUnknownOption()
     .allowExcessArguments()
     .argument('[flags...]')
-    .action((flags: string[]) => simulatorCommand(flags));
+    .action(async (flags: string[]) =>
+      (await import('./commands/simulator-command.js')).simulatorCommand(flags),
+    );
 
   program
     .command('demo')
@@ -61,7 +64,9 @@ function buildProgram(): Command {
     )
     .option('--triggers <n>', 'triggers to enqueue', '50000')
     .option('--latency-ms <ms>', 'simulated Salesforce latency', '50')
-    .action((options: { triggers: string; latencyMs: string }) => demoCommand(options));
+    .action(async (options: { triggers: string; latencyMs: string }) =>
+      (await import('./commands/demo-command.js')).demoCommand(options),
+    );
 
   // Operator commands (issue 6).
   registerDescribeCommand(program);

@@ -1,8 +1,5 @@
-import {
-  adminUiOptionsFromConfig,
-  registerAdminUi,
-  startIngestServer,
-} from '@flow-dispatcher/producer';
+import { adminUiOptionsFromConfig, registerAdminUi } from '@flow-dispatcher/producer/admin-ui';
+import { startIngestServer } from '@flow-dispatcher/producer/ingest';
 import { createLogger, createMetrics, loadConfig, SalesforceClient } from '@flow-dispatcher/shared';
 import { tokenSourceFromConfig } from '@flow-dispatcher/worker';
 import { onShutdownSignal } from '../process-lifecycle.js';

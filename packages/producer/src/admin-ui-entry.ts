@@ -1,0 +1,6 @@
+/** `@flow-dispatcher/producer/admin-ui`: the bull-board admin UI, mounted on the ingest service. */
+export {
+  type AdminUiOptions,
+  adminUiOptionsFromConfig,
+  registerAdminUi,
+} from './admin-ui/register-admin-ui.js';
