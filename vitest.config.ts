@@ -4,8 +4,13 @@ import { defineConfig } from 'vitest/config';
 // `integration` (cross-package and fault tests under test/, real Redis, real processes).
 // Integration files run one at a time: they start processes and measure what reaches the
 // simulator, and two of them competing for the machine's two cores makes timings noisy.
+// CI asks for a machine-readable report too (VITEST_JSON_REPORT=path), so that the README's plain
+// `pnpm test` is exactly what it runs.
+const jsonReport = process.env.VITEST_JSON_REPORT;
+
 export default defineConfig({
   test: {
+    reporters: jsonReport ? ['default', ['json', { outputFile: jsonReport }]] : ['default'],
     projects: [
       {
         test: {

@@ -1,0 +1,475 @@
+// @ts-check
+/**
+ * The ingest benchmark: single-trigger requests against `flow-dispatcher ingest`, with group
+ * commit and with one BullMQ job per trigger (INGEST_GROUP_COMMIT=off), the same binary, side by
+ * side in one run.
+ *
+ * Per mode, a fresh ingest process on an empty Redis:
+ *   1. throughput: `concurrency` clients, each sending its next request as soon as the last is
+ *      answered (closed loop), for `throughputDurationMs` after a warm-up: triggers accepted/s;
+ *   2. latency at fixed rates (open loop): requests are started on a fixed schedule whatever the
+ *      answers do, for `durationMs` per rate, and each latency is measured from the moment the
+ *      request was due, so a server (or generator) falling behind shows up in the figures.
+ * No worker drains Redis meanwhile: the figures are the ingest write path alone. The load
+ * generator, ingest and Redis share the machine.
+ *
+ * Run: `pnpm build && node bench/ingest/index.js [--quick]` (see README.md), or import
+ * `runIngestBench(options)`.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startRedisServer } from '@flow-dispatcher/shared';
+import { Redis } from 'ioredis';
+import { Pool } from 'undici';
+
+const CLI_BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
+const TOKEN = 'bench-ingest-token-0123456789';
+const FLOW = 'Bench_Welcome_SMS';
+const MODES = /** @type {const} */ (['one-job-per-trigger', 'group-commit']);
+
+/**
+ * @typedef {object} IngestBenchOptions
+ * @property {string} [redisUrl] A Redis to use (each mode writes under a fresh prefix, removed
+ *   at the end); by default a private redis-server is started and stopped.
+ * @property {boolean} [quick] Short phases (3 s), for a smoke run.
+ * @property {number[]} [rates] Fixed request rates for the latency phase, requests/s. Default [2000].
+ * @property {number} [durationMs] Length of each fixed-rate phase. Default 10000 (quick: 3000).
+ * @property {number} [throughputDurationMs] Length of the throughput phase. Default 10000 (quick: 3000).
+ * @property {number} [warmupMs] Unmeasured load before each mode's phases. Default 2000 (quick: 1000).
+ * @property {number} [concurrency] Closed-loop clients of the throughput phase. Default 64.
+ * @property {number} [lingerMs] INGEST_LINGER_MS of the group-commit mode. Default: ingest's own (2).
+ * @property {(line: string) => void} [log] Progress lines. Default: stderr.
+ *
+ * Also accepted (from bench/src's hook) and unused here: simulatorUrl, latencyMs, workers.
+ */
+
+/**
+ * @typedef {object} PhaseFigures
+ * @property {number} requests Requests answered.
+ * @property {number} accepted Answered 202.
+ * @property {number} failed Anything else (status or transport error).
+ * @property {number} perSecond Accepted triggers per second.
+ * @property {number} p50Ms
+ * @property {number} p99Ms
+ * @property {number} maxMs
+ * @property {number} jobs BullMQ jobs written during the phase.
+ * @property {number | null} ingestCpuPercent CPU of the ingest process over the phase (100 = one core).
+ * @property {{ p50AtMostMs: number | null; p99AtMostMs: number | null; within25msPercent: number | null }} server
+ *   Ingest's own request durations (its histogram): bucket bounds holding 50 % and 99 % of the
+ *   phase's requests, and the share answered within 25 ms.
+ */
+
+/**
+ * Runs the benchmark and returns its figures.
+ * @param {IngestBenchOptions} [options]
+ */
+export async function runIngestBench(options = {}) {
+  const quick = options.quick ?? false;
+  const settings = {
+    rates: options.rates?.length ? options.rates : [2_000],
+    durationMs: options.durationMs ?? (quick ? 3_000 : 10_000),
+    throughputDurationMs: options.throughputDurationMs ?? (quick ? 3_000 : 10_000),
+    warmupMs: options.warmupMs ?? (quick ? 1_000 : 2_000),
+    concurrency: options.concurrency ?? 64,
+    lingerMs: options.lingerMs,
+  };
+  const log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+  const ownRedis = options.redisUrl ? undefined : await startRedisServer();
+  const redisUrl = options.redisUrl ?? /** @type {NonNullable<typeof ownRedis>} */ (ownRedis).url;
+  const redis = new Redis(redisUrl);
+  /** @type {Record<string, { throughput: PhaseFigures; paced: (PhaseFigures & { rate: number })[] }>} */
+  const modes = {};
+  /** @type {string[]} */
+  const prefixes = [];
+  try {
+    for (const mode of MODES) {
+      // A fresh prefix per mode and run: nothing is flushed, so a shared Redis is safe to use.
+      const prefix = `bench-${mode === 'group-commit' ? 'gc' : 'per'}-${Date.now().toString(36)}`;
+      prefixes.push(prefix);
+      const extra = { INGEST_GROUP_COMMIT: mode === 'group-commit' ? 'on' : 'off' };
+      if (mode === 'group-commit' && settings.lingerMs !== undefined) {
+        Object.assign(extra, { INGEST_LINGER_MS: String(settings.lingerMs) });
+      }
+      const ingest = await startIngest(redisUrl, prefix, extra);
+      log(`ingest-bench: ${mode}: ingest pid ${ingest.pid} on ${ingest.url}`);
+      const pool = new Pool(ingest.url, { connections: 256, pipelining: 1 });
+      const jobs = () => redis.llen(`{${prefix}}:q:${FLOW}:wait`);
+      try {
+        let sequence = 0;
+        /** @type {(n?: number, dueAt?: number) => ReturnType<typeof sendOne>} */
+        const send = (_n, dueAt) => sendOne(pool, sequence++, dueAt);
+        await closedLoop(send, settings.concurrency, settings.warmupMs);
+        const throughput = await measure(ingest, jobs, () =>
+          closedLoop(send, settings.concurrency, settings.throughputDurationMs),
+        );
+        log(`ingest-bench: ${mode}: throughput ${describe(throughput)}`);
+        const paced = [];
+        for (const rate of settings.rates) {
+          const figures = await measure(ingest, jobs, () =>
+            openLoop(send, rate, settings.durationMs),
+          );
+          paced.push({ rate, ...figures });
+          log(`ingest-bench: ${mode}: at ${rate} req/s ${describe(figures)}`);
+        }
+        modes[mode] = { throughput, paced };
+      } finally {
+        await pool.close();
+        await ingest.stop();
+      }
+    }
+  } finally {
+    if (!ownRedis) for (const prefix of prefixes) await deletePrefix(redis, prefix);
+    redis.disconnect();
+    await ownRedis?.stop();
+  }
+  const groupCommit = /** @type {NonNullable<(typeof modes)[string]>} */ (modes['group-commit']);
+  const baseline = /** @type {NonNullable<(typeof modes)[string]>} */ (
+    modes['one-job-per-trigger']
+  );
+  const speedup = groupCommit.throughput.perSecond / Math.max(1, baseline.throughput.perSecond);
+  const at2000 = groupCommit.paced.find((p) => p.rate === 2_000);
+  return {
+    date: new Date().toISOString(),
+    machine: machine(),
+    settings,
+    modes,
+    speedup: round(speedup, 2),
+    targets: {
+      'group commit ≥ 3× one job per trigger': speedup >= 3,
+      'p99 < 25 ms at 2,000 req/s (group commit)': at2000
+        ? at2000.p99Ms < 25 && at2000.failed === 0
+        : null,
+    },
+  };
+}
+
+/**
+ * Removes what a run wrote under `prefix` (all keys are hash-tagged `{prefix}`).
+ * @param {Redis} redis
+ * @param {string} prefix
+ */
+async function deletePrefix(redis, prefix) {
+  const stream = redis.scanStream({ match: `{${prefix}}*`, count: 1_000 });
+  for await (const keys of stream) if (keys.length) await redis.unlink(...keys);
+}
+
+/**
+ * One single-trigger request; resolves with its outcome and latency (from `dueAt`, in ms).
+ * @param {Pool} pool
+ * @param {number} n
+ * @param {number} [dueAt] performance.now() at which the request was due
+ */
+async function sendOne(pool, n, dueAt = performance.now()) {
+  const IndividualId = `0PKbench${String(n).padStart(10, '0')}`;
+  const body = JSON.stringify({
+    triggers: [{ input: { IndividualId, TelephoneNumber: '+15550100', Coupon_Code: 'WELCOME' } }],
+  });
+  try {
+    const response = await pool.request({
+      method: 'POST',
+      path: `/v1/flows/${FLOW}/triggers`,
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body,
+    });
+    await response.body.dump();
+    return { ok: response.statusCode === 202, ms: performance.now() - dueAt };
+  } catch {
+    return { ok: false, ms: performance.now() - dueAt };
+  }
+}
+
+/**
+ * `clients` loops sending one request after another for `durationMs`.
+ * @param {(n?: number, dueAt?: number) => Promise<{ ok: boolean; ms: number }>} send
+ * @param {number} clients
+ * @param {number} durationMs
+ */
+async function closedLoop(send, clients, durationMs) {
+  /** @type {{ ok: boolean; ms: number }[]} */
+  const results = [];
+  const endAt = performance.now() + durationMs;
+  const loop = async () => {
+    while (performance.now() < endAt) results.push(await send());
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: clients }, loop));
+  return { results, elapsedMs: performance.now() - started };
+}
+
+/**
+ * Starts requests on a fixed schedule (`rate` per second) for `durationMs`, whatever the answers
+ * do; latencies count from when each request was due.
+ * @param {(n?: number, dueAt?: number) => Promise<{ ok: boolean; ms: number }>} send
+ * @param {number} rate
+ * @param {number} durationMs
+ */
+async function openLoop(send, rate, durationMs) {
+  const total = Math.round((rate * durationMs) / 1_000);
+  const interval = 1_000 / rate;
+  /** @type {Promise<{ ok: boolean; ms: number }>[]} */
+  const inFlight = [];
+  const started = performance.now();
+  let issued = 0;
+  await new Promise((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      while (issued < total && started + issued * interval <= now) {
+        inFlight.push(send(undefined, started + issued * interval));
+        issued++;
+      }
+      if (issued < total) setTimeout(tick, Math.max(0, started + issued * interval - now - 0.5));
+      else resolve(undefined);
+    };
+    tick();
+  });
+  const results = await Promise.all(inFlight);
+  // Until the last answer: a server that cannot keep up shows a lower rate, not just latency.
+  return { results, elapsedMs: Math.max(durationMs, performance.now() - started) };
+}
+
+/**
+ * Runs a phase and turns its results into figures, with the jobs written, ingest's CPU and
+ * ingest's own view of its request durations.
+ * @param {{ pid: number; url: string }} ingest
+ * @param {() => Promise<number>} jobs
+ * @param {() => Promise<{ results: { ok: boolean; ms: number }[]; elapsedMs: number }>} phase
+ * @returns {Promise<PhaseFigures>}
+ */
+async function measure(ingest, jobs, phase) {
+  const jobsBefore = await jobs();
+  const bucketsBefore = await durationBuckets(ingest.url);
+  const cpuBefore = processCpuMs(ingest.pid);
+  const { results, elapsedMs } = await phase();
+  const cpuAfter = processCpuMs(ingest.pid);
+  const server = serverSide(bucketsBefore, await durationBuckets(ingest.url));
+  const latencies = results.map((r) => r.ms).sort((a, b) => a - b);
+  const accepted = results.filter((r) => r.ok).length;
+  return {
+    requests: results.length,
+    accepted,
+    failed: results.length - accepted,
+    perSecond: Math.round((accepted * 1_000) / elapsedMs),
+    p50Ms: round(percentile(latencies, 0.5), 2),
+    p99Ms: round(percentile(latencies, 0.99), 2),
+    maxMs: round(latencies.at(-1) ?? 0, 2),
+    jobs: (await jobs()) - jobsBefore,
+    ingestCpuPercent:
+      cpuBefore === null || cpuAfter === null
+        ? null
+        : Math.round(((cpuAfter - cpuBefore) * 100) / elapsedMs),
+    server,
+  };
+}
+
+/**
+ * The cumulative buckets of ingest's `flow_dispatcher_ingest_request_duration_seconds` for the
+ * triggers route: upper bound (s) → count.
+ * @param {string} url
+ * @returns {Promise<Map<number, number>>}
+ */
+async function durationBuckets(url) {
+  const response = await fetch(`${url}/metrics`);
+  const text = await response.text();
+  const buckets = new Map();
+  const pattern =
+    /^flow_dispatcher_ingest_request_duration_seconds_bucket\{le="([^"]+)",route="triggers"\} (\d+)/;
+  for (const line of text.split('\n')) {
+    const match = pattern.exec(line);
+    if (match)
+      buckets.set(
+        match[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(match[1]),
+        Number(match[2]),
+      );
+  }
+  return buckets;
+}
+
+/**
+ * Ingest's own view of a phase (from the request-duration histogram, so without the network,
+ * the load generator's lag or the wait for a connection): the bucket bounds that hold 50 % and
+ * 99 % of the phase's requests, and the share answered within 25 ms.
+ * @param {Map<number, number>} before
+ * @param {Map<number, number>} after
+ */
+function serverSide(before, after) {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((le) => (after.get(le) ?? 0) - (before.get(le) ?? 0));
+  const total = counts.at(-1) ?? 0;
+  /** @param {number} q */
+  const bound = (q) => {
+    const i = counts.findIndex((c) => c >= q * total);
+    const le = bounds[i] ?? Number.POSITIVE_INFINITY;
+    return Number.isFinite(le) ? le * 1_000 : null;
+  };
+  const at25 = bounds.indexOf(0.025);
+  return {
+    p50AtMostMs: total ? bound(0.5) : null,
+    p99AtMostMs: total ? bound(0.99) : null,
+    within25msPercent: total && at25 >= 0 ? round(((counts[at25] ?? 0) * 100) / total, 2) : null,
+  };
+}
+
+/**
+ * @param {number[]} sorted
+ * @param {number} q
+ */
+function percentile(sorted, q) {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
+}
+
+/**
+ * @param {number} value
+ * @param {number} digits
+ */
+function round(value, digits) {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** @param {PhaseFigures} f */
+function describe(f) {
+  const cpu = f.ingestCpuPercent === null ? '' : `, ingest CPU ${f.ingestCpuPercent}%`;
+  const server = `, server-side p99 ≤ ${f.server.p99AtMostMs ?? '?'} ms (${f.server.within25msPercent ?? '?'} % within 25 ms)`;
+  return `${f.perSecond} triggers/s accepted (${f.accepted}/${f.requests}), p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, max ${f.maxMs} ms, ${f.jobs} jobs${cpu}${server}`;
+}
+
+/**
+ * CPU time (user + system) of a process so far, in ms, from /proc (Linux); null elsewhere.
+ * @param {number} pid
+ */
+function processCpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+    return (ticks * 1_000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
+function machine() {
+  const list = cpus();
+  return {
+    cpus: list.length,
+    cpuModel: list[0]?.model ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
+}
+
+/**
+ * `flow-dispatcher ingest` as a child process, once it says it is ready.
+ * @param {string} redisUrl
+ * @param {string} prefix
+ * @param {Record<string, string>} extra
+ */
+async function startIngest(redisUrl, prefix, extra) {
+  const child = spawn(process.execPath, [CLI_BIN, 'ingest'], {
+    env: {
+      PATH: process.env.PATH,
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: prefix,
+      INGEST_PORT: '0',
+      INGEST_TOKENS: TOKEN,
+      INGEST_MAX_BACKLOG: '1000000000',
+      LOG_LEVEL: 'info',
+      ...extra,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`ingest did not start:\n${output}`)), 30_000);
+    /** @param {Buffer} chunk */
+    const onData = (chunk) => {
+      output += chunk.toString('utf8');
+      const line = output.split('\n').find((l) => l.includes('"msg":"ingest ready"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line).port);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    exited.then(() => reject(new Error(`ingest exited:\n${output}`)));
+  });
+  return {
+    pid: /** @type {number} */ (child.pid),
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** @param {Awaited<ReturnType<typeof runIngestBench>>} report */
+function printTable(report) {
+  const rows = [];
+  for (const [mode, figures] of Object.entries(report.modes)) {
+    const t = figures.throughput;
+    rows.push(
+      `| ${mode} | throughput, ${report.settings.concurrency} clients | ${t.perSecond} | ${t.p50Ms} | ${t.p99Ms} | ${t.jobs} | ${t.failed} | ${t.ingestCpuPercent ?? '-'} | ${t.server.p99AtMostMs ?? '-'} | ${t.server.within25msPercent ?? '-'} % |`,
+    );
+    for (const p of figures.paced) {
+      rows.push(
+        `| ${mode} | fixed ${p.rate} req/s | ${p.perSecond} | ${p.p50Ms} | ${p.p99Ms} | ${p.jobs} | ${p.failed} | ${p.ingestCpuPercent ?? '-'} | ${p.server.p99AtMostMs ?? '-'} | ${p.server.within25msPercent ?? '-'} % |`,
+      );
+    }
+  }
+  return [
+    '| mode | phase | accepted triggers/s | p50 ms | p99 ms | jobs written | failed | ingest CPU % | server-side p99 ≤ ms | server-side within 25 ms |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    `group commit / one job per trigger (throughput): ${report.speedup}×`,
+    ...Object.entries(report.targets).map(
+      ([target, met]) => `${target}: ${met === null ? 'not measured' : met ? 'met' : 'NOT met'}`,
+    ),
+  ].join('\n');
+}
+
+const isMain = process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain) {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      rate: { type: 'string', multiple: true },
+      'duration-ms': { type: 'string' },
+      'throughput-duration-ms': { type: 'string' },
+      concurrency: { type: 'string' },
+      'linger-ms': { type: 'string' },
+      'redis-url': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(
+      'usage: node bench/ingest/index.js [--quick] [--rate N]... [--duration-ms N]\n' +
+        '       [--throughput-duration-ms N] [--concurrency N] [--linger-ms N] [--redis-url URL] [--json]\n',
+    );
+  } else {
+    /** @param {string | undefined} value */
+    const num = (value) => (value === undefined ? undefined : Number(value));
+    const report = await runIngestBench({
+      quick: values.quick,
+      rates: values.rate?.map(Number),
+      durationMs: num(values['duration-ms']),
+      throughputDurationMs: num(values['throughput-duration-ms']),
+      concurrency: num(values.concurrency),
+      lingerMs: num(values['linger-ms']),
+      redisUrl: values['redis-url'],
+    });
+    process.stdout.write(
+      values.json ? `${JSON.stringify(report, null, 2)}\n` : `${printTable(report)}\n`,
+    );
+  }
+}
