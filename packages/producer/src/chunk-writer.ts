@@ -5,12 +5,13 @@ import {
   type FlowInput,
   newChunkId,
   parseTriggerId,
+  type RedisConnection,
   type RedisKeys,
   type TriggerRecord,
   triggerId,
 } from '@flow-dispatcher/shared';
 import { Job, type JobsOptions, type Queue } from 'bullmq';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import { FlowQueues } from './flow-queues.js';
 
 /** One trigger to write: its input and an optional idempotency key. */
@@ -35,7 +36,8 @@ export interface TriggerReceipt {
 const JOB_OPTIONS: JobsOptions = { removeOnComplete: true, removeOnFail: false, attempts: 1 };
 
 /**
- * Writes one chunk of triggers of one flow as one BullMQ job, atomically with its idempotency keys.
+ * Writes one chunk of triggers of one flow as one BullMQ job, atomically with its idempotency keys,
+ * in one queue partition (every key of the transaction is in that partition's slot).
  *
  * Without keys the job, the flow's registration and the pending count go out in one MULTI. With
  * keys the write is
@@ -52,32 +54,40 @@ export class ChunkWriter {
   #txnTail: Promise<unknown> = Promise.resolve();
 
   constructor(
-    redis: Redis,
-    private readonly txnRedis: Redis,
+    redis: RedisConnection,
+    private readonly txnRedis: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly idempotencyWindowMs: number,
   ) {
-    this.#plainQueues = new FlowQueues(redis, keys.bullPrefix);
-    this.#txnQueues = new FlowQueues(txnRedis, keys.bullPrefix);
+    this.#plainQueues = new FlowQueues(redis, keys);
+    this.#txnQueues = new FlowQueues(txnRedis, keys);
   }
 
-  /** Writes `items` (already validated) as one chunk job; answers once it is in Redis. */
-  async write(flow: string, items: readonly ChunkItem[]): Promise<TriggerReceipt[]> {
+  /**
+   * Writes `items` (already validated, every key of them belonging to `partition`) as one chunk
+   * job of `partition`; answers once it is in Redis.
+   */
+  async write(flow: string, items: readonly ChunkItem[], partition = 0): Promise<TriggerReceipt[]> {
     if (items.length === 0) return [];
     const keyed = items.some((item) => item.key != null);
-    if (!keyed) return this.#writePlain(flow, items);
-    const run = this.#txnTail.then(() => this.#writeKeyed(flow, items));
+    if (!keyed) return this.#writePlain(flow, items, partition);
+    const run = this.#txnTail.then(() => this.#writeKeyed(flow, items, partition));
     this.#txnTail = run.catch(() => {});
     return run;
   }
 
-  async #writePlain(flow: string, items: readonly ChunkItem[]): Promise<TriggerReceipt[]> {
-    const queue = this.#plainQueues.get(flow);
-    const chunkId = newChunkId();
+  async #writePlain(
+    flow: string,
+    items: readonly ChunkItem[],
+    partition: number,
+  ): Promise<TriggerReceipt[]> {
+    const keys = this.keys.forPartition(partition);
+    const queue = this.#plainQueues.get(flow, partition);
+    const chunkId = newChunkId(Date.now(), partition);
     const data: ChunkJobData = { v: 1, inputs: items.map((item) => item.input) };
     const multi = await transaction(queue, 'multi');
-    multi.sadd(this.keys.flows, flow);
-    multi.hincrby(this.keys.pending, flow, items.length);
+    multi.sadd(keys.flows, flow);
+    multi.hincrby(keys.pending, flow, items.length);
     await new Job(queue, flow, data, JOB_OPTIONS, chunkId).addJob(multi);
     checkResults(await multi.exec());
     return items.map((_, index) => ({
@@ -87,13 +97,18 @@ export class ChunkWriter {
     }));
   }
 
-  async #writeKeyed(flow: string, items: readonly ChunkItem[]): Promise<TriggerReceipt[]> {
-    const queue = this.#txnQueues.get(flow);
+  async #writeKeyed(
+    flow: string,
+    items: readonly ChunkItem[],
+    partition: number,
+  ): Promise<TriggerReceipt[]> {
+    const keys = this.keys.forPartition(partition);
+    const queue = this.#txnQueues.get(flow, partition);
     const client = this.txnRedis;
     const distinctKeys = [
       ...new Set(items.flatMap((item) => (item.key == null ? [] : [item.key]))),
     ];
-    const redisKeys = distinctKeys.map((key) => this.keys.idempotency(flow, key));
+    const redisKeys = distinctKeys.map((key) => keys.idempotency(flow, key));
 
     for (let round = 0; round < 20; round++) {
       await client.watch(...redisKeys);
@@ -104,10 +119,10 @@ export class ChunkWriter {
         if (id) known.set(key, id);
       });
 
-      const chunkId = newChunkId();
+      const chunkId = newChunkId(Date.now(), partition);
       const receipts: TriggerReceipt[] = [];
       const inputs: FlowInput[] = [];
-      const keys: (string | null)[] = [];
+      const itemKeys: (string | null)[] = [];
       for (const item of items) {
         const key = item.key ?? null;
         const seen = key === null ? undefined : known.get(key);
@@ -118,22 +133,24 @@ export class ChunkWriter {
         const id = triggerId(flow, chunkId, inputs.length);
         if (key !== null) known.set(key, id);
         inputs.push(item.input);
-        keys.push(key);
+        itemKeys.push(key);
         receipts.push({ id, key, duplicate: false });
       }
       if (inputs.length === 0) {
+        // On a cluster UNWATCH (it names no key) may reach another node: the WATCH left on this
+        // node's connection ends with the next EXEC there, at worst costing that EXEC a retry.
         await client.unwatch();
         return receipts;
       }
 
-      const data: ChunkJobData = { v: 1, inputs, keys };
+      const data: ChunkJobData = { v: 1, inputs, keys: itemKeys };
       const multi = await transaction(queue, 'multi');
-      multi.sadd(this.keys.flows, flow);
-      multi.hincrby(this.keys.pending, flow, inputs.length);
-      keys.forEach((key, index) => {
+      multi.sadd(keys.flows, flow);
+      multi.hincrby(keys.pending, flow, inputs.length);
+      itemKeys.forEach((key, index) => {
         if (key !== null) {
           multi.set(
-            this.keys.idempotency(flow, key),
+            keys.idempotency(flow, key),
             triggerId(flow, chunkId, index),
             'PX',
             this.idempotencyWindowMs,
@@ -150,19 +167,25 @@ export class ChunkWriter {
   }
 
   /**
-   * Sends dead letters of one flow again, keeping their ids: one new chunk holds them (with their
-   * original ids and keys), and in the same MULTI each one leaves the dead-letter set and its old
-   * slot's record becomes a pointer to the new slot. Idempotency keys are not checked: they still
-   * name these very triggers.
+   * Sends dead letters of one flow and one partition again, keeping their ids: one new chunk of
+   * that partition holds them (with their original ids and keys), and in the same MULTI each one
+   * leaves the dead-letter set and its old slot's record becomes a pointer to the new slot.
+   * Idempotency keys are not checked: they still name these very triggers.
    */
   async writeReplay(
     flow: string,
     letters: readonly DeadLetter[],
     resultTtlMs: number,
+    partition = 0,
   ): Promise<string[]> {
     if (letters.length === 0) return [];
-    const queue = this.#plainQueues.get(flow);
-    const chunkId = newChunkId();
+    const stray = letters.find(
+      (letter) => (parseTriggerId(letter.id)?.partition ?? 0) !== partition,
+    );
+    if (stray) throw new Error(`dead letter ${stray.id} is not one of partition ${partition}`);
+    const keys = this.keys.forPartition(partition);
+    const queue = this.#plainQueues.get(flow, partition);
+    const chunkId = newChunkId(Date.now(), partition);
     const data: ChunkJobData = {
       v: 1,
       inputs: letters.map((letter) => letter.input),
@@ -170,19 +193,19 @@ export class ChunkWriter {
       ids: letters.map((letter) => letter.id),
     };
     const multi = await transaction(queue, 'multi');
-    multi.sadd(this.keys.flows, flow);
-    multi.hincrby(this.keys.pending, flow, letters.length);
+    multi.sadd(keys.flows, flow);
+    multi.hincrby(keys.pending, flow, letters.length);
     letters.forEach((letter, index) => {
       const old = parseTriggerId(letter.id);
       if (old) {
         const moved: TriggerRecord = { s: 'moved', to: triggerId(flow, chunkId, index) };
-        const outcomes = this.keys.outcomes(old.chunkId);
+        const outcomes = keys.outcomes(old.chunkId);
         // The object form: BullMQ's wrapper of the transaction rewrites `hset` arguments.
         multi.hset(outcomes, { [String(old.index)]: encodeTriggerRecord(moved) });
         multi.pexpire(outcomes, resultTtlMs);
       }
-      multi.zrem(this.keys.deadLetters, letter.id);
-      multi.hdel(this.keys.deadLetterItems, letter.id);
+      multi.zrem(keys.deadLetters, letter.id);
+      multi.hdel(keys.deadLetterItems, letter.id);
     });
     await new Job(queue, flow, data, JOB_OPTIONS, chunkId).addJob(multi);
     checkResults(await multi.exec());

@@ -1,5 +1,4 @@
-import { isValidFlowName, type RedisKeys } from '@flow-dispatcher/shared';
-import type { Redis } from 'ioredis';
+import { isValidFlowName, type RedisConnection, type RedisKeys } from '@flow-dispatcher/shared';
 import { FlowQueues } from './flow-queues.js';
 import { InvalidTriggerError } from './invalid-trigger-error.js';
 
@@ -15,14 +14,15 @@ export interface FlowJobCounts {
 /** One flow as the fleet sees it. */
 export interface FlowStatus {
   flow: string;
-  /** Its queue is paused: no worker fetches its chunks. */
+  /** Its queue is paused (in every partition that has it): no worker fetches its chunks. */
   paused: boolean;
   /** Its circuit breaker is open (`{prefix}:circuit:<flow>` exists). */
   circuitOpen: boolean;
   /** Time left on the circuit key, when it has one (ms). */
   circuitTtlMs: number | null;
-  /** Triggers stored and not yet settled (succeeded or dead-lettered). */
+  /** Triggers stored and not yet settled (succeeded or dead-lettered), over every partition. */
   pending: number;
+  /** Over every partition. */
   jobs: FlowJobCounts;
 }
 
@@ -53,25 +53,49 @@ const JOB_STATES = ['wait', 'active', 'delayed', 'prioritized', 'failed'] as con
  * its queue and deletes its circuit-breaker key: an operator who resumes means "try it now".
  * Resuming everything deletes `{prefix}:paused` first, then resumes every flow in the registry, then
  * looks at the registry once more for a flow that appeared meanwhile.
+ *
+ * With several queue partitions a flow has a queue in each partition it was written to: pausing
+ * and resuming act on all of them, and a flow is registered in every partition when paused before
+ * its first trigger (so it stays paused wherever its triggers land). Status sums the partitions.
  */
 export class FlowControl {
   readonly #queues: FlowQueues;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly keys: RedisKeys,
   ) {
-    this.#queues = new FlowQueues(redis, keys.bullPrefix);
+    this.#queues = new FlowQueues(redis, keys);
   }
 
-  /** Every flow that has ever had a trigger, sorted. */
+  /** Every flow that has ever had a trigger, in any partition, sorted. */
   async flows(): Promise<string[]> {
-    return (await this.redis.smembers(this.keys.flows)).sort();
+    return [...(await this.#registry()).keys()].sort();
   }
 
-  /** Whether the flow is in the registry. */
+  /** Whether the flow is in the registry of any partition. */
   async isKnown(flow: string): Promise<boolean> {
-    return (await this.redis.sismember(this.keys.flows, flow)) === 1;
+    const found = await Promise.all(
+      this.keys.allPartitions.map((keys) => this.redis.sismember(keys.flows, flow)),
+    );
+    return found.some((n) => n === 1);
+  }
+
+  /** Flow → the partitions whose registry holds it. */
+  async #registry(): Promise<Map<string, number[]>> {
+    const registries = await Promise.all(
+      this.keys.allPartitions.map((keys) => this.redis.smembers(keys.flows)),
+    );
+    const flows = new Map<string, number[]>();
+    registries.forEach((names, partition) => {
+      for (const name of names) flows.set(name, [...(flows.get(name) ?? []), partition]);
+    });
+    return flows;
+  }
+
+  /** Every partition's queue of `flow` (each partition, whether or not it has the flow yet). */
+  #queuesOf(flow: string) {
+    return this.keys.allPartitions.map((keys) => this.#queues.get(flow, keys.partition));
   }
 
   /**
@@ -81,70 +105,92 @@ export class FlowControl {
   async pause(flow?: string): Promise<PauseResult> {
     if (flow !== undefined) {
       checkFlow(flow);
-      const added = await this.redis.sadd(this.keys.flows, flow);
-      await this.#queues.get(flow).pause();
-      return { flows: [flow], registered: added === 1 };
+      const known = await this.isKnown(flow);
+      for (const keys of this.keys.allPartitions) {
+        await this.redis.sadd(keys.flows, flow);
+        await this.#queues.get(flow, keys.partition).pause();
+      }
+      return { flows: [flow], registered: !known };
     }
     // The fleet flag first: a flow a worker discovers from now on is paused by the worker.
     await this.redis.set(this.keys.pausedAll, String(Date.now()));
-    const flows = await this.flows();
-    for (const name of flows) await this.#queues.get(name).pause();
-    return { flows, registered: false };
+    const flows = await this.#registry();
+    for (const [name, partitions] of flows) {
+      for (const partition of partitions) await this.#queues.get(name, partition).pause();
+    }
+    return { flows: [...flows.keys()].sort(), registered: false };
   }
 
   /** Resumes one flow (closing its circuit), or every flow and the fleet itself. */
   async resume(flow?: string): Promise<string[]> {
     if (flow !== undefined) {
       checkFlow(flow);
-      await this.#queues.get(flow).resume();
+      for (const queue of this.#queuesOf(flow)) await queue.resume();
       await this.redis.del(this.keys.circuit(flow));
       return [flow];
     }
     await this.redis.del(this.keys.pausedAll);
-    const flows = await this.flows();
-    for (const name of flows) {
-      await this.#queues.get(name).resume();
+    const flows = await this.#registry();
+    for (const [name, partitions] of flows) {
+      for (const partition of partitions) await this.#queues.get(name, partition).resume();
       await this.redis.del(this.keys.circuit(name));
     }
     // A worker may have paused a flow it discovered just before the flag went away.
-    const resumed = new Set(flows);
-    for (const name of await this.flows()) {
-      if (resumed.has(name) && !(await this.#queues.get(name).isPaused())) continue;
-      await this.#queues.get(name).resume();
-      await this.redis.del(this.keys.circuit(name));
-      resumed.add(name);
+    const resumed = new Set(flows.keys());
+    for (const [name, partitions] of await this.#registry()) {
+      for (const partition of partitions) {
+        const queue = this.#queues.get(name, partition);
+        if (resumed.has(name) && !(await queue.isPaused())) continue;
+        await queue.resume();
+        await this.redis.del(this.keys.circuit(name));
+        resumed.add(name);
+      }
     }
     return [...resumed].sort();
   }
 
   /** Every flow with its pause, circuit, backlog and chunk counts. */
   async status(): Promise<FleetStatus> {
-    const flows = await this.flows();
-    const [pausedAllRaw, pendingRaw] = await Promise.all([
+    const registry = await this.#registry();
+    const flows = [...registry.keys()].sort();
+    const [pausedAllRaw, pendingByPartition] = await Promise.all([
       this.redis.get(this.keys.pausedAll),
-      this.redis.hgetall(this.keys.pending),
+      Promise.all(this.keys.allPartitions.map((keys) => this.redis.hgetall(keys.pending))),
     ]);
     const statuses = await Promise.all(
       flows.map(async (flow): Promise<FlowStatus> => {
-        const queue = this.#queues.get(flow);
-        const [paused, counts, circuitTtl] = await Promise.all([
-          queue.isPaused(),
-          queue.getJobCounts(...JOB_STATES),
+        const partitions = registry.get(flow) ?? [];
+        const [perPartition, circuitTtl] = await Promise.all([
+          Promise.all(
+            partitions.map(async (partition) => {
+              const queue = this.#queues.get(flow, partition);
+              const [paused, counts] = await Promise.all([
+                queue.isPaused(),
+                queue.getJobCounts(...JOB_STATES),
+              ]);
+              return { paused, counts };
+            }),
+          ),
           this.redis.pttl(this.keys.circuit(flow)),
         ]);
+        const sum = (state: (typeof JOB_STATES)[number]) =>
+          perPartition.reduce((n, p) => n + (p.counts[state] ?? 0), 0);
         return {
           flow,
-          paused,
+          paused: perPartition.length > 0 && perPartition.every((p) => p.paused),
           // PTTL: -2 no key, -1 a key without expiry.
           circuitOpen: circuitTtl !== -2,
           circuitTtlMs: circuitTtl >= 0 ? circuitTtl : null,
-          pending: Math.max(0, Number(pendingRaw[flow] ?? 0)),
+          pending: pendingByPartition.reduce(
+            (n, pending) => n + Math.max(0, Number(pending[flow] ?? 0)),
+            0,
+          ),
           jobs: {
-            waiting: counts.wait ?? 0,
-            active: counts.active ?? 0,
-            delayed: counts.delayed ?? 0,
-            prioritized: counts.prioritized ?? 0,
-            failed: counts.failed ?? 0,
+            waiting: sum('wait'),
+            active: sum('active'),
+            delayed: sum('delayed'),
+            prioritized: sum('prioritized'),
+            failed: sum('failed'),
           },
         };
       }),

@@ -1,29 +1,33 @@
+import type { RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 
 /**
- * One BullMQ queue per flow (the queue name is the flow API name), created on first use and
- * sharing the caller's connection. Queue objects are cheap; the connection is the cost.
+ * One BullMQ queue per flow and queue partition (the queue name is the flow API name, the
+ * partition's key root its prefix), created on first use and sharing the caller's connection.
+ * Queue objects are cheap; the connection is the cost.
  */
 export class FlowQueues {
   readonly #queues = new Map<string, Queue>();
 
   constructor(
-    private readonly connection: Redis,
-    private readonly bullPrefix: string,
+    private readonly connection: RedisConnection,
+    private readonly keys: RedisKeys,
   ) {}
 
-  get(flow: string): Queue {
-    let queue = this.#queues.get(flow);
+  /** The flow's queue in `partition` (a RangeError for a partition that does not exist). */
+  get(flow: string, partition = 0): Queue {
+    const id = `${partition}:${flow}`;
+    let queue = this.#queues.get(id);
     if (!queue) {
-      const created = new Queue(flow, { connection: this.connection, prefix: this.bullPrefix });
+      const prefix = this.keys.forPartition(partition).bullPrefix;
+      const created = new Queue(flow, { connection: this.connection, prefix });
       // Errors reach the caller through the failed command; keep the emitter from throwing.
       created.on('error', () => {});
-      this.#queues.set(flow, created);
+      this.#queues.set(id, created);
       // A queue whose start-up failed (Redis went away during it) stays broken: forget it, so the
       // next write builds a fresh one.
       created.waitUntilReady().catch(() => {
-        if (this.#queues.get(flow) === created) this.#queues.delete(flow);
+        if (this.#queues.get(id) === created) this.#queues.delete(id);
         void created.close().catch(() => {});
       });
       queue = created;

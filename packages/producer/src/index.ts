@@ -8,4 +8,5 @@ export {
   type PauseResult,
 } from './flow-control.js';
 export { InvalidTriggerError } from './invalid-trigger-error.js';
+export { type PartitionPart, RoundRobin, splitByPartition } from './partition-routing.js';
 export { MAX_KEY_LENGTH, Producer, type ProducerOptions, type TriggerOptions } from './producer.js';

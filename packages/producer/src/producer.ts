@@ -1,27 +1,37 @@
 import {
   type Config,
   checkTriggerInput,
-  createRedis,
+  connectRedis,
   defaultInputLimits,
   defaults,
   type FlowInput,
   type InputLimits,
   isValidFlowName,
+  type RedisConnection,
   RedisKeys,
   type TriggerStatus,
 } from '@flow-dispatcher/shared';
-import type { Redis } from 'ioredis';
 import { type ChunkItem, ChunkWriter, type TriggerReceipt } from './chunk-writer.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import { FlowQueues } from './flow-queues.js';
 import { InvalidTriggerError } from './invalid-trigger-error.js';
+import { type PartitionPart, RoundRobin, splitByPartition } from './partition-routing.js';
 import { readTriggerStatus } from './trigger-status.js';
 
 export interface ProducerOptions {
-  /** An ioredis connection to share, or a redis:// URL for the producer to open (and close). */
-  redis: Redis | string;
+  /**
+   * An ioredis connection (one server or a Cluster) to share, or a REDIS_URL for the producer
+   * to open (and close): `redis://`, `rediss://`, a cluster's `redis://a:7000,b:7001,…`, or
+   * `redis+sentinel://…/master`.
+   */
+  redis: RedisConnection | string;
   /** Key prefix (QUEUE_PREFIX). @defaultValue 'fd' */
   prefix?: string;
+  /**
+   * Queue partitions (QUEUE_PARTITIONS): every producer, ingest and worker of a deployment must
+   * use the same number. @defaultValue 1
+   */
+  partitions?: number;
   /** Repeat keys within this window are reported as duplicates. @defaultValue 24 h */
   idempotencyWindowMs?: number;
   /** Triggers per chunk job in `triggerMany`. @defaultValue 1000 */
@@ -45,24 +55,34 @@ export const MAX_KEY_LENGTH = 256;
  * The producer library: hands triggers to flow-dispatcher by writing them into Redis. Every
  * method answers only once the triggers are stored, and refuses a bad trigger before writing
  * anything (a `triggerMany` is checked whole first).
+ *
+ * With several queue partitions, each chunk goes to one partition: triggers with a key to their
+ * key's partition, chunks without keys round robin (see partition-routing.ts). A write whose keys
+ * fall in several partitions becomes one chunk per partition, each atomic on its own.
  */
 export class Producer {
+  /** Partition 0's keys (and the fleet's); `keys.forPartition(p)` for the others. */
   readonly keys: RedisKeys;
   /** The dead letters: list, replay, purge. */
   readonly deadLetters: DeadLetterQueue;
-  readonly #redis: Redis;
-  readonly #txnRedis: Redis;
+  readonly #redis: RedisConnection;
+  readonly #txnRedis: RedisConnection;
   readonly #ownsRedis: boolean;
   readonly #writer: ChunkWriter;
   readonly #queues: FlowQueues;
+  readonly #roundRobin: RoundRobin;
   readonly #maxChunkSize: number;
   readonly #inputLimits: InputLimits;
   readonly #onStored: ((flow: string, count: number) => void) | undefined;
 
   constructor(options: ProducerOptions) {
-    this.keys = new RedisKeys(options.prefix ?? defaults.queuePrefix);
+    this.keys = new RedisKeys(
+      options.prefix ?? defaults.queuePrefix,
+      options.partitions ?? defaults.queuePartitions,
+    );
+    this.#roundRobin = new RoundRobin(this.keys.partitionCount);
     this.#ownsRedis = typeof options.redis === 'string';
-    this.#redis = typeof options.redis === 'string' ? createRedis(options.redis) : options.redis;
+    this.#redis = typeof options.redis === 'string' ? connectRedis(options.redis) : options.redis;
     // WATCH state is per connection, so keyed writes get a connection of their own.
     this.#txnRedis = this.#redis.duplicate();
     // Its failures reach callers through their commands; without a listener ioredis would also
@@ -74,7 +94,7 @@ export class Producer {
       this.keys,
       options.idempotencyWindowMs ?? defaults.idempotencyWindowMs,
     );
-    this.#queues = new FlowQueues(this.#redis, this.keys.bullPrefix);
+    this.#queues = new FlowQueues(this.#redis, this.keys);
     this.deadLetters = new DeadLetterQueue(
       this.#redis,
       this.keys,
@@ -90,6 +110,7 @@ export class Producer {
     return new Producer({
       redis: config.redis.url,
       prefix: config.redis.prefix,
+      partitions: config.redis.partitions,
       idempotencyWindowMs: config.producer.idempotencyWindowMs,
       maxChunkSize: config.producer.maxChunkSize,
       resultTtlMs: config.dispatch.resultTtlMs,
@@ -98,8 +119,16 @@ export class Producer {
   }
 
   /** The connection the producer uses (for health checks). */
-  get redis(): Redis {
+  get redis(): RedisConnection {
     return this.#redis;
+  }
+
+  /**
+   * How `items` of `flow` split over the queue partitions (pure): ingest's group commit keeps a
+   * lane per part, so each chunk it writes is one partition's.
+   */
+  partitionsOf(flow: string, items: readonly ChunkItem[]): PartitionPart[] {
+    return splitByPartition(flow, items, this.keys.partitionCount);
   }
 
   /** Enqueues one trigger. */
@@ -114,7 +143,8 @@ export class Producer {
   }
 
   /**
-   * Enqueues many triggers of one flow, written as chunk jobs of at most `maxChunkSize`.
+   * Enqueues many triggers of one flow, written as chunk jobs of at most `maxChunkSize` (per
+   * queue partition: keyed triggers are grouped by their key's partition first).
    * `keys[i]` is the idempotency key of `inputs[i]`. Receipts come back in input order.
    */
   async triggerMany(
@@ -124,25 +154,39 @@ export class Producer {
   ): Promise<TriggerReceipt[]> {
     const items = inputs.map((input, i) => ({ input, key: options.keys?.[i] ?? null }));
     this.check(flow, items);
-    const chunks: ChunkItem[][] = [];
-    for (let i = 0; i < items.length; i += this.#maxChunkSize) {
-      chunks.push(items.slice(i, i + this.#maxChunkSize));
+    const chunks: { partition: number; indexes: number[] }[] = [];
+    for (const part of this.partitionsOf(flow, items)) {
+      for (let i = 0; i < part.indexes.length; i += this.#maxChunkSize) {
+        chunks.push({
+          partition: part.partition ?? this.#roundRobin.next(),
+          indexes: part.indexes.slice(i, i + this.#maxChunkSize),
+        });
+      }
     }
-    const receipts: TriggerReceipt[][] = new Array(chunks.length);
+    const receipts: TriggerReceipt[] = new Array(items.length);
     let next = 0;
     const lane = async () => {
       while (next < chunks.length) {
-        const i = next++;
-        receipts[i] = await this.#store(flow, chunks[i] ?? []);
+        const chunk = chunks[next++];
+        if (!chunk) continue;
+        const written = await this.#storePart(
+          flow,
+          chunk.indexes.map((i) => items[i] as ChunkItem),
+          chunk.partition,
+        );
+        chunk.indexes.forEach((index, j) => {
+          receipts[index] = written[j] as TriggerReceipt;
+        });
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, lane));
-    return receipts.flat();
+    return receipts;
   }
 
   /**
    * Writes `items` as ONE chunk job, whatever their number (the ingest service's group commit
-   * decides chunk sizes). Checked whole before anything is written.
+   * decides chunk sizes), or with several partitions one per partition their keys fall in.
+   * Checked whole before anything is written.
    */
   async writeChunk(flow: string, items: readonly ChunkItem[]): Promise<TriggerReceipt[]> {
     this.check(flow, items);
@@ -155,7 +199,40 @@ export class Producer {
   }
 
   async #store(flow: string, items: readonly ChunkItem[]): Promise<TriggerReceipt[]> {
-    const receipts = await this.#writer.write(flow, items);
+    const parts = this.partitionsOf(flow, items);
+    if (parts.length <= 1) {
+      const [part] = parts;
+      return this.#storePart(flow, items, part?.partition ?? this.#roundRobin.next());
+    }
+    // Keys in several partitions: one chunk per partition, written together. Each is atomic on
+    // its own; when one fails the caller gets its error (others may be stored: a retry with the
+    // same keys finds them as duplicates).
+    const written = await Promise.allSettled(
+      parts.map((part) =>
+        this.#storePart(
+          flow,
+          part.indexes.map((i) => items[i] as ChunkItem),
+          part.partition ?? this.#roundRobin.next(),
+        ),
+      ),
+    );
+    const receipts: TriggerReceipt[] = new Array(items.length);
+    for (const [i, result] of written.entries()) {
+      if (result.status === 'rejected') throw result.reason;
+      const indexes = parts[i]?.indexes ?? [];
+      indexes.forEach((index, j) => {
+        receipts[index] = result.value[j] as TriggerReceipt;
+      });
+    }
+    return receipts;
+  }
+
+  async #storePart(
+    flow: string,
+    items: readonly ChunkItem[],
+    partition: number,
+  ): Promise<TriggerReceipt[]> {
+    const receipts = await this.#writer.write(flow, items, partition);
     if (this.#onStored) {
       const stored = receipts.reduce((n, r) => (r.duplicate ? n : n + 1), 0);
       if (stored > 0) this.#onStored(flow, stored);

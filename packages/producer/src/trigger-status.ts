@@ -3,13 +3,13 @@ import {
   decodeTriggerRecord,
   deriveTriggerState,
   parseTriggerId,
+  type RedisConnection,
   type RedisKeys,
   type TriggerAddress,
   type TriggerRecord,
   type TriggerStatus,
   toTriggerStatus,
 } from '@flow-dispatcher/shared';
-import type { Redis } from 'ioredis';
 import type { FlowQueues } from './flow-queues.js';
 
 const PENDING_STATES = new Set(['waiting', 'wait', 'delayed', 'prioritized', 'paused', 'active']);
@@ -17,17 +17,19 @@ const PENDING_STATES = new Set(['waiting', 'wait', 'delayed', 'prioritized', 'pa
 /**
  * Reads one trigger's public status: its record in the chunk's outcome hash and the chunk job's
  * BullMQ state, fetched together. A replayed trigger's record points to its new slot, which is
- * followed (the id stays the one the producer was given). Undefined for an id that is not ours, or
- * whose retention expired.
+ * followed (the id stays the one the producer was given). The id names its queue partition, so
+ * the read goes to the node that holds it. Undefined for an id that is not ours, of a partition
+ * this deployment does not have, or whose retention expired.
  */
 export async function readTriggerStatus(
-  redis: Redis,
+  redis: RedisConnection,
   queues: FlowQueues,
   keys: RedisKeys,
   id: string,
 ): Promise<TriggerStatus | undefined> {
   let address = parseTriggerId(id);
   for (let hop = 0; address && hop < 4; hop++) {
+    if (address.partition >= keys.partitionCount) return undefined;
     const { record, jobState } = await readSlot(redis, queues, keys, address);
     if (record?.s === 'moved') {
       address = parseTriggerId(record.to);
@@ -37,7 +39,7 @@ export async function readTriggerStatus(
     if (state === undefined) return undefined;
     if (record === undefined && PENDING_STATES.has(jobState)) {
       // The chunk exists; make sure the index is one of its triggers.
-      const job = await queues.get(address.flow).getJob(address.chunkId);
+      const job = await queues.get(address.flow, address.partition).getJob(address.chunkId);
       const inputs = (job?.data as { inputs?: unknown[] } | undefined)?.inputs;
       if (!Array.isArray(inputs) || address.index >= inputs.length) return undefined;
     }
@@ -47,15 +49,15 @@ export async function readTriggerStatus(
 }
 
 async function readSlot(
-  redis: Redis,
+  redis: RedisConnection,
   queues: FlowQueues,
   keys: RedisKeys,
-  { flow, chunkId, index }: TriggerAddress,
+  { flow, chunkId, index, partition }: TriggerAddress,
 ): Promise<{ record: TriggerRecord | undefined; jobState: ChunkJobState }> {
   // The job's state first, then the record: a worker writes a trigger's record before it moves
   // the chunk on, so "no record" read after "job pending" means it was still pending then. Read
   // the other way round, a chunk completing in between would look like a trigger that never was.
-  const jobState = (await queues.get(flow).getJobState(chunkId)) as ChunkJobState;
-  const raw = await redis.hget(keys.outcomes(chunkId), String(index));
+  const jobState = (await queues.get(flow, partition).getJobState(chunkId)) as ChunkJobState;
+  const raw = await redis.hget(keys.forPartition(partition).outcomes(chunkId), String(index));
   return { record: decodeTriggerRecord(raw), jobState };
 }

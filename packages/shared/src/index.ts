@@ -24,6 +24,7 @@ export { createMetrics, type Metrics } from './observability/metrics.js';
 export {
   type ChunkJobData,
   chunkIdTime,
+  chunkPartition,
   type FlowInput,
   newChunkId,
   parseTriggerId,
@@ -32,6 +33,14 @@ export {
 } from './queue/chunk-job.js';
 export type { DeadLetter } from './queue/dead-letter.js';
 export { FLOW_NAME_PATTERN, isValidFlowName } from './queue/flow-name.js';
+export { CLUSTER_SLOTS, crc16, hashTag, keySlot } from './queue/key-slot.js';
+export {
+  MAX_QUEUE_PARTITIONS,
+  partitionOfKey,
+  partitionRoots,
+  partitionsLeftBehind,
+  slotRange,
+} from './queue/queue-partitions.js';
 export { RedisKeys } from './queue/redis-keys.js';
 export {
   checkTriggerInput,
@@ -51,10 +60,21 @@ export {
   type TriggerStatus,
   toTriggerStatus,
 } from './queue/trigger-record.js';
-export { createRedis } from './redis/redis-connection.js';
+export {
+  connectRedis,
+  createRedis,
+  isCluster,
+  type RedisConnection,
+} from './redis/redis-connection.js';
 export {
   freePort,
   type RedisServerProcess,
   startRedisServer,
 } from './redis/redis-server-process.js';
+export {
+  parseRedisUrl,
+  type RedisAddress,
+  type RedisTarget,
+  redisUrlLabel,
+} from './redis/redis-url.js';
 export * from './salesforce/index.js';

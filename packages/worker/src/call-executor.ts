@@ -111,12 +111,13 @@ export class CallExecutor {
       };
     } finally {
       metrics.inflightCalls.dec();
-      release();
     }
 
     const now = Date.now();
     const signal = limitSignal(outcome.verdict, outcome.durationMs);
+    // The limiter hears of a pause before the slot is released, so the slot is not handed on.
     this.deps.onSignal?.(signal, outcome);
+    release();
     if (signal.flowMissing && outcome.verdict.kind === 'flow-missing') {
       this.deps.onFlowMissing?.(flow, outcome.verdict.message);
     }

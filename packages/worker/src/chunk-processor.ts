@@ -40,7 +40,8 @@ function isChunkJobData(data: unknown): data is ChunkJobData {
 export class ChunkProcessor {
   constructor(private readonly deps: ChunkProcessorDeps) {}
 
-  async process(job: Job, token: string, closing: boolean): Promise<void> {
+  /** Processes `job`, a chunk of queue partition `partition`. */
+  async process(job: Job, token: string, closing: boolean, partition = 0): Promise<void> {
     const { store, budget, logger } = this.deps;
     const flow = job.queueName;
     const chunkId = job.id ?? '';
@@ -51,9 +52,15 @@ export class ChunkProcessor {
       return;
     }
 
-    const records = await store.load(chunkId);
+    // Records exist only for a chunk that was active before (BullMQ counts every start in
+    // `attemptsStarted`, and nothing but a worker holding the chunk writes its records): a chunk
+    // fetched for the first time skips the read.
+    const records =
+      job.attemptsStarted > 1
+        ? await store.load(chunkId, partition)
+        : new Map<number, TriggerRecord>();
     const now = Date.now();
-    const run = new ChunkRun(flow, chunkId, data.ids, data.keys);
+    const run = new ChunkRun(flow, chunkId, data.ids, data.keys, partition);
     const due: PendingTrigger[] = [];
     data.inputs.forEach((input, index) => {
       const record = records.get(index);

@@ -34,6 +34,8 @@ export class ChunkRun {
     readonly ids: readonly (string | null)[] | undefined,
     /** Idempotency key per index, kept for dead letters. */
     readonly keys: readonly (string | null)[] | undefined,
+    /** The queue partition of the chunk: its outcomes and dead letters are written there. */
+    readonly partition = 0,
   ) {
     this.done = new Promise((resolve) => {
       this.#resolve = resolve;

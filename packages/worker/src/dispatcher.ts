@@ -1,6 +1,11 @@
-import type { InvokeOutcome, Logger, Metrics, RedisKeys } from '@flow-dispatcher/shared';
+import type {
+  InvokeOutcome,
+  Logger,
+  Metrics,
+  RedisConnection,
+  RedisKeys,
+} from '@flow-dispatcher/shared';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { RetryPolicy } from './backoff.js';
 import { BatchSizes } from './batch-sizes.js';
 import { BufferBudget } from './buffer-budget.js';
@@ -15,9 +20,15 @@ import type { LimitSignal } from './limit-signals.js';
 import { OutcomeStore } from './outcome-store.js';
 
 export interface DispatcherOptions {
-  /** Shared connection for commands; BullMQ opens one blocking connection per flow beside it. */
-  redis: Redis;
+  /**
+   * Shared connection for commands (one server or a Cluster); BullMQ opens one blocking connection
+   * per flow and partition beside it.
+   */
+  redis: RedisConnection;
+  /** The deployment's keys (any partition's instance: it knows them all). */
   keys: RedisKeys;
+  /** Queue partitions to consume (WORKER_PARTITIONS). @defaultValue every partition */
+  partitions?: readonly number[];
   invoker: FlowInvoker;
   logger: Logger;
   metrics: Metrics;
@@ -57,7 +68,12 @@ export interface DispatcherOptions {
 /**
  * The worker: consumes every flow's queue, packs triggers into calls, settles each trigger.
  *
- * States: created → running (flows discovered from the registry every `flowPollMs`) → stopping
+ * With several queue partitions it consumes each flow's queue in every partition it is given (one
+ * consumer per flow and partition); a flow's triggers from all of them share one batcher, so
+ * calls fill the same whatever the partitioning, and a call's outcomes are recorded one
+ * transaction per partition.
+ *
+ * States: created → running (flows discovered from the registries every `flowPollMs`) → stopping
  * (no new chunks; buffered triggers handed back to their chunks, which go back to the queue; calls
  * in flight finish and are recorded) → stopped. A process killed outright loses nothing either:
  * its chunks' locks expire and the stalled check of any other worker puts them back.
@@ -71,11 +87,15 @@ export class Dispatcher {
   readonly #executor: CallExecutor;
   readonly #batchSizes: BatchSizes;
   readonly #circuits: FlowCircuits;
+  readonly #partitions: readonly RedisKeys[];
   #pollTimer: NodeJS.Timeout | undefined;
   #state: 'created' | 'running' | 'stopping' | 'stopped' = 'created';
 
   constructor(private readonly options: DispatcherOptions) {
     const { redis, keys, logger, metrics } = options;
+    this.#partitions = (
+      options.partitions ?? keys.allPartitions.map((partition) => partition.partition)
+    ).map((partition) => keys.forPartition(partition));
     this.#budget = new BufferBudget(options.maxBufferedTriggers);
     this.#slots = options.slots ?? new LocalCallSlots(options.maxConcurrency);
     metrics.concurrencyLimit.set(this.#slots.limit);
@@ -118,9 +138,14 @@ export class Dispatcher {
     return this.#state;
   }
 
-  /** Flows consumed now. */
+  /** Flows consumed now (in any partition). */
   get flows(): string[] {
-    return [...this.#consumers.keys()];
+    return [...new Set([...this.#consumers.values()].map((consumer) => consumer.flow))];
+  }
+
+  /** The queue partitions this worker consumes. */
+  get partitions(): number[] {
+    return this.#partitions.map((keys) => keys.partition);
   }
 
   async start(): Promise<void> {
@@ -129,7 +154,10 @@ export class Dispatcher {
     await this.#circuits.start();
     await this.#discoverFlows();
     this.#schedulePoll();
-    this.options.logger.info({ flows: this.flows }, 'dispatcher started');
+    this.options.logger.info(
+      { flows: this.flows, partitions: this.partitions },
+      'dispatcher started',
+    );
   }
 
   #schedulePoll(): void {
@@ -144,14 +172,19 @@ export class Dispatcher {
   }
 
   async #discoverFlows(): Promise<void> {
-    const { redis, keys } = this.options;
+    for (const keys of this.#partitions) await this.#discoverPartition(keys);
+  }
+
+  async #discoverPartition(keys: RedisKeys): Promise<void> {
+    const { redis } = this.options;
+    const id = (flow: string) => `${keys.partition}:${flow}`;
     const flows = await redis.smembers(keys.flows);
-    const fresh = flows.filter((flow) => !this.#consumers.has(flow));
+    const fresh = flows.filter((flow) => !this.#consumers.has(id(flow)));
     // `flow-dispatcher pause` (all flows) pauses the flows that exist; flows seen after it are
     // paused here, before anything is fetched from them.
     const pausedAll = fresh.length > 0 && (await redis.exists(keys.pausedAll)) === 1;
     for (const flow of fresh) {
-      if (this.#state !== 'running' || this.#consumers.has(flow)) continue;
+      if (this.#state !== 'running' || this.#consumers.has(id(flow))) continue;
       if (pausedAll) {
         const queue = new Queue(flow, { connection: redis, prefix: keys.bullPrefix });
         await queue.pause();
@@ -160,8 +193,9 @@ export class Dispatcher {
       const consumer = new FlowConsumer(
         flow,
         {
-          connection: this.options.redis,
-          bullPrefix: this.options.keys.bullPrefix,
+          connection: redis,
+          bullPrefix: keys.bullPrefix,
+          partition: keys.partition,
           lockDurationMs: this.options.lockDurationMs ?? 30_000,
           stalledIntervalMs: this.options.stalledIntervalMs ?? 30_000,
           drainDelaySeconds: this.options.drainDelaySeconds ?? 2,
@@ -171,9 +205,9 @@ export class Dispatcher {
         this.options.logger,
         () => this.#circuits.isOpen(flow),
       );
-      this.#consumers.set(flow, consumer);
+      this.#consumers.set(id(flow), consumer);
       await consumer.start();
-      this.options.logger.info({ flow }, 'consuming flow');
+      this.options.logger.info({ flow, partition: keys.partition }, 'consuming flow');
     }
   }
 

@@ -28,7 +28,8 @@ local free = limit - inflight
 local used = tonumber(st[3])
 local max = tonumber(st[4])
 if used and max then
-  local room = math.floor(max * share) - used - inflight
+  -- One call of the share is kept back for the GET /limits that re-reads the usage once it is spent.
+  local room = math.floor(max * share) - 1 - used - inflight
   if room <= 0 then
     redis.call('HSET', KEYS[2], 'inflight', inflight)
     return {0, 'budget', 0}

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { LimitInfo, Logger, Metrics, OrgLimits, RedisKeys } from '@flow-dispatcher/shared';
-import type { Redis } from 'ioredis';
+import type {
+  LimitInfo,
+  Logger,
+  Metrics,
+  OrgLimits,
+  RedisConnection,
+  RedisKeys,
+} from '@flow-dispatcher/shared';
 import { budgetCap, lingerFactor, type Usage } from './budget.js';
 import type { CallSlots, ReleaseSlot } from './call-slots.js';
 import {
@@ -13,7 +19,8 @@ import {
 import type { LimitSignal } from './limit-signals.js';
 
 export interface FleetLimiterOptions {
-  redis: Redis;
+  /** One server or a Cluster: every key the limiter touches is in partition 0's slot. */
+  redis: RedisConnection;
   keys: RedisKeys;
   logger: Logger;
   metrics: Metrics;
@@ -56,7 +63,8 @@ interface LimiterCommands {
  *      │ └─ busy / paused / budget: wait for a release, the pause end, or the probe
  *      └─ budget closed: one worker (lock) re-reads /limits every budgetProbeMs
  *
- * Trade-off: one Redis round trip per call granted and per call released; cheap next to a
+ * Trade-off: a Redis round trip to be granted a permit and one to release it, unless a finished
+ * call hands its permit straight to the next local waiter (see #releaser); cheap next to a
  * Salesforce call, and what buys a limit that holds for the whole fleet.
  */
 export class FleetLimiter implements CallSlots {
@@ -70,13 +78,15 @@ export class FleetLimiter implements CallSlots {
   #retryTimer: NodeJS.Timeout | undefined;
   #renewTimer: NodeJS.Timeout | undefined;
   #syncTimer: NodeJS.Timeout | undefined;
-  #subscriber: Redis | undefined;
+  #subscriber: RedisConnection | undefined;
   #closed = false;
   #limit: number;
   #usage: Usage | undefined;
   #reason: Reason = 'ok';
   #lastUsageSent = 0;
   #streakKnown = false;
+  /** A pause this process knows of (its own signal, another worker's announcement, a refusal). */
+  #pausedUntil = 0;
 
   constructor(options: FleetLimiterOptions) {
     this.#o = {
@@ -86,7 +96,7 @@ export class FleetLimiter implements CallSlots {
       ...options,
     };
     this.#limit = options.maxConcurrency;
-    const redis = options.redis as Redis & Record<string, unknown>;
+    const redis = options.redis as RedisConnection & Record<string, unknown>;
     if (typeof redis.fdAcquirePermits !== 'function') {
       options.redis.defineCommand('fdAcquirePermits', { numberOfKeys: 2, lua: ACQUIRE_PERMITS });
       options.redis.defineCommand('fdReleasePermits', { numberOfKeys: 2, lua: RELEASE_PERMITS });
@@ -118,7 +128,9 @@ export class FleetLimiter implements CallSlots {
     const { redis, keys } = this.#o;
     this.#subscriber = redis.duplicate();
     this.#subscriber.on('error', () => {});
-    this.#subscriber.on('message', () => this.#ask());
+    this.#subscriber.on('message', (_channel: string, message: string) =>
+      this.#onAnnouncement(message),
+    );
     await this.#subscriber.subscribe(keys.permitsReleased);
     this.#renewTimer = setInterval(() => void this.#renew(), this.#o.leaseMs / 3);
     this.#syncTimer = setInterval(() => void this.#sync(), 2_000);
@@ -159,6 +171,8 @@ export class FleetLimiter implements CallSlots {
       .then(
         ([granted, reason, pausedUntil]) => {
           this.#reason = reason;
+          if (reason === 'paused')
+            this.#pausedUntil = Math.max(this.#pausedUntil, Number(pausedUntil));
           for (let i = 0; i < granted; i++) {
             const id = ids[i] as string;
             const waiter = this.#waiters.shift();
@@ -193,13 +207,43 @@ export class FleetLimiter implements CallSlots {
     this.#retryTimer = setTimeout(() => this.#ask(), Math.max(delay, floorMs));
   }
 
+  /**
+   * A finished call's permit goes straight to this process's next waiter when nothing says it
+   * should not (no pause known, not above the adaptive limit, far from the budget's edge): that
+   * saves the release and acquire round trips and keeps the fleet's calls in flight at the cap.
+   * The permit stays in the ZSET all along, so the cap holds; near the budget's edge, or above a
+   * lowered limit, it goes back to Redis and the next call asks again.
+   */
   #releaser(id: string): ReleaseSlot {
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      void this.#release(id);
+      const next =
+        this.#waiters.length > 0 && this.#canHandOver() ? this.#waiters.shift() : undefined;
+      if (next) next(this.#releaser(id));
+      else void this.#release(id);
     };
+  }
+
+  #canHandOver(): boolean {
+    if (this.#closed || Date.now() < this.#pausedUntil || this.#held.size > this.#limit)
+      return false;
+    if (!this.#usage) return false;
+    const left = budgetCap(this.#usage, this.#o.dailyApiShare) - 1 - this.#usage.used;
+    return left > 4 * this.#o.maxConcurrency;
+  }
+
+  /** Messages on the permits channel: a release (try again), a pause, a lowered limit. */
+  #onAnnouncement(message: string): void {
+    if (message.startsWith('pause:')) {
+      this.#pausedUntil = Math.max(this.#pausedUntil, Number(message.slice(6)) || 0);
+    } else if (message.startsWith('limit:')) {
+      const limit = Number(message.slice(6));
+      if (limit >= 1) this.#limit = Math.min(this.#o.maxConcurrency, limit);
+    } else {
+      this.#ask();
+    }
   }
 
   async #release(id: string): Promise<void> {
@@ -298,6 +342,12 @@ export class FleetLimiter implements CallSlots {
     const { redis, keys, logger, metrics } = this.#o;
     const now = Date.now();
     const scripts = redis as unknown as LimiterCommands;
+    // Known at once in this process (before the call's permit is released), Redis follows.
+    if (signal.pause)
+      this.#pausedUntil = Math.max(this.#pausedUntil, now + Math.max(500, signal.pause.minMs));
+
+    if (signal.budgetExhausted && this.#usage)
+      this.#usage = { used: this.#usage.max, max: this.#usage.max };
     try {
       if (limitInfo?.apiUsage) {
         const usage = limitInfo.apiUsage;
@@ -320,17 +370,19 @@ export class FleetLimiter implements CallSlots {
         );
       }
       if (signal.pause) {
-        const [, isNew, streak] = await scripts.fdPause(
+        const [pausedUntil, isNew, streak] = await scripts.fdPause(
           keys.limits,
           now,
           signal.pause.cause,
           signal.pause.minMs,
           Math.random(),
         );
+        this.#pausedUntil = Math.max(this.#pausedUntil, Number(pausedUntil));
         this.#streakKnown = true;
         if (isNew) {
           metrics.pauses.inc({ cause: signal.pause.cause });
           logger.warn({ cause: signal.pause.cause, streak }, 'pausing every call of the org');
+          await redis.publish(keys.permitsReleased, `pause:${pausedUntil}`);
         }
       } else if (signal.healthy && this.#streakKnown) {
         this.#streakKnown = false;
@@ -347,8 +399,10 @@ export class FleetLimiter implements CallSlots {
           ),
         );
         const next = Math.max(1, Math.floor(limit));
-        if (next !== this.#limit)
-          logger.info({ concurrencyLimit: next }, 'fleet concurrency limit changed');
+        if (signal.decrease) {
+          logger.info({ concurrencyLimit: next }, 'fleet concurrency limit lowered');
+          await redis.publish(keys.permitsReleased, `limit:${next}`);
+        }
         this.#limit = next;
         metrics.concurrencyLimit.set(next);
       }

@@ -1,5 +1,4 @@
-import type { Logger, RedisKeys } from '@flow-dispatcher/shared';
-import type { Redis } from 'ioredis';
+import type { Logger, RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
 import type { CallEvent } from './call-executor.js';
 
 /** Width of a stats bucket, in seconds. */
@@ -18,7 +17,7 @@ export class FleetStats {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly logger: Logger,
   ) {}

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type {
   AccessToken,
   Logger,
+  RedisConnection,
   RedisKeys,
   TokenMinter,
   TokenSource,
 } from '@flow-dispatcher/shared';
-import type { Redis } from 'ioredis';
 
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
@@ -29,7 +29,7 @@ export class FleetTokenSource implements TokenSource {
   readonly #holder = randomBytes(8).toString('hex');
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly minter: TokenMinter,
     private readonly logger: Logger,

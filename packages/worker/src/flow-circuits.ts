@@ -1,8 +1,7 @@
-import type { Logger, Metrics, RedisKeys } from '@flow-dispatcher/shared';
-import type { Redis } from 'ioredis';
+import type { Logger, Metrics, RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
 
 export interface FlowCircuitsOptions {
-  redis: Redis;
+  redis: RedisConnection;
   keys: RedisKeys;
   logger: Logger;
   metrics: Metrics;
@@ -77,7 +76,12 @@ export class FlowCircuits {
   async #refresh(): Promise<void> {
     const { redis, keys } = this.options;
     try {
-      const flows = await redis.smembers(keys.flows);
+      // Every partition's registry: circuits are fleet-wide (their keys all in partition 0's slot,
+      // so the pipeline goes to one node).
+      const registries = await Promise.all(
+        keys.allPartitions.map((partition) => redis.smembers(partition.flows)),
+      );
+      const flows = [...new Set(registries.flat())];
       if (flows.length === 0) return;
       const pipeline = redis.pipeline();
       for (const flow of flows) pipeline.exists(keys.circuit(flow));

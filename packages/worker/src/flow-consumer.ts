@@ -1,12 +1,14 @@
-import type { Logger } from '@flow-dispatcher/shared';
+import type { Logger, RedisConnection } from '@flow-dispatcher/shared';
 import { type Job, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { BufferBudget } from './buffer-budget.js';
 import type { ChunkProcessor } from './chunk-processor.js';
 
 export interface FlowConsumerOptions {
-  connection: Redis;
+  connection: RedisConnection;
+  /** The queue partition's BullMQ prefix. */
   bullPrefix: string;
+  /** Which queue partition the queue is in. @defaultValue 0 */
+  partition?: number;
   /** BullMQ lock on an active chunk; renewed every half of it while the chunk is held. */
   lockDurationMs: number;
   /** How often stalled chunks (their worker died) are looked for. */
@@ -16,7 +18,8 @@ export interface FlowConsumerOptions {
 }
 
 /**
- * Fetches the chunk jobs of one flow's queue, as long as the process has room for more triggers.
+ * Fetches the chunk jobs of one flow's queue (in one queue partition), as long as the process has
+ * room for more triggers.
  *
  * BullMQ's worker is used in manual mode (`getNextJob`): the number of jobs held is bounded by
  * triggers buffered, not by a job count, because a chunk may hold one trigger or thousands. The
@@ -95,7 +98,7 @@ export class FlowConsumer {
     const id = job.id as string;
     this.#active.set(id, { job, token });
     const running = this.processor
-      .process(job, token, this.#closing)
+      .process(job, token, this.#closing, this.options.partition ?? 0)
       .catch((err) =>
         this.logger.error({ flow: this.flow, chunkId: id, err }, 'chunk processing failed'),
       )

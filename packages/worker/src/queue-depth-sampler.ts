@@ -1,6 +1,5 @@
-import type { Logger, Metrics, RedisKeys } from '@flow-dispatcher/shared';
+import type { Logger, Metrics, RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 
 /**
  * BullMQ states exported as `flow_dispatcher_queue_jobs{state}`. Completed chunks are removed;
@@ -15,7 +14,8 @@ export const SAMPLED_JOB_STATES = [
 ] as const;
 
 export interface QueueDepthSamplerOptions {
-  redis: Redis;
+  redis: RedisConnection;
+  /** The deployment's keys: every queue partition is sampled. */
   keys: RedisKeys;
   metrics: Metrics;
   logger: Logger;
@@ -26,7 +26,8 @@ export interface QueueDepthSamplerOptions {
 /**
  * Copies the depth of the queues from Redis into gauges: chunk jobs per flow and BullMQ state
  * (`getJobCounts` on each flow of the registry), triggers not yet settled per flow (the pending
- * counter), and dead letters (the size of the dead-letter set).
+ * counter), and dead letters (the size of the dead-letter set), each summed over the queue
+ * partitions.
  *
  * States: created → running (one sample at start, then one every `intervalMs`; a sample never
  * overlaps the previous one) → stopped. The trade-off: the numbers are up to `intervalMs` old,
@@ -62,20 +63,39 @@ export class QueueDepthSampler {
   async sample(): Promise<void> {
     const { redis, keys, metrics, logger } = this.options;
     try {
-      const [flows, pending, deadLetters] = await Promise.all([
-        redis.smembers(keys.flows),
-        redis.hgetall(keys.pending),
-        redis.zcard(keys.deadLetters),
-      ]);
-      const counts = await Promise.all(
-        flows.map((flow) => this.#queue(flow).getJobCounts(...SAMPLED_JOB_STATES)),
+      const perPartition = await Promise.all(
+        keys.allPartitions.map(async (partition) => {
+          const [flows, pending, deadLetters] = await Promise.all([
+            redis.smembers(partition.flows),
+            redis.hgetall(partition.pending),
+            redis.zcard(partition.deadLetters),
+          ]);
+          const counts = await Promise.all(
+            flows.map((flow) => this.#queue(flow, partition).getJobCounts(...SAMPLED_JOB_STATES)),
+          );
+          return { flows, pending, deadLetters, counts };
+        }),
       );
-      flows.forEach((flow, i) => {
+      const jobs = new Map<string, Record<string, number>>();
+      const backlog = new Map<string, number>();
+      let deadLetters = 0;
+      for (const partition of perPartition) {
+        deadLetters += partition.deadLetters;
+        partition.flows.forEach((flow, i) => {
+          const sums = jobs.get(flow) ?? {};
+          for (const state of SAMPLED_JOB_STATES) {
+            sums[state] = (sums[state] ?? 0) + (partition.counts[i]?.[state] ?? 0);
+          }
+          jobs.set(flow, sums);
+          backlog.set(flow, (backlog.get(flow) ?? 0) + Number(partition.pending[flow] ?? 0));
+        });
+      }
+      for (const [flow, sums] of jobs) {
         for (const state of SAMPLED_JOB_STATES) {
-          metrics.queueJobs.set({ flow, state }, counts[i]?.[state] ?? 0);
+          metrics.queueJobs.set({ flow, state }, sums[state] ?? 0);
         }
-        metrics.backlogTriggers.set({ flow }, Number(pending[flow] ?? 0));
-      });
+        metrics.backlogTriggers.set({ flow }, backlog.get(flow) ?? 0);
+      }
       metrics.deadLetters.set(deadLetters);
       if (this.#failing) logger.info('queue depth sampling recovered');
       this.#failing = false;
@@ -85,16 +105,14 @@ export class QueueDepthSampler {
     }
   }
 
-  #queue(flow: string): Queue {
-    let queue = this.#queues.get(flow);
+  #queue(flow: string, keys: RedisKeys): Queue {
+    const id = `${keys.partition}:${flow}`;
+    let queue = this.#queues.get(id);
     if (!queue) {
-      queue = new Queue(flow, {
-        connection: this.options.redis,
-        prefix: this.options.keys.bullPrefix,
-      });
+      queue = new Queue(flow, { connection: this.options.redis, prefix: keys.bullPrefix });
       // Errors reach `sample` through the failed command; keep the emitter from throwing.
       queue.on('error', () => {});
-      this.#queues.set(flow, queue);
+      this.#queues.set(id, queue);
     }
     return queue;
   }

@@ -1,12 +1,15 @@
 import {
   ClientCredentialsTokenMinter,
   type Config,
-  createRedis,
+  ConfigError,
+  connectRedis,
+  isSalesforceAuthError,
   isSalesforceRequestError,
   JwtBearerTokenMinter,
   type Logger,
   loadPrivateKey,
   type Metrics,
+  type RedisConnection,
   RedisKeys,
   requireSalesforceAuth,
   SalesforceClient,
@@ -15,11 +18,11 @@ import {
   type TokenMinter,
   type TokenSource,
 } from '@flow-dispatcher/shared';
-import type { Redis } from 'ioredis';
 import { Dispatcher } from './dispatcher.js';
 import { FleetLimiter } from './fleet-limiter.js';
 import { FleetStats } from './fleet-stats.js';
 import { FleetTokenSource } from './fleet-token-source.js';
+import { checkPartitionLayout } from './partition-layout.js';
 import { QueueDepthSampler } from './queue-depth-sampler.js';
 
 export interface WorkerRuntime {
@@ -41,7 +44,7 @@ export function tokenMinterFromConfig(config: Config): TokenMinter | StaticToken
       const { privateKeyFile, ...rest } = auth;
       return new JwtBearerTokenMinter({
         ...rest,
-        privateKey: loadPrivateKey(privateKeyFile),
+        privateKey: privateKeyFromConfig(privateKeyFile),
         timeoutMs,
       });
     }
@@ -49,6 +52,21 @@ export function tokenMinterFromConfig(config: Config): TokenMinter | StaticToken
       return new ClientCredentialsTokenMinter({ ...auth, timeoutMs });
     case 'static':
       return new StaticTokenSource(auth);
+  }
+}
+
+/**
+ * The JWT bearer flow's key, read once at start-up. A file that is missing, unreadable or not an
+ * RSA key is a configuration mistake like any other: a ConfigError naming SF_PRIVATE_KEY_FILE
+ * (exit 2), never the key.
+ */
+function privateKeyFromConfig(path: string): string {
+  try {
+    return loadPrivateKey(path);
+  } catch (err) {
+    if (!isSalesforceAuthError(err)) throw err;
+    const reason = err.message.replace(/^SF_PRIVATE_KEY_FILE:?\s*/, '');
+    throw new ConfigError('SF_PRIVATE_KEY_FILE', reason, { cause: err });
   }
 }
 
@@ -64,15 +82,20 @@ export function tokenSourceFromConfig(config: Config): TokenSource {
  */
 export function fleetTokenSourceFromConfig(
   config: Config,
-  redis: Redis,
+  redis: RedisConnection,
   logger: Logger,
   metrics?: Metrics,
 ): TokenSource {
   const minter = tokenMinterFromConfig(config);
   if (minter instanceof StaticTokenSource) return minter;
-  return new FleetTokenSource(redis, new RedisKeys(config.redis.prefix), minter, logger, {
+  return new FleetTokenSource(redis, fleetKeys(config), minter, logger, {
     onMint: () => metrics?.tokenRequests.inc(),
   });
+}
+
+/** The deployment's keys: partition 0 (and the fleet's), which knows every partition. */
+function fleetKeys(config: Config): RedisKeys {
+  return new RedisKeys(config.redis.prefix, config.redis.partitions);
 }
 
 /** Wires a worker process from its configuration and starts it. */
@@ -81,11 +104,17 @@ export async function startWorker(
   deps: { logger: Logger; metrics: Metrics; tokens?: TokenSource },
 ): Promise<WorkerRuntime> {
   const { logger, metrics } = deps;
-  const redis = createRedis(config.redis.url, { connectionName: 'fd-worker' });
+  const redis = connectRedis(config.redis.url, { connectionName: 'fd-worker' });
   redis.on('error', (err) =>
     logger.warn({ err: { message: err.message } }, 'redis connection error'),
   );
-  const keys = new RedisKeys(config.redis.prefix);
+  const keys = fleetKeys(config);
+  try {
+    await checkPartitionLayout(redis, keys, logger);
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
   const tokens =
     deps.tokens ??
     fleetTokenSourceFromConfig(config, redis, logger.child({ component: 'token' }), metrics);
@@ -116,6 +145,7 @@ export async function startWorker(
   const dispatcher = new Dispatcher({
     redis,
     keys,
+    partitions: config.worker.partitions,
     invoker: client,
     slots: limiter,
     observers: [stats.observe],

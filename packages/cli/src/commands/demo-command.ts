@@ -9,6 +9,7 @@ import {
   createRedis,
   type DeadLetter,
   decodeTriggerRecord,
+  isCluster,
   loadConfig,
   type Metrics,
   RedisKeys,
@@ -228,8 +229,11 @@ async function latencies(url: string, keys: RedisKeys): Promise<number[]> {
 }
 
 async function deleteKeys(producer: Producer, prefix: string): Promise<void> {
-  const stream = producer.redis.scanStream({ match: `{${prefix}}*`, count: 1_000 });
+  const redis = producer.redis;
+  // The demo runs on one server (findOrStartRedis refuses a cluster URL): SCAN sees every key.
+  if (isCluster(redis)) throw new Error('the demo needs one Redis server, not a cluster');
+  const stream = redis.scanStream({ match: `{${prefix}}*`, count: 1_000 });
   for await (const batch of stream as AsyncIterable<string[]>) {
-    if (batch.length > 0) await producer.redis.unlink(...batch);
+    if (batch.length > 0) await redis.unlink(...batch);
   }
 }

@@ -1,6 +1,6 @@
 import { FlowControl } from '@flow-dispatcher/producer';
+import type { RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
 import type { Command } from 'commander';
-import type { Redis } from 'ioredis';
 import { openOperatorContext } from '../operator/operator-redis.js';
 import { parseDurationMs } from '../options/duration-option.js';
 import { operatorCommand } from '../options/operator-command.js';
@@ -60,7 +60,7 @@ async function drain(options: DrainOptions): Promise<void> {
     for (;;) {
       const now = Date.now();
       try {
-        left = await pendingTriggers(ctx.redis, ctx.keys.pending, options.flow);
+        left = await pendingTriggers(ctx.redis, ctx.keys, options.flow);
       } catch (e) {
         err.write(`redis: ${e instanceof Error ? e.message : String(e)}; trying again\n`);
       }
@@ -99,13 +99,16 @@ async function drain(options: DrainOptions): Promise<void> {
   }
 }
 
-/** Triggers stored and not settled, over every flow or one. */
+/** Triggers stored and not settled, over every flow or one, in every queue partition. */
 async function pendingTriggers(
-  redis: Redis,
-  key: string,
+  redis: RedisConnection,
+  keys: RedisKeys,
   flow: string | undefined,
 ): Promise<number> {
-  if (flow !== undefined) return Math.max(0, Number((await redis.hget(key, flow)) ?? 0));
-  const counts = await redis.hvals(key);
-  return counts.reduce((sum, n) => sum + Math.max(0, Number(n)), 0);
+  const counts = await Promise.all(
+    keys.allPartitions.map(async ({ pending }) =>
+      flow !== undefined ? [(await redis.hget(pending, flow)) ?? '0'] : redis.hvals(pending),
+    ),
+  );
+  return counts.flat().reduce((sum, n) => sum + Math.max(0, Number(n)), 0);
 }

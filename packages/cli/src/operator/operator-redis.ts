@@ -1,23 +1,26 @@
-import { type Config, createRedis, loadConfig, RedisKeys } from '@flow-dispatcher/shared';
-import type { Redis } from 'ioredis';
+import {
+  type Config,
+  connectRedis,
+  loadConfig,
+  type RedisConnection,
+  RedisKeys,
+  redisUrlLabel,
+} from '@flow-dispatcher/shared';
 
-/** What an operator command needs: the configuration, one Redis connection, the key names. */
+/**
+ * What an operator command needs: the configuration, one Redis connection (a server or a
+ * Cluster), the key names (partition 0's, which know every queue partition).
+ */
 export interface OperatorContext {
   config: Config;
-  redis: Redis;
+  redis: RedisConnection;
   keys: RedisKeys;
   close(): Promise<void>;
 }
 
 /** REDIS_URL without its password, for messages. */
 export function redisLabel(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return 'REDIS_URL';
-  }
+  return redisUrlLabel(url);
 }
 
 /**
@@ -30,7 +33,7 @@ export async function openOperatorContext(
   options: { connectTimeoutMs?: number; config?: Config } = {},
 ): Promise<OperatorContext> {
   const config = options.config ?? loadConfig();
-  const redis = createRedis(config.redis.url, {
+  const redis = connectRedis(config.redis.url, {
     connectionName: 'fd-cli',
     lazyConnect: true,
     maxRetriesPerRequest: 3,
@@ -61,7 +64,7 @@ export async function openOperatorContext(
   return {
     config,
     redis,
-    keys: new RedisKeys(config.redis.prefix),
+    keys: new RedisKeys(config.redis.prefix, config.redis.partitions),
     close: async () => {
       await redis.quit().catch(() => redis.disconnect());
     },

@@ -1,6 +1,5 @@
 import type { FlowControl, FlowJobCounts, FlowStatus } from '@flow-dispatcher/producer';
-import type { RedisKeys } from '@flow-dispatcher/shared';
-import type { Redis } from 'ioredis';
+import type { RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
 import { type ActivityTotals, statsWindow, sumBuckets } from './stats-window.js';
 
 /** The fleet-wide limits as workers last published them; null where nothing was published. */
@@ -46,7 +45,7 @@ export interface StatsSnapshot {
 }
 
 export interface SnapshotSources {
-  redis: Redis;
+  redis: RedisConnection;
   keys: RedisKeys;
   control: FlowControl;
   bucketSeconds: number;
@@ -59,11 +58,16 @@ export async function readStatsSnapshot(
   nowMs = Date.now(),
 ): Promise<StatsSnapshot> {
   const window = statsWindow(nowMs, windowSeconds, bucketSeconds);
+  // Stats buckets and limits are fleet-wide (one slot: one pipeline, one node); dead letters are
+  // counted in every queue partition.
   const pipeline = redis.pipeline();
   for (const bucket of window.buckets) pipeline.hgetall(keys.stats(bucket));
   pipeline.hgetall(keys.limits);
-  pipeline.zcard(keys.deadLetters);
-  const [status, results] = await Promise.all([control.status(), pipeline.exec()]);
+  const [status, results, deadLetterCounts] = await Promise.all([
+    control.status(),
+    pipeline.exec(),
+    Promise.all(keys.allPartitions.map((partition) => redis.zcard(partition.deadLetters))),
+  ]);
   if (!results) throw new Error('Redis pipeline aborted');
   const answers = results.map(([err, value]) => {
     if (err) throw err;
@@ -71,7 +75,7 @@ export async function readStatsSnapshot(
   });
   const buckets = answers.slice(0, window.buckets.length) as Record<string, string>[];
   const limitsHash = (answers[window.buckets.length] ?? {}) as Record<string, string>;
-  const deadLetters = Number(answers[window.buckets.length + 1] ?? 0);
+  const deadLetters = deadLetterCounts.reduce((sum, n) => sum + n, 0);
 
   const totals = sumBuckets(buckets);
   const seconds = window.toSec - window.fromSec;

@@ -1,9 +1,8 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
-import { type Config, ConfigError, RedisKeys } from '@flow-dispatcher/shared';
+import { type Config, ConfigError, type RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
 import { FlowQueues } from '../flow-queues.js';
 import { BearerTokens } from '../ingest/bearer-auth.js';
 import {
@@ -19,7 +18,7 @@ import { writeVerdict } from './write-policy.js';
 
 export interface AdminUiOptions {
   /** Where the flow queues live: a connection (shared, not closed here) and the key names. */
-  queues: { redis: Redis; keys: RedisKeys };
+  queues: { redis: RedisConnection; keys: RedisKeys };
   /** Only reads (ADMIN_UI_WRITE is off). @defaultValue true */
   readOnly?: boolean;
   /** The admin tokens (ADMIN_TOKENS, else INGEST_TOKENS); at least one. */
@@ -39,9 +38,9 @@ export interface AdminUiOptions {
 const HOUR_MS = 3_600_000;
 
 /** The admin UI's options from the configuration, on the given Redis connection. */
-export function adminUiOptionsFromConfig(config: Config, redis: Redis): AdminUiOptions {
+export function adminUiOptionsFromConfig(config: Config, redis: RedisConnection): AdminUiOptions {
   return {
-    queues: { redis, keys: new RedisKeys(config.redis.prefix) },
+    queues: { redis, keys: new RedisKeys(config.redis.prefix, config.redis.partitions) },
     readOnly: !config.admin.write,
     auth: {
       tokens: config.admin.tokens.length > 0 ? config.admin.tokens : config.ingest.tokens,
@@ -79,7 +78,7 @@ export async function registerAdminUi(
   const clock = options.clock ?? Date.now;
   const bearer = new BearerTokens(tokens);
   const { redis, keys } = options.queues;
-  const queues = new FlowQueues(redis, keys.bullPrefix);
+  const queues = new FlowQueues(redis, keys);
   const mask = options.maskInputs ?? [];
 
   const serverAdapter = new FastifyAdapter();
@@ -103,16 +102,21 @@ export async function registerAdminUi(
     if (clock() - lastRefresh < refreshMs) return;
     refreshing ??= (async () => {
       try {
-        for (const flow of (await redis.smembers(keys.flows)).sort()) {
-          if (shown.has(flow)) continue;
-          const adapter = new BullMQAdapter(queues.get(flow), {
-            readOnlyMode: readOnly,
-            allowRetries: !readOnly,
-            description: `flow ${flow}: each job is a chunk of triggers`,
-          });
-          adapter.setFormatter('data', (data: unknown) => maskPersonalData(data, mask));
-          board.addQueue(adapter);
-          shown.add(flow);
+        for (const partition of keys.allPartitions) {
+          for (const flow of (await redis.smembers(partition.flows)).sort()) {
+            // With several queue partitions a flow has a queue in each: `p1.Welcome_SMS`, …
+            const prefix = partition.partition === 0 ? '' : `p${partition.partition}.`;
+            if (shown.has(`${prefix}${flow}`)) continue;
+            const adapter = new BullMQAdapter(queues.get(flow, partition.partition), {
+              readOnlyMode: readOnly,
+              allowRetries: !readOnly,
+              prefix,
+              description: `flow ${flow}${prefix ? ` (queue partition ${partition.partition})` : ''}: each job is a chunk of triggers`,
+            });
+            adapter.setFormatter('data', (data: unknown) => maskPersonalData(data, mask));
+            board.addQueue(adapter);
+            shown.add(`${prefix}${flow}`);
+          }
         }
         lastRefresh = clock();
       } finally {

@@ -1,10 +1,9 @@
-import type { Logger, RedisKeys } from '@flow-dispatcher/shared';
-import type { Redis } from 'ioredis';
+import type { Logger, RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
 
 /**
- * The backlog, in triggers: the sum of the per-flow pending counters (stored, not yet settled),
- * read every `pollMs` rather than per request, so admission costs no Redis round trip. It lags by
- * up to one poll; a limit is a guard rail, not an exact quota. When a read fails the last value
+ * The backlog, in triggers: the sum of the per-flow pending counters (stored, not yet settled) of
+ * every queue partition, read every `pollMs` rather than per request, so admission costs no Redis
+ * round trip. It lags by up to one poll; a limit is a guard rail, not an exact quota. When a read fails the last value
  * is kept (writes fail on their own while Redis is away).
  */
 export class BacklogMonitor {
@@ -13,7 +12,7 @@ export class BacklogMonitor {
   #reading: Promise<void> | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly options: { pollMs: number; logger: Logger; onSample?: (n: number) => void },
   ) {}
@@ -41,8 +40,10 @@ export class BacklogMonitor {
   async #read(): Promise<void> {
     if (this.redis.status !== 'ready') return;
     try {
-      const values = await this.redis.hvals(this.keys.pending);
-      this.#backlog = sumPending(values);
+      const values = await Promise.all(
+        this.keys.allPartitions.map((keys) => this.redis.hvals(keys.pending)),
+      );
+      this.#backlog = sumPending(values.flat());
       this.options.onSample?.(this.#backlog);
     } catch (err) {
       this.options.logger.debug(

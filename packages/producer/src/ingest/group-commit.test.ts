@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChunkItem, TriggerReceipt } from '../chunk-writer.js';
+import { splitByPartition } from '../partition-routing.js';
 import { GroupCommit } from './group-commit.js';
 
 /** A fake chunk store: records each write, answers when told to (or at once). */
@@ -143,5 +144,42 @@ describe('GroupCommit', () => {
     await commit.close();
     await expect(waiting).resolves.toHaveLength(1);
     await expect(commit.submit('F', [item(2)])).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
+  });
+
+  it('keeps a lane per flow and partition: each chunk holds one partition, a split request gets every receipt in order', async () => {
+    const store = fakeStore();
+    const split = (flow: string, batch: readonly ChunkItem[]) => splitByPartition(flow, batch, 3);
+    const commit = new GroupCommit(store.write, { lingerMs: 5, maxChunk: 100, split });
+    const keyed = (n: number): ChunkItem => ({ input: { IndividualId: `id${n}` }, key: `k${n}` });
+    const requests = [
+      Array.from({ length: 12 }, (_, n) => keyed(n)),
+      [keyed(20)],
+      [keyed(21), item(22)],
+      items(30, 3),
+      items(40, 2),
+    ];
+    const answers = await Promise.all(requests.map((r) => commit.submit('Welcome_SMS', r)));
+    // Every chunk written holds triggers of one partition (keyless ones ride with their request's
+    // first key, or share the lane of requests without keys).
+    for (const write of store.writes) {
+      expect(splitByPartition('Welcome_SMS', write.items, 3)).toHaveLength(1);
+    }
+    expect(store.writes.length).toBeGreaterThan(1);
+    expect(store.writes.length).toBeLessThanOrEqual(4);
+    // Each request gets one receipt per trigger, in its own order, and no id twice.
+    answers.forEach((receipts, r) => {
+      expect(receipts.map((x) => x.key)).toEqual(requests[r]?.map((i) => i.key ?? null));
+    });
+    const ids = answers.flat().map((x) => x.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('fails a split request when one of its parts fails', async () => {
+    const store = fakeStore({ fail: (batch) => batch.some((i) => i.key === 'k1') });
+    const split = (flow: string, batch: readonly ChunkItem[]) => splitByPartition(flow, batch, 3);
+    const commit = new GroupCommit(store.write, { lingerMs: 1, maxChunk: 100, split });
+    const request = Array.from({ length: 9 }, (_, n) => ({ input: { n }, key: `k${n}` }));
+    expect(splitByPartition('F', request, 3).length).toBeGreaterThan(1);
+    await expect(commit.submit('F', request)).rejects.toThrow('redis down');
   });
 });

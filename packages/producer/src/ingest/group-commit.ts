@@ -1,4 +1,5 @@
 import type { ChunkItem, TriggerReceipt } from '../chunk-writer.js';
+import type { PartitionPart } from '../partition-routing.js';
 import { fitsInChunk, splitByRequest } from './chunk-packing.js';
 import { IngestError } from './ingest-error.js';
 import type { CommitObserver, TriggerCommitter, WriteChunk } from './trigger-committer.js';
@@ -8,8 +9,14 @@ export interface GroupCommitOptions {
   lingerMs: number;
   /** Soft cap of triggers per chunk: a chunk is written as soon as it reaches it. */
   maxChunk: number;
-  /** Chunk writes in flight per flow. @defaultValue 4 */
+  /** Chunk writes in flight per lane (flow and partition). @defaultValue 4 */
   maxWritesInFlight?: number;
+  /**
+   * How a request's triggers split over the queue partitions (the producer's `partitionsOf`):
+   * each part joins the lane of its flow and partition, so every chunk is one partition's.
+   * @defaultValue one part, no partition (one queue partition)
+   */
+  split?: (flow: string, items: readonly ChunkItem[]) => PartitionPart[];
 }
 
 interface Waiter {
@@ -28,6 +35,9 @@ interface Chunk {
 }
 
 interface Lane {
+  flow: string;
+  /** Its key in the lane map: flow and partition. */
+  id: string;
   /** The chunk requests join. */
   open: Chunk | undefined;
   /** Full chunks waiting for a write slot, oldest first. */
@@ -38,11 +48,14 @@ interface Lane {
 /**
  * Group commit: concurrent requests for one flow become one chunk job.
  *
- * Per flow, a chunk is open → (linger over, or full) → written → each request answered with its
- * own receipts, or every request of the chunk failed with the write's error. A request joins the
- * open chunk if it fits under `maxChunk`; otherwise the open chunk is sealed and the request
- * starts the next one (a request larger than the cap gets a chunk of its own: requests are never
- * split, so each is stored or refused whole). At most `maxWritesInFlight` writes run per flow;
+ * Lanes are per flow and queue partition: a request whose keys fall in several partitions joins
+ * several lanes, one part each; requests without keys share a lane whose chunks are placed round
+ * robin when written. Per lane, a chunk is open → (linger over, or full) → written → each request
+ * answered with its own receipts, or every request of the chunk failed with the write's error. A
+ * request joins the open chunk if it fits under `maxChunk`; otherwise the open chunk is sealed and
+ * the request starts the next one (a request larger than the cap gets a chunk of its own: a
+ * request, or with several partitions a request's part, is never split, so it is stored or
+ * refused whole). At most `maxWritesInFlight` writes run per lane;
  * while they are all busy, a chunk whose linger is over stays open and keeps filling, so chunks
  * grow with the load instead of queueing up small.
  *
@@ -56,6 +69,7 @@ export class GroupCommit implements TriggerCommitter {
   readonly #lingerMs: number;
   readonly #maxChunk: number;
   readonly #maxWritesInFlight: number;
+  readonly #split: (flow: string, items: readonly ChunkItem[]) => PartitionPart[];
   #closed = false;
 
   constructor(
@@ -66,52 +80,85 @@ export class GroupCommit implements TriggerCommitter {
     this.#lingerMs = options.lingerMs;
     this.#maxChunk = Math.max(1, options.maxChunk);
     this.#maxWritesInFlight = Math.max(1, options.maxWritesInFlight ?? 4);
+    this.#split =
+      options.split ??
+      ((_flow, items) => [{ partition: undefined, indexes: items.map((_, i) => i) }]);
   }
 
-  submit(flow: string, items: readonly ChunkItem[]): Promise<TriggerReceipt[]> {
-    if (items.length === 0) return Promise.resolve([]);
+  /**
+   * Resolves with one receipt per trigger, in order, once every part is stored. A request split
+   * over partitions is rejected if any part's write fails (its other parts may be stored).
+   */
+  async submit(flow: string, items: readonly ChunkItem[]): Promise<TriggerReceipt[]> {
+    if (items.length === 0) return [];
+    const parts = this.#split(flow, items);
+    if (parts.length === 1) return this.#submitPart(flow, parts[0]?.partition, items);
+    const written = await Promise.all(
+      parts.map((part) =>
+        this.#submitPart(
+          flow,
+          part.partition,
+          part.indexes.map((i) => items[i] as ChunkItem),
+        ),
+      ),
+    );
+    const receipts: TriggerReceipt[] = new Array(items.length);
+    written.forEach((run, i) => {
+      parts[i]?.indexes.forEach((index, j) => {
+        receipts[index] = run[j] as TriggerReceipt;
+      });
+    });
+    return receipts;
+  }
+
+  #submitPart(
+    flow: string,
+    partition: number | undefined,
+    items: readonly ChunkItem[],
+  ): Promise<TriggerReceipt[]> {
     if (this.#closed) {
       return Promise.reject(new IngestError(503, 'SHUTTING_DOWN', 'ingest is shutting down'));
     }
     return new Promise((resolve, reject) => {
-      const lane = this.#lane(flow);
+      const lane = this.#lane(flow, partition);
       if (lane.open && !fitsInChunk(lane.open.triggers, items.length, this.#maxChunk)) {
         this.#seal(lane);
       }
-      if (!lane.open) lane.open = this.#openChunk(flow, lane);
+      if (!lane.open) lane.open = this.#openChunk(lane);
       const chunk = lane.open;
       chunk.waiters.push({ items, resolve, reject });
       chunk.triggers += items.length;
       if (chunk.triggers >= this.#maxChunk) this.#seal(lane);
-      this.#pump(flow, lane);
+      this.#pump(lane);
     });
   }
 
   /** Writes every waiting chunk now and resolves when all writes have ended. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const [flow, lane] of this.#lanes) {
+    for (const lane of this.#lanes.values()) {
       if (lane.open) lane.open.due = true;
-      this.#pump(flow, lane);
+      this.#pump(lane);
     }
     while (this.#writes.size > 0) await Promise.all([...this.#writes]);
   }
 
-  #lane(flow: string): Lane {
-    let lane = this.#lanes.get(flow);
+  #lane(flow: string, partition: number | undefined): Lane {
+    const id = `${flow}\u0000${partition ?? '*'}`;
+    let lane = this.#lanes.get(id);
     if (!lane) {
-      lane = { open: undefined, sealed: [], writing: 0 };
-      this.#lanes.set(flow, lane);
+      lane = { flow, id, open: undefined, sealed: [], writing: 0 };
+      this.#lanes.set(id, lane);
     }
     return lane;
   }
 
-  #openChunk(flow: string, lane: Lane): Chunk {
+  #openChunk(lane: Lane): Chunk {
     const chunk: Chunk = { waiters: [], triggers: 0, due: false, cancel: undefined };
     const lingerOver = () => {
       chunk.cancel = undefined;
       chunk.due = true;
-      this.#pump(flow, lane);
+      this.#pump(lane);
     };
     if (this.#lingerMs > 0) {
       const timer = setTimeout(lingerOver, this.#lingerMs);
@@ -131,7 +178,7 @@ export class GroupCommit implements TriggerCommitter {
     lane.sealed.push(chunk);
   }
 
-  #pump(flow: string, lane: Lane): void {
+  #pump(lane: Lane): void {
     while (lane.writing < this.#maxWritesInFlight) {
       let chunk = lane.sealed.shift();
       if (!chunk && lane.open?.due) {
@@ -140,12 +187,13 @@ export class GroupCommit implements TriggerCommitter {
         clearTimer(chunk);
       }
       if (!chunk) break;
-      this.#startWrite(flow, lane, chunk);
+      this.#startWrite(lane, chunk);
     }
-    if (!lane.open && lane.sealed.length === 0 && lane.writing === 0) this.#lanes.delete(flow);
+    if (!lane.open && lane.sealed.length === 0 && lane.writing === 0) this.#lanes.delete(lane.id);
   }
 
-  #startWrite(flow: string, lane: Lane, chunk: Chunk): void {
+  #startWrite(lane: Lane, chunk: Chunk): void {
+    const { flow } = lane;
     lane.writing++;
     const { waiters, triggers } = chunk;
     const items =
@@ -176,7 +224,7 @@ export class GroupCommit implements TriggerCommitter {
         lane.writing--;
         this.#writes.delete(done);
         // A lane is dropped only when idle (nothing open, sealed or writing), so this is the live one.
-        this.#pump(flow, lane);
+        this.#pump(lane);
       });
     this.#writes.add(done);
   }

@@ -1,12 +1,12 @@
 import {
   type Config,
+  connectRedis,
   createMetrics,
-  createRedis,
   defaultInputLimits,
   defaults,
   type Logger,
   type Metrics,
-  RedisKeys,
+  type RedisConnection,
 } from '@flow-dispatcher/shared';
 import Fastify, {
   type FastifyInstance,
@@ -14,7 +14,6 @@ import Fastify, {
   type FastifyRequest,
   type onRequestHookHandler,
 } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { ChunkItem, TriggerReceipt } from '../chunk-writer.js';
 import { Producer } from '../producer.js';
 import { refuseAdmission } from './admission.js';
@@ -58,7 +57,10 @@ export interface IngestServerOptions {
    * authentication and any content type other than JSON (a parser registered inside the plugin)
    * stay theirs.
    */
-  extend?: (app: FastifyInstance, ingest: { redis: Redis; producer: Producer }) => unknown; // a promise is awaited
+  extend?: (
+    app: FastifyInstance,
+    ingest: { redis: RedisConnection; producer: Producer },
+  ) => unknown; // a promise is awaited
 }
 
 export interface IngestServer {
@@ -104,7 +106,7 @@ export async function startIngestServer(options: IngestServerOptions): Promise<I
 
   // A connection that fails commands at once while Redis is away (no offline queue, no retry of
   // commands cut off by a disconnect), so a request gets its 503 now rather than a 202 later.
-  const redis = createRedis(config.redis.url, {
+  const redis = connectRedis(config.redis.url, {
     connectionName: 'fd-ingest',
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -117,12 +119,13 @@ export async function startIngestServer(options: IngestServerOptions): Promise<I
   const producer = new Producer({
     redis,
     prefix: config.redis.prefix,
+    partitions: config.redis.partitions,
     idempotencyWindowMs: config.producer.idempotencyWindowMs,
     resultTtlMs: config.dispatch.resultTtlMs,
     inputLimits: defaultInputLimits,
     onStored: (flow, count) => metrics.triggersEnqueued.inc({ flow }, count),
   });
-  const backlog = new BacklogMonitor(redis, new RedisKeys(config.redis.prefix), {
+  const backlog = new BacklogMonitor(redis, producer.keys, {
     pollMs: options.backlogPollMs ?? defaults.ingestBacklogPollMs,
     logger,
     onSample: (n) => ingestMetrics.backlog.set(n),
@@ -158,6 +161,7 @@ export async function startIngestServer(options: IngestServerOptions): Promise<I
           lingerMs: settings.lingerMs,
           maxChunk: settings.maxChunk,
           maxWritesInFlight: defaults.ingestMaxWritesInFlight,
+          split: (flow, items) => producer.partitionsOf(flow, items),
         },
         observer,
       )
@@ -272,9 +276,11 @@ export async function startIngestServer(options: IngestServerOptions): Promise<I
         ),
   );
   // Answers sent while closing end their connection, so the server closes without waiting for
-  // keep-alive timeouts.
-  app.addHook('onSend', async (_request, reply, payload) => {
-    if (closing) reply.header('connection', 'close');
+  // keep-alive timeouts. So do answers sent before the body had arrived (a 415 or 401 for a
+  // large body): the rest of it would otherwise sit in the socket ahead of the connection's next
+  // request, which would wait until the keep-alive timeout cut the connection.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (closing || !request.raw.complete) reply.header('connection', 'close');
     return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
@@ -338,7 +344,7 @@ function drainLimitBytes(maxBodyBytes: number): number {
 }
 
 /** Waits up to `timeoutMs` for the first connection; true once Redis is ready. */
-async function firstConnection(redis: Redis, timeoutMs: number): Promise<boolean> {
+async function firstConnection(redis: RedisConnection, timeoutMs: number): Promise<boolean> {
   if (redis.status === 'ready') return true;
   return new Promise((resolve) => {
     const done = (ready: boolean) => {
@@ -377,7 +383,7 @@ function errorSummary(err: unknown): { name?: string; message: string } {
  * One log line when Redis goes away and one when it is back (ioredis reports an error per
  * reconnect attempt).
  */
-function watchRedis(redis: Redis, logger: Logger, closing: () => boolean): void {
+function watchRedis(redis: RedisConnection, logger: Logger, closing: () => boolean): void {
   let down = false;
   const lost = (err?: Error) => {
     if (down || closing()) return;

@@ -4,6 +4,8 @@
 export const defaults = {
   redisUrl: 'redis://127.0.0.1:6379',
   queuePrefix: 'fd',
+  /** Queue partitions (QUEUE_PARTITIONS): 1 keeps every key in one slot, as on a single Redis. */
+  queuePartitions: 1,
   apiVersion: '65.0',
   /** Inputs per invocable-action call; API-NOTES §3: the real cap is unconfirmed, 200 is what users run. */
   maxInputsPerCall: 200,

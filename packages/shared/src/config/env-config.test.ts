@@ -15,7 +15,8 @@ function failure(env: Record<string, string>): { variable: string; message: stri
 describe('loadConfig', () => {
   it('has working defaults and freezes the result', () => {
     const config = loadConfig({});
-    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'fd' });
+    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'fd', partitions: 1 });
+    expect(config.worker.partitions).toEqual([0]);
     expect(config.salesforce.maxInputsPerCall).toBe(200);
     expect(config.salesforce.apiVersion).toBe('65.0');
     expect(config.salesforce.auth).toBeUndefined();
@@ -94,7 +95,17 @@ describe('loadConfig', () => {
     [{ DISPATCH_LINGER_MS: '1e3' }, 'DISPATCH_LINGER_MS'],
     [{ REDIS_URL: 'http://localhost:6379' }, 'REDIS_URL'],
     [{ REDIS_URL: 'not a url' }, 'REDIS_URL'],
+    [{ REDIS_URL: 'redis://a:7000,b:7001/1' }, 'REDIS_URL'],
+    [{ REDIS_URL: 'redis+sentinel://s1:26379' }, 'REDIS_URL'],
     [{ QUEUE_PREFIX: 'a:b' }, 'QUEUE_PREFIX'],
+    [{ QUEUE_PARTITIONS: '0' }, 'QUEUE_PARTITIONS'],
+    [{ QUEUE_PARTITIONS: '129' }, 'QUEUE_PARTITIONS'],
+    [{ QUEUE_PARTITIONS: 'three' }, 'QUEUE_PARTITIONS'],
+    [{ WORKER_PARTITIONS: '1' }, 'WORKER_PARTITIONS'],
+    [{ QUEUE_PARTITIONS: '3', WORKER_PARTITIONS: '0,3' }, 'WORKER_PARTITIONS'],
+    [{ QUEUE_PARTITIONS: '3', WORKER_PARTITIONS: '0,,1' }, 'WORKER_PARTITIONS'],
+    [{ QUEUE_PARTITIONS: '3', WORKER_PARTITIONS: '1,1' }, 'WORKER_PARTITIONS'],
+    [{ QUEUE_PARTITIONS: '3', WORKER_PARTITIONS: '-1' }, 'WORKER_PARTITIONS'],
     [{ SF_API_VERSION: 'v65' }, 'SF_API_VERSION'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ INGEST_PORT: '70000' }, 'INGEST_PORT'],
@@ -128,9 +139,35 @@ describe('loadConfig', () => {
     expect(failure(env).message.startsWith(`${variable}: `)).toBe(true);
   });
 
+  it('reads the cluster and Sentinel forms of REDIS_URL and the partition settings', () => {
+    const cluster = loadConfig({
+      REDIS_URL: 'redis://:pw@127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002',
+      QUEUE_PARTITIONS: '3',
+    });
+    expect(cluster.redis).toEqual({
+      url: 'redis://:pw@127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002',
+      prefix: 'fd',
+      partitions: 3,
+    });
+    expect(cluster.worker.partitions).toEqual([0, 1, 2]);
+    expect(
+      loadConfig({ QUEUE_PARTITIONS: '4', WORKER_PARTITIONS: ' 2, 0 ' }).worker.partitions,
+    ).toEqual([0, 2]);
+    expect(loadConfig({ REDIS_URL: 'redis+sentinel://s1:26379,s2:26379/main' }).redis.url).toBe(
+      'redis+sentinel://s1:26379,s2:26379/main',
+    );
+  });
+
   it('never repeats a secret in its message', () => {
     const { message } = failure({ REDIS_URL: 'redis//:hunter2-password@host' });
     expect(message).not.toContain('hunter2');
+    for (const url of [
+      'redis://:hunter2-password@a:7000,b:70000',
+      'redis+sentinel://:hunter2-password@s1',
+      'redis://:hunter2-password@a:1,b:2/9',
+    ]) {
+      expect(failure({ REDIS_URL: url }).message).not.toContain('hunter2');
+    }
     const tokens = failure({ INGEST_TOKENS: 'sekrit-token-value-1, ' });
     expect(tokens.message).not.toContain('sekrit');
   });

@@ -1,3 +1,5 @@
+import { MAX_QUEUE_PARTITIONS } from '../queue/queue-partitions.js';
+import { parseRedisUrl } from '../redis/redis-url.js';
 import { ConfigError } from './config-error.js';
 import { defaults } from './defaults.js';
 
@@ -16,7 +18,13 @@ export type SalesforceAuthConfig =
 
 /** The whole configuration, parsed once from the environment at the process edge. */
 export interface Config {
-  redis: { url: string; prefix: string };
+  redis: {
+    /** REDIS_URL: one server, a Redis Cluster, or Sentinel (see parseRedisUrl). */
+    url: string;
+    prefix: string;
+    /** QUEUE_PARTITIONS: key sets under distinct hash tags, for a Redis Cluster's masters. */
+    partitions: number;
+  };
   salesforce: {
     /** Absent when no credentials are configured (commands that never call Salesforce). */
     auth: SalesforceAuthConfig | undefined;
@@ -72,6 +80,11 @@ export interface Config {
     write: boolean;
     /** ADMIN_TOKENS: admin tokens; when empty, INGEST_TOKENS are accepted instead. */
     tokens: string[];
+  };
+  /** What a worker process consumes. */
+  worker: {
+    /** WORKER_PARTITIONS: the queue partitions this worker consumes (default: all), ascending. */
+    partitions: number[];
   };
   metrics: { port: number };
   log: {
@@ -178,20 +191,36 @@ function redactInputs(env: Env): string[] {
 }
 
 function redisUrl(env: Env): string {
-  const name = 'REDIS_URL';
-  const raw = read(env, name) ?? defaults.redisUrl;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    // Never echo the value: it may hold a password.
-    throw new ConfigError(name, 'expected a redis:// or rediss:// URL');
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new ConfigError(name, `expected a redis:// or rediss:// URL, got ${url.protocol}//…`);
-  }
-  if (!url.hostname) throw new ConfigError(name, 'has no host');
+  const raw = read(env, 'REDIS_URL') ?? defaults.redisUrl;
+  // Throws a ConfigError naming REDIS_URL that never repeats the value (it may hold a password).
+  parseRedisUrl(raw, 'REDIS_URL');
   return raw;
+}
+
+/**
+ * WORKER_PARTITIONS: comma-separated partition numbers (0 to QUEUE_PARTITIONS − 1) a worker
+ * consumes; unset means every partition.
+ */
+function workerPartitions(env: Env, partitions: number): number[] {
+  const name = 'WORKER_PARTITIONS';
+  const raw = read(env, name);
+  if (raw === undefined) return Array.from({ length: partitions }, (_, p) => p);
+  const parts = raw.split(',').map((p) => p.trim());
+  if (parts.some((p) => p.length === 0)) {
+    throw new ConfigError(name, 'contains an empty entry (check for stray commas)');
+  }
+  const bad = parts.find((p) => !/^\d{1,4}$/.test(p) || Number(p) >= partitions);
+  if (bad !== undefined) {
+    throw new ConfigError(
+      name,
+      `expected partition numbers from 0 to ${partitions - 1} (QUEUE_PARTITIONS is ${partitions}), got ${JSON.stringify(bad)}`,
+    );
+  }
+  const numbers = parts.map(Number);
+  if (new Set(numbers).size !== numbers.length) {
+    throw new ConfigError(name, 'names a partition twice');
+  }
+  return numbers.sort((a, b) => a - b);
 }
 
 function audienceFor(loginUrl: string): string {
@@ -323,8 +352,15 @@ export function loadConfig(env: Env = process.env): Config {
   const hour = 60 * 60_000;
   const day = 24 * hour;
   const retryBaseMs = integer(env, 'DISPATCH_RETRY_BASE_MS', defaults.retryBaseMs, 1, hour);
+  const partitions = integer(
+    env,
+    'QUEUE_PARTITIONS',
+    defaults.queuePartitions,
+    1,
+    MAX_QUEUE_PARTITIONS,
+  );
   const config: Config = {
-    redis: { url: redisUrl(env), prefix },
+    redis: { url: redisUrl(env), prefix, partitions },
     salesforce: {
       auth: salesforceAuth(env),
       apiVersion,
@@ -421,6 +457,7 @@ export function loadConfig(env: Env = process.env): Config {
       write: onOff(env, 'ADMIN_UI_WRITE', defaults.adminUiWrite !== 'off'),
       tokens: tokenList(env, 'ADMIN_TOKENS'),
     },
+    worker: { partitions: workerPartitions(env, partitions) },
     metrics: { port: integer(env, 'METRICS_PORT', defaults.metricsPort, 0, 65_535) },
     log: { level: logLevel, redactInputs: redactInputs(env) },
   };

@@ -1,12 +1,36 @@
 import { describe, expect, it } from 'vitest';
-import { newChunkId, parseTriggerId, triggerId } from './chunk-job.js';
+import { chunkIdTime, chunkPartition, newChunkId, parseTriggerId, triggerId } from './chunk-job.js';
 
 describe('trigger ids', () => {
   it('round-trip and name the flow, chunk and slot', () => {
     const chunk = newChunkId(1_700_000_000_000);
     expect(chunk).toMatch(/^c[0-9a-z]+$/);
     const id = triggerId('Welcome_SMS', chunk, 17);
-    expect(parseTriggerId(id)).toEqual({ flow: 'Welcome_SMS', chunkId: chunk, index: 17 });
+    expect(parseTriggerId(id)).toEqual({
+      flow: 'Welcome_SMS',
+      chunkId: chunk,
+      index: 17,
+      partition: 0,
+    });
+  });
+
+  it('say their queue partition (partition 0 ids are unchanged), URL-safe and without ":"', () => {
+    expect(newChunkId(1_700_000_000_000, 0)).toMatch(/^c[0-9a-z]{22}$/);
+    for (const partition of [1, 2, 9, 42, 127]) {
+      const chunk = newChunkId(1_700_000_000_000, partition);
+      expect(chunk).toMatch(/^c[0-9a-z]{22}-\d+$/);
+      expect(chunkPartition(chunk)).toBe(partition);
+      expect(chunkIdTime(chunk)).toBe(1_700_000_000_000);
+      const id = triggerId('Welcome_SMS', chunk, 3);
+      expect(encodeURIComponent(id)).toBe(id);
+      expect(parseTriggerId(id)).toEqual({
+        flow: 'Welcome_SMS',
+        chunkId: chunk,
+        index: 3,
+        partition,
+      });
+    }
+    expect(chunkPartition(newChunkId())).toBe(0);
   });
 
   it('are unique and sort by time', () => {
@@ -23,6 +47,10 @@ describe('trigger ids', () => {
     'Flow.cabcdefgh.-1',
     'Flow.cabcdefgh.1.2',
     'Flow.CABCDEFGH.1',
+    'Flow.cabcdefgh-0.1',
+    'Flow.cabcdefgh-01.1',
+    'Flow.cabcdefgh-1000.1',
+    'Flow.cabcdefgh:1.1',
   ])('rejects %j', (id) => {
     expect(parseTriggerId(id)).toBeUndefined();
   });

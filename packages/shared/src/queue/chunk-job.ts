@@ -20,12 +20,21 @@ export interface ChunkJobData {
 }
 
 /**
- * A new chunk id: base-36 time (sortable, tells when a chunk was written) and 64 random bits.
- * It starts with a letter, so BullMQ never takes it for an integer id, and has no ':'.
+ * A new chunk id: base-36 time (sortable, tells when a chunk was written) and 64 random bits,
+ * then `-<partition>` for a chunk of queue partition 1 or more (partition 0's ids have no suffix,
+ * as before partitions existed). It starts with a letter, so BullMQ never takes it for an integer
+ * id, and has no ':' (ids stay URL-safe).
  */
-export function newChunkId(now = Date.now()): string {
+export function newChunkId(now = Date.now(), partition = 0): string {
   const random = randomBytes(8).readBigUInt64BE().toString(36).padStart(13, '0');
-  return `c${now.toString(36).padStart(9, '0')}${random}`;
+  const suffix = partition > 0 ? `-${partition}` : '';
+  return `c${now.toString(36).padStart(9, '0')}${random}${suffix}`;
+}
+
+/** The queue partition a chunk id says it belongs to (0 for an id without a suffix). */
+export function chunkPartition(chunkId: string): number {
+  const match = /-([1-9][0-9]{0,2})$/.exec(chunkId);
+  return match ? Number(match[1]) : 0;
 }
 
 /** When a chunk id was made (epoch ms): its chunk was written right after. */
@@ -34,7 +43,10 @@ export function chunkIdTime(chunkId: string): number | undefined {
   return /^c[0-9a-z]{9}/.test(chunkId) && Number.isFinite(time) ? time : undefined;
 }
 
-/** Trigger id = `<flow>.<chunkId>.<index>`: it names the queue, the job and the slot. */
+/**
+ * Trigger id = `<flow>.<chunkId>.<index>`: it names the queue, the job and the slot, and through
+ * the chunk id's suffix the queue partition.
+ */
 export function triggerId(flow: string, chunkId: string, index: number): string {
   return `${flow}.${chunkId}.${index}`;
 }
@@ -43,15 +55,18 @@ export interface TriggerAddress {
   flow: string;
   chunkId: string;
   index: number;
+  /** The queue partition holding the chunk (0 without QUEUE_PARTITIONS). */
+  partition: number;
 }
 
-const TRIGGER_ID_PATTERN = /^([A-Za-z][A-Za-z0-9_]{0,79})\.(c[0-9a-z]{8,40})\.(\d{1,6})$/;
+const TRIGGER_ID_PATTERN =
+  /^([A-Za-z][A-Za-z0-9_]{0,79})\.(c[0-9a-z]{8,40}(?:-([1-9][0-9]{0,2}))?)\.(\d{1,6})$/;
 
 /** Parses a trigger id; undefined when it is not one of ours. */
 export function parseTriggerId(id: string): TriggerAddress | undefined {
   const match = TRIGGER_ID_PATTERN.exec(id);
   if (!match) return undefined;
-  const [, flow, chunkId, index] = match;
+  const [, flow, chunkId, partition, index] = match;
   if (flow === undefined || chunkId === undefined || index === undefined) return undefined;
-  return { flow, chunkId, index: Number(index) };
+  return { flow, chunkId, index: Number(index), partition: partition ? Number(partition) : 0 };
 }

@@ -1,19 +1,41 @@
+import { partitionRoots } from './queue-partitions.js';
+
 /**
  * Every Redis key flow-dispatcher owns, in one place.
  *
- * All keys share the hash tag `{prefix}` so that a Redis Cluster keeps them in one slot: the
- * idempotency check, the chunk write and the flow registry run in one transaction, and the
- * fleet-wide limit scripts touch several keys at once.
+ * Keys are hash-tagged so that a Redis Cluster keeps together what is written together. There are
+ * QUEUE_PARTITIONS partitions (see queue-partitions.ts); partition 0's root is `{prefix}`, the
+ * others' roots are chosen to fall on other slots (other masters of a cluster):
  *
- * BullMQ queues (one per flow, the queue name is the flow API name) live under `{prefix}:q`.
+ * - per partition (one slot each): the BullMQ queues, the flow registry, the pending counter,
+ *   the outcome hashes, the idempotency keys and the dead letters: the idempotency check, the
+ *   chunk write and the flow registry run in one transaction, and so do a call's outcomes, its
+ *   dead letters and the pending count;
+ * - fleet-wide, always under partition 0's `{prefix}` (one slot): the limits, permits and their
+ *   channel, the token, the fleet pause, the circuits and the stats buckets; the limit scripts
+ *   touch several of them at once.
+ *
+ * An instance holds one partition's keys (`partition`) and the fleet-wide ones; `forPartition(p)`
+ * and `allPartitions` give the others. `new RedisKeys(prefix)` is partition 0 of one partition:
+ * exactly the keys of a deployment that never set QUEUE_PARTITIONS.
+ *
+ * BullMQ queues (one per flow, the queue name is the flow API name) live under `<root>:q`.
  * Flow names cannot contain ':' or start with '_', so nothing we own can collide with them.
  */
 export class RedisKeys {
-  /** The hash-tagged root, e.g. `{fd}`. */
+  /** The hash-tagged root of this partition, e.g. `{fd}` or `{fd.p1.0}`. */
   readonly root: string;
+  /** The fleet-wide root: partition 0's, `{prefix}`. */
+  readonly fleetRoot: string;
+  /** Which partition these keys are (0 to partitionCount − 1). */
+  readonly partition: number;
+  /** QUEUE_PARTITIONS. */
+  readonly partitionCount: number;
+
+  // Per partition.
   /** BullMQ's `prefix` option: queue keys are `{fd}:q:<flow>:wait` and so on. */
   readonly bullPrefix: string;
-  /** SET of flow names that have ever had triggers enqueued; workers consume each one. */
+  /** SET of flow names that have ever had triggers enqueued in this partition; workers consume each one. */
   readonly flows: string;
   /** ZSET of dead-lettered trigger ids, scored by the time they died (epoch ms). */
   readonly deadLetters: string;
@@ -25,6 +47,8 @@ export class RedisKeys {
    * workers subtract in the transaction that records outcomes.
    */
   readonly pending: string;
+
+  // Fleet-wide (partition 0's slot, whatever this instance's partition).
   /**
    * HASH of the fleet-wide limits (see the worker's FleetLimiter): concurrencyLimit (adaptive),
    * inflight, pausedUntil, pauseCause, pauseStreak, apiUsed, apiMax, usageAt, budgetCalls.
@@ -46,51 +70,113 @@ export class RedisKeys {
    * paused as well; `resume` deletes this key and resumes them.
    */
   readonly pausedAll: string;
+  /**
+   * STRING: the QUEUE_PARTITIONS the fleet last ran with. A worker started with another count
+   * refuses to start while triggers wait in partitions the new count does not have.
+   */
+  readonly partitionLayout: string;
 
-  constructor(readonly prefix: string) {
-    this.root = `{${prefix}}`;
+  readonly #all: RedisKeys[];
+
+  /**
+   * Partition 0's keys (and the fleet's) of a deployment with `partitions` partitions.
+   * @param partitions QUEUE_PARTITIONS. @defaultValue 1
+   */
+  constructor(
+    readonly prefix: string,
+    partitions = 1,
+    /** @internal the other partitions are built by partition 0 */
+    sibling?: { partition: number; root: string; all: RedisKeys[] },
+  ) {
+    const roots = sibling ? [] : partitionRoots(prefix, partitions);
+    this.partition = sibling?.partition ?? 0;
+    this.partitionCount = partitions;
+    this.root = sibling?.root ?? (roots[0] as string);
+    this.fleetRoot = `{${prefix}}`;
+    this.#all = sibling?.all ?? [this];
+    if (!sibling) {
+      for (let p = 1; p < partitions; p++) {
+        this.#all.push(
+          new RedisKeys(prefix, partitions, {
+            partition: p,
+            root: roots[p] as string,
+            all: this.#all,
+          }),
+        );
+      }
+    }
+
     this.bullPrefix = `${this.root}:q`;
     this.flows = `${this.root}:flows`;
     this.deadLetters = `${this.root}:dlq`;
     this.deadLetterItems = `${this.root}:dlq:items`;
     this.pending = `${this.root}:pending`;
-    this.limits = `${this.root}:limits`;
-    this.permits = `${this.root}:limits:permits`;
-    this.permitsReleased = `${this.root}:limits:released`;
-    this.limitsProbe = `${this.root}:limits:probe`;
-    this.token = `${this.root}:token`;
-    this.tokenLock = `${this.root}:token:lock`;
-    this.pausedAll = `${this.root}:paused`;
+
+    const fleet = this.fleetRoot;
+    this.limits = `${fleet}:limits`;
+    this.permits = `${fleet}:limits:permits`;
+    this.permitsReleased = `${fleet}:limits:released`;
+    this.limitsProbe = `${fleet}:limits:probe`;
+    this.token = `${fleet}:token`;
+    this.tokenLock = `${fleet}:token:lock`;
+    this.pausedAll = `${fleet}:paused`;
+    this.partitionLayout = `${fleet}:partitions`;
+  }
+
+  /** Partition `partition`'s keys of a deployment with `count` partitions. */
+  static forPartition(prefix: string, partition: number, count: number): RedisKeys {
+    return new RedisKeys(prefix, count).forPartition(partition);
+  }
+
+  /** The keys of partition `partition` of this deployment; a RangeError when there is no such partition. */
+  forPartition(partition: number): RedisKeys {
+    const keys = this.#all[partition];
+    if (!keys) {
+      throw new RangeError(
+        `no partition ${partition}: QUEUE_PARTITIONS is ${this.partitionCount} (partitions 0 to ${this.partitionCount - 1})`,
+      );
+    }
+    return keys;
+  }
+
+  /** Every partition's keys, by partition. */
+  get allPartitions(): readonly RedisKeys[] {
+    return this.#all;
+  }
+
+  /** Partition 0's keys, which also name the fleet-wide state. */
+  get fleet(): RedisKeys {
+    return this.#all[0] as RedisKeys;
   }
 
   /**
-   * The per-flow circuit breaker's state: present while the flow's circuit is open (workers stop
-   * calling a flow that keeps failing); `flow-dispatcher resume FLOW` deletes it.
+   * The per-flow circuit breaker's state (fleet-wide): present while the flow's circuit is open
+   * (workers stop calling a flow that keeps failing); `flow-dispatcher resume FLOW` deletes it.
    */
   circuit(flow: string): string {
-    return `${this.root}:circuit:${flow}`;
+    return `${this.fleetRoot}:circuit:${flow}`;
   }
 
   /**
    * HASH of fleet activity in the 10-second window starting at `bucketStartSec` (epoch seconds,
    * a multiple of 10): succeeded, retried, dead, calls, inputs, `status:<http status>`. Every
-   * worker adds to it once a second; it expires after an hour.
+   * worker adds to it once a second; it expires after an hour. Fleet-wide.
    */
   stats(bucketStartSec: number): string {
-    return `${this.root}:stats:${bucketStartSec}`;
+    return `${this.fleetRoot}:stats:${bucketStartSec}`;
   }
 
-  /** HASH chunk index → trigger record (JSON) of one chunk job. */
+  /** HASH chunk index → trigger record (JSON) of one chunk job of this partition. */
   outcomes(chunkId: string): string {
     return `${this.root}:out:${chunkId}`;
   }
 
-  /** STRING idempotency key → trigger id, expiring after the idempotency window. */
+  /** STRING idempotency key → trigger id, expiring after the idempotency window (this partition). */
   idempotency(flow: string, key: string): string {
     return `${this.root}:idem:${flow}:${key}`;
   }
 
-  /** Key of a BullMQ job hash of the flow's queue (for existence checks). */
+  /** Key of a BullMQ job hash of the flow's queue in this partition (for existence checks). */
   job(flow: string, chunkId: string): string {
     return `${this.bullPrefix}:${flow}:${chunkId}`;
   }

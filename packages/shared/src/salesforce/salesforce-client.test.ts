@@ -242,6 +242,32 @@ describe('SalesforceClient.invokeFlow', () => {
     expectNoSecrets(outcome);
   });
 
+  it('a refresh answered with an older token (another worker got it earlier) earns one more refresh', async () => {
+    const org = await startFakeOrg();
+    const minter = new ClientCredentialsTokenMinter({
+      loginUrl: org.url,
+      clientId: 'consumer-key',
+      clientSecret: SECRET,
+    });
+    const older = await minter.mintToken(); // tok-1: what a shared cache hands back
+    const first = await minter.mintToken(); // tok-2: what this process holds
+    org.validTokens.clear(); // both expire
+    let refreshes = 0;
+    const shared: TokenSource = {
+      mints: 0,
+      getToken: async () => first,
+      refresh: async () => (++refreshes === 1 ? older : minter.mintToken()),
+    };
+    const outcome = await clientFor(shared).invokeFlow('Send_SMS', TWO_INPUTS);
+    expect(outcome).toMatchObject({ verdict: { kind: 'results' }, attempts: 3, status: 200 });
+    expect(refreshes).toBe(2);
+    expect(org.requests.map((r) => r.headers.authorization)).toEqual([
+      'Bearer 00DFAKE!tok-2',
+      'Bearer 00DFAKE!tok-1',
+      'Bearer 00DFAKE!tok-3',
+    ]);
+  });
+
   it('a token endpoint refusing the refresh is auth-misconfigured, without the secret', async () => {
     const org = await startFakeOrg();
     const client = clientFor(ccTokens(org.url));

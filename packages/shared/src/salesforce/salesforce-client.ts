@@ -277,6 +277,7 @@ export class SalesforceClient {
 
     let attempts = 0;
     let limitInfo: LimitInfo | undefined;
+    let firstExpiryAt: number | undefined;
     for (;;) {
       attempts += 1;
       const attempt = await this.#exchangeOnce(token, request, classify, signal);
@@ -285,7 +286,13 @@ export class SalesforceClient {
       if (limitInfo) outcome.limitInfo = limitInfo;
       if (attempt.verdict?.kind !== 'auth-expired') return outcome;
 
-      if (attempts >= 2) {
+      // Refresh once. A shared token source (the fleet's, in Redis) may answer the refresh with a
+      // token another process got earlier, which can have expired as well: that one did not come
+      // from this failure, so it earns one more refresh. A token obtained after the first 401
+      // that is refused again is a configuration problem: no loop.
+      firstExpiryAt ??= this.#clock();
+      const refreshedBefore = attempts === 2 && token.issuedAt < firstExpiryAt;
+      if (attempts >= 3 || (attempts === 2 && !refreshedBefore)) {
         outcome.verdict = {
           kind: 'auth-misconfigured',
           message:
