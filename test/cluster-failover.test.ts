@@ -1,6 +1,7 @@
 import { Producer } from '@flow-dispatcher/producer';
 import { keySlot, parseTriggerId, RedisKeys } from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fleetEnv, startInProcessWorker } from './support/fleet.js';
 import { uniquePrefix } from './support/redis.js';
@@ -130,6 +131,26 @@ describe('Redis Cluster failover', () => {
       );
       expect(lost).toEqual([]);
       // Nothing is left pending once everything is delivered and recorded.
+      const pendingState = async () => {
+        const state: string[] = [];
+        for (const partition of keys.allPartitions) {
+          const pending = await producer.redis.hget(partition.pending, 'Welcome_SMS');
+          const queue = new Queue('Welcome_SMS', {
+            connection: producer.redis,
+            prefix: partition.bullPrefix,
+          });
+          const counts = await queue.getJobCounts(
+            'wait',
+            'active',
+            'delayed',
+            'failed',
+            'completed',
+          );
+          await queue.close();
+          state.push(`p${partition.partition}: pending ${pending} jobs ${JSON.stringify(counts)}`);
+        }
+        return state.join('; ');
+      };
       await waitFor(
         async () => {
           for (const partition of keys.allPartitions) {
@@ -139,7 +160,9 @@ describe('Redis Cluster failover', () => {
           return true;
         },
         { message: 'no trigger pending', timeoutMs: 60_000 },
-      );
+      ).catch(async (err) => {
+        throw new Error(`${(err as Error).message}: ${await pendingState()}`);
+      });
     } finally {
       await worker.close();
       await producer.close();

@@ -87,7 +87,7 @@ export class ChunkWriter {
     const data: ChunkJobData = { v: 1, inputs: items.map((item) => item.input) };
     const multi = await transaction(queue, 'multi');
     multi.sadd(keys.flows, flow);
-    multi.hincrby(keys.pending, flow, items.length);
+    countNewChunk(multi, keys, flow, chunkId, items.length);
     await new Job(queue, flow, data, JOB_OPTIONS, chunkId).addJob(multi);
     checkResults(await multi.exec());
     return items.map((_, index) => ({
@@ -146,7 +146,7 @@ export class ChunkWriter {
       const data: ChunkJobData = { v: 1, inputs, keys: itemKeys };
       const multi = await transaction(queue, 'multi');
       multi.sadd(keys.flows, flow);
-      multi.hincrby(keys.pending, flow, inputs.length);
+      countNewChunk(multi, keys, flow, chunkId, inputs.length);
       itemKeys.forEach((key, index) => {
         if (key !== null) {
           multi.set(
@@ -194,7 +194,7 @@ export class ChunkWriter {
     };
     const multi = await transaction(queue, 'multi');
     multi.sadd(keys.flows, flow);
-    multi.hincrby(keys.pending, flow, letters.length);
+    countNewChunk(multi, keys, flow, chunkId, letters.length);
     letters.forEach((letter, index) => {
       const old = parseTriggerId(letter.id);
       if (old) {
@@ -222,6 +222,23 @@ export class ChunkWriter {
  * A pipeline or MULTI on the queue's own connection, in the form BullMQ's `Job.addJob` accepts
  * (BullMQ wraps ioredis to add its script dispatch); ioredis's own commands stay available on it.
  */
+/**
+ * Adds a new chunk's triggers to the pending count, in its write's MULTI before the job is added,
+ * and only if the job does not exist yet: ioredis re-sends a transaction whose reply a dropped
+ * connection lost, and BullMQ ignores the second add of the same job id, so must the count.
+ */
+const COUNT_NEW_CHUNK = `if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('HINCRBY', KEYS[2], ARGV[1], ARGV[2]) return 1 end return 0`;
+
+function countNewChunk(
+  multi: ChainableCommander,
+  keys: RedisKeys,
+  flow: string,
+  chunkId: string,
+  triggers: number,
+): void {
+  multi.eval(COUNT_NEW_CHUNK, 2, keys.job(flow, chunkId), keys.pending, flow, triggers);
+}
+
 async function transaction(queue: Queue, kind: 'pipeline' | 'multi') {
   const client = await queue.getBackend().client;
   const tx = kind === 'multi' ? client.multi() : client.pipeline();

@@ -9,10 +9,56 @@ import {
 } from '@flow-dispatcher/shared';
 import type { PendingTrigger } from './chunk-run.js';
 
+interface PersistCommand {
+  fdPersistOutcomes(...args: (string | number)[]): Promise<number>;
+}
+
+/**
+ * Writes one call's records of one partition, atomically, and counts a trigger as settled (the
+ * pending counter) only when its record becomes terminal in this very script: a record already
+ * ok, dead or moved is never overwritten and never counted again. So the counter stays exact when
+ * the same write runs twice (ioredis re-sends a command whose reply a dropped connection lost) or
+ * when two workers settle the same trigger (a chunk taken over after its lock expired).
+ *
+ * KEYS: pending (HASH), dead letters (ZSET), dead-letter items (HASH), outcome hashes…
+ * ARGV: ttlMs, n, then n × (key index, field, record JSON, terminal 0|1, flow, dead id or '',
+ *       dead-at, dead-letter JSON or '').
+ */
+const PERSIST_OUTCOMES = `
+local ttl = ARGV[1]
+local n = tonumber(ARGV[2])
+local settled = {}
+local touched = {}
+for i = 0, n - 1 do
+  local b = 3 + i * 8
+  local key = KEYS[tonumber(ARGV[b])]
+  local field = ARGV[b + 1]
+  local old = redis.call('HGET', key, field)
+  local head = old and string.sub(old, 1, 12) or ''
+  local done = string.find(head, '"s":"ok"', 1, true) or string.find(head, '"s":"dead"', 1, true)
+    or string.find(head, '"s":"moved"', 1, true)
+  if not done then
+    redis.call('HSET', key, field, ARGV[b + 2])
+    if ARGV[b + 3] == '1' then
+      local flow = ARGV[b + 4]
+      settled[flow] = (settled[flow] or 0) + 1
+    end
+    if ARGV[b + 5] ~= '' then
+      redis.call('HSET', KEYS[3], ARGV[b + 5], ARGV[b + 7])
+      redis.call('ZADD', KEYS[2], ARGV[b + 6], ARGV[b + 5])
+    end
+  end
+  touched[key] = true
+end
+for key in pairs(touched) do redis.call('PEXPIRE', key, ttl) end
+for flow, count in pairs(settled) do redis.call('HINCRBY', KEYS[1], flow, -count) end
+return n
+`;
+
 /**
  * Where the worker writes what became of each trigger: the chunk's outcome hash (one HSET per
  * chunk per call, expiring `resultTtlMs` after the last write) and, for the dead, the dead-letter
- * set, and the pending count. One transaction per call and queue partition (a call may carry
+ * set, and the pending count. One script per call and queue partition (a call may carry
  * triggers of chunks from several partitions; each partition's keys share one slot), written
  * before the triggers are settled in memory, so a chunk job is never completed ahead of the
  * records that justify it.
@@ -22,7 +68,12 @@ export class OutcomeStore {
     private readonly redis: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly resultTtlMs: number,
-  ) {}
+  ) {
+    const commands = redis as unknown as Partial<PersistCommand>;
+    if (typeof commands.fdPersistOutcomes !== 'function') {
+      redis.defineCommand('fdPersistOutcomes', { lua: PERSIST_OUTCOMES });
+    }
+  }
 
   /** The records of a chunk of `partition` so far (empty for a chunk never answered). */
   async load(chunkId: string, partition = 0): Promise<Map<number, TriggerRecord>> {
@@ -67,27 +118,29 @@ export class OutcomeStore {
     batch: readonly PendingTrigger[],
     records: readonly TriggerRecord[],
   ): Promise<void> {
-    const byChunk = new Map<string, (string | number)[]>();
-    const settledByFlow = new Map<string, number>();
-    // One transaction: the records, the dead letters and the pending count move together.
-    const pipeline = this.redis.multi();
+    const chunkKeys: string[] = [];
+    const keyIndex = new Map<string, number>();
+    const args: (string | number)[] = [];
+    let entries = 0;
     batch.forEach((trigger, i) => {
       const record = records[i];
-      if (!record) return;
+      if (!record || record.s === 'moved') return;
       const { run } = trigger;
-      let fields = byChunk.get(run.chunkId);
-      if (!fields) {
-        fields = [];
-        byChunk.set(run.chunkId, fields);
+      const key = keys.outcomes(run.chunkId);
+      let index = keyIndex.get(key);
+      if (index === undefined) {
+        chunkKeys.push(key);
+        index = chunkKeys.length + 3; // KEYS[4] is the first chunk's outcome hash
+        keyIndex.set(key, index);
       }
-      fields.push(trigger.index, encodeTriggerRecord(record));
-      if (record.s === 'ok' || record.s === 'dead') {
-        settledByFlow.set(run.flow, (settledByFlow.get(run.flow) ?? 0) + 1);
-      }
+      let deadId = '';
+      let deadJson = '';
+      let deadAt = 0;
       if (record.s === 'dead') {
-        const id = run.ids?.[trigger.index] ?? triggerId(run.flow, run.chunkId, trigger.index);
+        deadAt = record.t;
+        deadId = run.ids?.[trigger.index] ?? triggerId(run.flow, run.chunkId, trigger.index);
         const letter: DeadLetter = {
-          id,
+          id: deadId,
           flow: run.flow,
           input: trigger.input,
           key: run.keys?.[trigger.index] ?? null,
@@ -96,17 +149,29 @@ export class OutcomeStore {
           enqueuedAt: trigger.enqueuedAt,
           deadAt: record.t,
         };
-        pipeline.hset(keys.deadLetterItems, id, JSON.stringify(letter));
-        pipeline.zadd(keys.deadLetters, record.t, id);
+        deadJson = JSON.stringify(letter);
       }
+      const terminal = record.s === 'ok' || record.s === 'dead' ? 1 : 0;
+      args.push(
+        index,
+        trigger.index,
+        encodeTriggerRecord(record),
+        terminal,
+        run.flow,
+        deadId,
+        deadAt,
+        deadJson,
+      );
+      entries++;
     });
-    for (const [chunkId, fields] of byChunk) {
-      const key = keys.outcomes(chunkId);
-      pipeline.hset(key, ...fields);
-      pipeline.pexpire(key, this.resultTtlMs);
-    }
-    for (const [flow, settled] of settledByFlow) pipeline.hincrby(keys.pending, flow, -settled);
-    const results = await pipeline.exec();
-    for (const [err] of results ?? []) if (err) throw err;
+    if (entries === 0) return;
+    const allKeys = [keys.pending, keys.deadLetters, keys.deadLetterItems, ...chunkKeys];
+    await (this.redis as unknown as PersistCommand).fdPersistOutcomes(
+      allKeys.length,
+      ...allKeys,
+      this.resultTtlMs,
+      entries,
+      ...args,
+    );
   }
 }
