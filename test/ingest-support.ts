@@ -77,7 +77,10 @@ export async function startIngestProcess(
   env: Record<string, string>,
 ): Promise<{ process: CliProcess; url: string }> {
   const child = new CliProcess(['ingest'], env);
-  const line = await child.waitForLine(/"msg":"ingest ready"/);
+  const line = await child.waitForLine(/"msg":"ingest ready"/).catch(async (err) => {
+    await child.kill('SIGKILL'); // never leave a process behind a failed start
+    throw err;
+  });
   const { port } = JSON.parse(line) as { port: number };
   return { process: child, url: `http://127.0.0.1:${port}` };
 }

@@ -46,6 +46,9 @@ export async function startInProcessWorker(
 /** A `flow-dispatcher worker` process, once it says it is ready. */
 export async function startWorkerProcess(env: Record<string, string>): Promise<CliProcess> {
   const worker = new CliProcess(['worker'], env);
-  await worker.waitForLine(/"msg":"worker ready"/);
+  await worker.waitForLine(/"msg":"worker ready"/).catch(async (err) => {
+    await worker.kill('SIGKILL'); // never leave a process behind a failed start
+    throw err;
+  });
   return worker;
 }

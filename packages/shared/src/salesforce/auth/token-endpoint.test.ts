@@ -1,6 +1,6 @@
 import { generateKeyPairSync, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -418,5 +418,6 @@ describe('JWT bearer', () => {
     const good = join(dir, 'good.pem');
     await writeFile(good, privatePem);
     expect(loadPrivateKey(good)).toBe(privatePem);
+    await rm(dir, { recursive: true, force: true });
   });
 });

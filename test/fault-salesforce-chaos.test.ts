@@ -1,0 +1,130 @@
+import { Producer } from '@flow-dispatcher/producer';
+import { RedisKeys, type RedisServerProcess, startRedisServer } from '@flow-dispatcher/shared';
+import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { auditDeliveries, peopleIds, recordFigures, WorkerFleet } from './support/faults.js';
+import { fleetEnv } from './support/fleet.js';
+import { waitFor } from './support/wait.js';
+
+const FLOW = 'Welcome_SMS';
+const TRIGGERS = 15_000;
+const MAX_INPUTS = 100;
+
+/**
+ * Every Salesforce fault at once, scaled in time so the run takes about a minute:
+ *
+ * | fault (the issue's figure)            | here                                                  |
+ * |---------------------------------------|-------------------------------------------------------|
+ * | 20 % of calls answered 503            | http503Rate 0.2                                       |
+ * | 5 % time out after Salesforce ran them| hangAfterProcessingRate 0.05, answer held 4 s, worker |
+ * |                                       | deadline SF_REQUEST_TIMEOUT_MS 3 s                    |
+ * | 1 % connection resets                 | resetRate 0.01                                        |
+ * | a token that expires every 5 s        | tokenTtlMs 5000                                       |
+ * | latency spikes to 25 s                | 5 % of calls 1.25 s slower: 25 s against the default  |
+ * |                                       | 60 s deadline is 1.25 s against this run's 3 s        |
+ *
+ * Everything must be delivered, and the only duplicates allowed are the inputs of calls whose
+ * outcome was unknowable: those that hung past the deadline after running (or, on a starved
+ * machine, any call the worker gave up on). Each such call costs at most its own inputs.
+ */
+describe('fault: Salesforce chaos', () => {
+  let redis: RedisServerProcess;
+  let sim: Simulator;
+  let producer: Producer;
+  let fleet: WorkerFleet | undefined;
+
+  beforeEach(async () => {
+    redis = await startRedisServer();
+    sim = await startSimulator({
+      port: 0,
+      latency: { kind: 'uniform', minMs: 20, maxMs: 60, spikes: { rate: 0.05, ms: 1_250 } },
+      http503Rate: 0.2,
+      hangAfterProcessingRate: 0.05,
+      hangMs: 4_000,
+      resetRate: 0.01,
+      tokenTtlMs: 5_000,
+      recordInputs: true,
+      // The rates decide the rest; one of each armed so that every fault surely happens.
+      failNext: { hang: 1, http503: 1, reset: 1 },
+    });
+    producer = new Producer({ redis: redis.url, prefix: 'chaos' });
+  });
+
+  afterEach(async () => {
+    await fleet?.killAll();
+    await producer.close();
+    await sim.close();
+    await redis.stop();
+  });
+
+  it('delivers everything; duplicates only from calls that timed out after running', {
+    timeout: 240_000,
+  }, async () => {
+    const people = peopleIds('chaos', TRIGGERS);
+    const receipts = await producer.triggerMany(
+      FLOW,
+      people.map((IndividualId) => ({ IndividualId })),
+    );
+    expect(receipts).toHaveLength(TRIGGERS);
+
+    fleet = new WorkerFleet(
+      fleetEnv({
+        redisUrl: redis.url,
+        prefix: 'chaos',
+        simulatorUrl: sim.url,
+        extra: {
+          SF_MAX_CONCURRENCY: '8',
+          SF_MAX_INPUTS_PER_CALL: String(MAX_INPUTS),
+          SF_REQUEST_TIMEOUT_MS: '3000',
+        },
+      }),
+    );
+    await fleet.start(2);
+    const keys = new RedisKeys('chaos');
+    await waitFor(async () => (await producer.redis.hget(keys.pending, FLOW)) === '0', {
+      message: 'every trigger settled',
+      timeoutMs: 200_000,
+      intervalMs: 500,
+    });
+
+    const audit = auditDeliveries(people, sim.deliveries());
+    const calls = sim.calls();
+    const byStatus: Record<string, number> = {};
+    for (const call of calls)
+      byStatus[String(call.status)] = (byStatus[String(call.status)] ?? 0) + 1;
+    const unknowable = calls.filter((call) => call.status === 'hang' || call.status === 'aborted');
+    const unknowableInputs = unknowable.reduce((n, call) => n + call.succeeded, 0);
+    const unknowableIds = new Set(unknowable.flatMap((call) => call.individualIds ?? []));
+    const unexplained = audit.duplicatedIds.filter((id) => !unknowableIds.has(id));
+    const stats = sim.stats();
+    recordFigures('salesforce-chaos', {
+      triggers: TRIGGERS,
+      accepted: audit.accepted,
+      delivered: audit.delivered,
+      lost: audit.lost,
+      duplicated: audit.duplicated,
+      calls: calls.length,
+      callsByStatus: byStatus,
+      hangs: byStatus.hang ?? 0,
+      aborted: byStatus.aborted ?? 0,
+      duplicateBound: unknowable.length * MAX_INPUTS,
+      inputsOfHungCalls: unknowableInputs,
+      unexplainedDuplicates: unexplained.length,
+      tokenRequests: stats.tokenRequests,
+      deadLetters: await producer.deadLetters.count(),
+    });
+
+    expect(audit.lost, `lost, e.g. ${audit.lostSample.join(', ')}`).toBe(0);
+    expect(await producer.deadLetters.count()).toBe(0);
+    // The faults did happen.
+    expect(byStatus[503] ?? 0).toBeGreaterThan(0);
+    expect(byStatus.hang ?? 0).toBeGreaterThan(0);
+    expect(byStatus.reset ?? 0).toBeGreaterThan(0);
+    expect(stats.tokenRequests.granted).toBeGreaterThan(1);
+    // Duplicates: only inputs of calls that ran and were never answered in time, at most one
+    // call's worth per such call.
+    expect(unexplained).toEqual([]);
+    expect(audit.duplicated).toBeLessThanOrEqual(unknowableInputs);
+    expect(audit.duplicated).toBeLessThanOrEqual(unknowable.length * MAX_INPUTS);
+  });
+});
