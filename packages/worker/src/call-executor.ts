@@ -128,43 +128,14 @@ export class CallExecutor {
         { flow, inputs: batch.length, batchSize: size },
         'governor limit on every input: smaller calls for this flow',
       );
-      metrics.salesforceRequests.inc({
-        flow,
-        status: statusLabel(outcome),
-        error_code: 'GOVERNOR_LIMIT',
-      });
-      metrics.batchInputs.observe({ flow }, batch.length);
-      for (let i = 0; i < batch.length; i += size) this.deps.split(flow, batch.slice(i, i + size));
-      this.#notify({
-        flow,
-        inputs: batch.length,
-        outcome,
-        succeeded: 0,
-        retried: 0,
-        dead: 0,
-        split: true,
-        errorCode: 'GOVERNOR_LIMIT',
-        at: now,
-      });
+      this.#resend(flow, batch, size, outcome, 'GOVERNOR_LIMIT', now);
       return;
     }
     if (signal.healthy && !signal.governorLimit)
       this.deps.batchSizes?.succeeded(flow, batch.length);
     const plan = reconcileCall(batch, outcome, policy, now);
-    const errorCode =
-      plan.kind === 'split'
-        ? plan.error.code
-        : (plan.error?.code ?? firstErrorCode(outcome.verdict, plan.records));
-    metrics.salesforceRequests.inc({
-      flow,
-      status: statusLabel(outcome),
-      error_code: codeLabel(errorCode),
-    });
-    metrics.salesforceRequestDuration.observe({ flow }, outcome.durationMs / 1000);
-    metrics.batchInputs.observe({ flow }, batch.length);
 
     if (plan.kind === 'split') {
-      const middle = Math.ceil(batch.length / 2);
       logger.warn(
         {
           flow,
@@ -175,22 +146,12 @@ export class CallExecutor {
         },
         'salesforce refused the whole call; sending it again as two halves to find the bad input',
       );
-      this.deps.split(flow, batch.slice(0, middle));
-      this.deps.split(flow, batch.slice(middle));
-      this.#notify({
-        flow,
-        inputs: batch.length,
-        outcome,
-        succeeded: 0,
-        retried: 0,
-        dead: 0,
-        split: true,
-        errorCode,
-        at: now,
-      });
+      this.#resend(flow, batch, Math.ceil(batch.length / 2), outcome, plan.error.code, now);
       return;
     }
 
+    const errorCode = plan.error?.code ?? firstErrorCode(outcome.verdict, plan.records);
+    this.#countCall(flow, batch.length, outcome, errorCode);
     try {
       await store.persist(batch, plan.records);
     } catch (err) {
@@ -249,6 +210,46 @@ export class CallExecutor {
       at: now,
     });
   };
+
+  #countCall(
+    flow: string,
+    inputs: number,
+    outcome: InvokeOutcome,
+    errorCode: string | undefined,
+  ): void {
+    const { metrics } = this.deps;
+    metrics.salesforceRequests.inc({
+      flow,
+      status: statusLabel(outcome),
+      error_code: codeLabel(errorCode),
+    });
+    metrics.salesforceRequestDuration.observe({ flow }, outcome.durationMs / 1000);
+    metrics.batchInputs.observe({ flow }, inputs);
+  }
+
+  /** Sends a call's triggers again as calls of at most `size` (nothing of it ran). */
+  #resend(
+    flow: string,
+    batch: PendingTrigger[],
+    size: number,
+    outcome: InvokeOutcome,
+    errorCode: string,
+    now: number,
+  ): void {
+    this.#countCall(flow, batch.length, outcome, errorCode);
+    for (let i = 0; i < batch.length; i += size) this.deps.split(flow, batch.slice(i, i + size));
+    this.#notify({
+      flow,
+      inputs: batch.length,
+      outcome,
+      succeeded: 0,
+      retried: 0,
+      dead: 0,
+      split: true,
+      errorCode,
+      at: now,
+    });
+  }
 
   #notify(event: CallEvent): void {
     for (const observer of this.deps.observers ?? []) {

@@ -1,14 +1,7 @@
 /** Formatting of the demo's live line and final summary (pure). */
+import { formatCount as fmt, formatOneDecimal } from '../output/format-number.js';
 
-const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-const oneDecimal = new Intl.NumberFormat('en-US', {
-  minimumFractionDigits: 1,
-  maximumFractionDigits: 1,
-});
-
-export function fmt(n: number): string {
-  return integer.format(n);
-}
+export { fmt };
 
 export interface DemoProgress {
   enqueued: number;
@@ -20,7 +13,7 @@ export interface DemoProgress {
 }
 
 export function progressLine(p: DemoProgress): string {
-  const perCall = p.calls > 0 ? oneDecimal.format(p.inputsSent / p.calls) : '-';
+  const perCall = p.calls > 0 ? formatOneDecimal(p.inputsSent / p.calls) : '-';
   return [
     `enqueued ${fmt(p.enqueued)}/${fmt(p.total)}`,
     `settled ${fmt(p.settled)}`,
@@ -69,9 +62,9 @@ export function summaryTable(s: DemoSummary): string {
     [
       'Salesforce calls',
       fmt(s.calls),
-      `1 call per ${oneDecimal.format(s.total / Math.max(1, s.calls))} triggers; calling directly costs ${fmt(s.total)}`,
+      `1 call per ${formatOneDecimal(s.total / Math.max(1, s.calls))} triggers; calling directly costs ${fmt(s.total)}`,
     ],
-    ['inputs per call', s.calls ? oneDecimal.format(s.inputsSent / s.calls) : '-'],
+    ['inputs per call', s.calls ? formatOneDecimal(s.inputsSent / s.calls) : '-'],
     [
       'enqueue → answer',
       `p50 ${fmt(quantile(sorted, 0.5))} ms`,
@@ -80,7 +73,7 @@ export function summaryTable(s: DemoSummary): string {
     [
       'throughput',
       `${fmt(s.total / Math.max(seconds, 0.001))}/s`,
-      `${fmt(s.total)} triggers in ${oneDecimal.format(seconds)} s, enqueue included`,
+      `${fmt(s.total)} triggers in ${formatOneDecimal(seconds)} s, enqueue included`,
     ],
   ];
   const width = Math.max(...rows.map((r) => r[0].length));

@@ -6,6 +6,11 @@ const oneDecimal = new Intl.NumberFormat('en-US', {
   maximumFractionDigits: 1,
 });
 
+/** 12.34 → "12.3". */
+export function formatOneDecimal(n: number): string {
+  return oneDecimal.format(n);
+}
+
 /** 1234567 → "1,234,567". */
 export function formatCount(n: number): string {
   return whole.format(n);
