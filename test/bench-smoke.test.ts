@@ -184,6 +184,15 @@ describe('bench harness arithmetic', () => {
       ({ startedAt, endedAt, status: endedAt === null ? 'in-flight' : 200 }) as never;
     // Two calls of 50 ms inside a 100 ms window, one cut by its end: 125 ms busy of 100.
     const result = meanInFlight([call(0, 50), call(50, 100), call(75, null)], 0, 100);
-    expect(result).toEqual({ mean: 1.25, meanCallMs: 50, calls: 3 });
+    expect(result).toEqual({
+      mean: 1.25,
+      meanCallMs: 50,
+      calls: 3,
+      firstCallAfterMs: 0,
+      steadyMean: 1.25,
+    });
+    // The first call 20 ms after the window opens: the ramp is left out of the steady mean.
+    const late = meanInFlight([call(20, 70), call(70, 100)], 0, 100);
+    expect(late).toMatchObject({ mean: 0.8, firstCallAfterMs: 20, steadyMean: 1 });
   });
 });

@@ -203,15 +203,13 @@ type SimStats = Awaited<ReturnType<SimulatorProcess['stats']>>;
 type SimCall = Awaited<ReturnType<SimulatorProcess['calls']>>[number];
 
 /** Mean invoke calls in flight over [from, to] and their mean duration (pure). */
-export function meanInFlight(
-  calls: readonly SimCall[],
-  from: number,
-  to: number,
-): { mean: number; meanCallMs: number; calls: number } | null {
+export function meanInFlight(calls: readonly SimCall[], from: number, to: number): InFlight | null {
   if (to <= from) return null;
   let busyMs = 0;
   let durationMs = 0;
   let ended = 0;
+  let firstStart = Number.POSITIVE_INFINITY;
+  let lastEnd = from;
   for (const call of calls) {
     const end = call.endedAt ?? to;
     busyMs += Math.max(0, Math.min(end, to) - Math.max(call.startedAt, from));
@@ -219,12 +217,29 @@ export function meanInFlight(
       durationMs += call.endedAt - call.startedAt;
       ended++;
     }
+    if (call.startedAt >= from) firstStart = Math.min(firstStart, call.startedAt);
+    lastEnd = Math.max(lastEnd, Math.min(end, to));
   }
+  const steady = Number.isFinite(firstStart) && lastEnd > firstStart;
   return {
     mean: busyMs / (to - from),
     meanCallMs: ended > 0 ? durationMs / ended : 0,
     calls: calls.length,
+    firstCallAfterMs: steady ? firstStart - from : null,
+    steadyMean: steady ? busyMs / (lastEnd - firstStart) : null,
   };
+}
+
+/**
+ * Calls in flight: `mean` over the whole window; `steadyMean` from the first call's start to the
+ * last call's end (the ramp after the release left out); `firstCallAfterMs`, that ramp.
+ */
+export interface InFlight {
+  mean: number;
+  meanCallMs: number;
+  calls: number;
+  firstCallAfterMs: number | null;
+  steadyMean: number | null;
 }
 
 function perSecond(count: number, fromMs: number, toMs: number): number | null {

@@ -65,7 +65,13 @@ export interface RunRecord {
      * Bound runs only, from the simulator's call record: calls in flight on average between the
      * release and the end of the window, and the mean duration of a call as the simulator saw it.
      */
-    inFlight: { mean: number; meanCallMs: number; calls: number } | null;
+    inFlight: {
+      mean: number;
+      meanCallMs: number;
+      calls: number;
+      firstCallAfterMs: number | null;
+      steadyMean: number | null;
+    } | null;
   };
   latencyMs: LatencySummary;
   delivery: {
