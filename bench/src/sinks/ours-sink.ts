@@ -8,8 +8,8 @@ const SLICE = 50_000;
 
 /**
  * Ours through the producer library: a burst goes through `triggerMany` (chunk jobs of
- * `chunkSize`), a paced trigger through `trigger` (one chunk job per trigger: the library has
- * no group commit; that is the ingest service's job).
+ * `chunkSize`), a paced trigger through `trigger` (calls made together share a chunk job, as
+ * with ingest's group commit, without a linger).
  */
 export class OursSink implements TriggerSink {
   readonly #producer: Producer;
