@@ -30,6 +30,8 @@ export interface PacedResult {
   errors: number;
   /** Most triggers due at once at a tick: how far the generator itself fell behind. */
   largestBurst: number;
+  /** How long each hand-over call took, from the call to its answer (for B1: the whole call). */
+  handOverMs: { p99: number; max: number };
 }
 
 let sink: TriggerSink | undefined;
@@ -78,14 +80,17 @@ async function paced(args: {
   let settled = 0;
   let errors = 0;
   let largestBurst = 0;
+  const callMs: number[] = [];
   await new Promise<void>((resolve) => {
     const tick = () => {
       const due = Math.min(total, Math.floor(((Date.now() - startAt) * args.rate) / 1000) + 1);
       largestBurst = Math.max(largestBurst, due - issued);
       while (issued < due) {
         const input = benchInput(args.tag, issued++);
+        const calledAt = performance.now();
         target
           .one(input)
+          .then(() => callMs.push(performance.now() - calledAt))
           .catch(() => errors++)
           .finally(() => {
             settled++;
@@ -96,7 +101,12 @@ async function paced(args: {
     };
     tick();
   });
-  return { startAt, endAt: Date.now(), issued, errors, largestBurst };
+  callMs.sort((a, b) => a - b);
+  const handOverMs = {
+    p99: callMs[Math.min(callMs.length - 1, Math.ceil(callMs.length * 0.99) - 1)] ?? 0,
+    max: callMs.at(-1) ?? 0,
+  };
+  return { startAt, endAt: Date.now(), issued, errors, largestBurst, handOverMs };
 }
 
 function progress(): { answered: number; failed: number } {
