@@ -1,12 +1,19 @@
 import { Producer, type TriggerReceipt } from '@flow-dispatcher/producer';
-import { keySlot, parseTriggerId, partitionOfKey, RedisKeys } from '@flow-dispatcher/shared';
+import {
+  keySlot,
+  masterOf,
+  parseTriggerId,
+  partitionOfKey,
+  type RedisClusterProcess,
+  RedisKeys,
+  startRedisCluster,
+} from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { IngestClient, ingestEnv, startIngest } from './ingest-support.js';
 import { runCli } from './support/cli-process.js';
 import { fleetEnv, startInProcessWorker, startWorkerProcess } from './support/fleet.js';
 import { uniquePrefix } from './support/redis.js';
-import { masterOf, type RedisClusterProcess, startRedisCluster } from './support/redis-cluster.js';
 import { waitFor } from './support/wait.js';
 
 /**

@@ -1,11 +1,17 @@
 import { Producer } from '@flow-dispatcher/producer';
-import { keySlot, parseTriggerId, RedisKeys } from '@flow-dispatcher/shared';
+import {
+  keySlot,
+  masterOf,
+  parseTriggerId,
+  type RedisClusterProcess,
+  RedisKeys,
+  startRedisCluster,
+} from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fleetEnv, startInProcessWorker } from './support/fleet.js';
 import { uniquePrefix } from './support/redis.js';
-import { masterOf, type RedisClusterProcess, startRedisCluster } from './support/redis-cluster.js';
 import { sleep, waitFor } from './support/wait.js';
 
 /**

@@ -2,6 +2,7 @@ import { Producer } from '@flow-dispatcher/producer';
 import { RedisKeys, type RedisServerProcess, startRedisServer } from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
 import { afterEach, describe, expect, it } from 'vitest';
+import { queuedJobs } from './ingest-support.js';
 import {
   auditDeliveries,
   peopleIds,
@@ -96,7 +97,7 @@ describe('fault: Redis restarted mid-run', () => {
     let empty = 0;
     await waitFor(
       async () => {
-        empty = (await queuedJobs(client, FLOW)) === 0 ? empty + 1 : 0;
+        empty = (await queuedJobs(client.redis, client.keys, FLOW)) === 0 ? empty + 1 : 0;
         return empty >= 2;
       },
       { message: 'the queue drained after the restart', timeoutMs: 90_000, intervalMs: 1_000 },
@@ -161,17 +162,3 @@ describe('fault: Redis restarted mid-run', () => {
     expect(run.audit.lost).toBeLessThanOrEqual(ackedInWindow);
   });
 });
-
-/** Chunk jobs of a flow still waiting, held, delayed or paused. */
-async function queuedJobs(producer: Producer, flow: string): Promise<number> {
-  const queue = `${producer.keys.bullPrefix}:${flow}`;
-  const redis = producer.redis;
-  const [wait, active, delayed, prioritized, paused] = await Promise.all([
-    redis.llen(`${queue}:wait`),
-    redis.llen(`${queue}:active`),
-    redis.zcard(`${queue}:delayed`),
-    redis.zcard(`${queue}:prioritized`),
-    redis.llen(`${queue}:paused`),
-  ]);
-  return wait + active + delayed + prioritized + paused;
-}

@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isConfigError, loadConfig } from '@flow-dispatcher/shared';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI_BIN } from './support/cli-process.js';
+import { runCli } from './support/cli-process.js';
 import { recordFigures } from './support/faults.js';
 
 /**
@@ -238,34 +237,8 @@ function checkMessage(c: VariableCase, value: string, message: string): void {
 }
 
 /** Runs a command to its exit (or kills it after `timeoutMs`: it started when it should not). */
-function run(
-  args: string[],
-  env: Record<string, string>,
-  timeoutMs = 15_000,
-): Promise<{ code: number | null; stderr: string; stdout: string; timedOut: boolean }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI_BIN, ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr, stdout, timedOut });
-    });
-  });
+function run(args: string[], env: Record<string, string>, timeoutMs = 15_000) {
+  return runCli(args, env, timeoutMs);
 }
 
 describe('fuzz: configuration', () => {

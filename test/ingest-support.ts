@@ -172,6 +172,23 @@ function isAsyncIterable(value: unknown): boolean {
   return typeof (value as AsyncIterable<unknown>)?.[Symbol.asyncIterator] === 'function';
 }
 
+/** Chunk jobs of a flow still waiting, held, delayed or paused (partition 0's queue). */
+export async function queuedJobs(
+  redis: Pick<Redis, 'llen' | 'zcard'>,
+  keys: RedisKeys,
+  flow: string,
+): Promise<number> {
+  const queue = `${keys.bullPrefix}:${flow}`;
+  const counts = await Promise.all([
+    redis.llen(`${queue}:wait`),
+    redis.llen(`${queue}:active`),
+    redis.zcard(`${queue}:delayed`),
+    redis.zcard(`${queue}:prioritized`),
+    redis.llen(`${queue}:paused`),
+  ]);
+  return counts.reduce((sum, n) => sum + n, 0);
+}
+
 /** What ingest left in Redis under a prefix: the pending counters and the chunk jobs of a flow. */
 export async function stored(
   redisUrl: string,
@@ -182,15 +199,7 @@ export async function stored(
   try {
     const keys = new RedisKeys(prefix);
     const pending = await redis.hgetall(keys.pending);
-    const queue = `${keys.bullPrefix}:${flow}`;
-    const [wait, active, delayed, prioritized, paused] = await Promise.all([
-      redis.llen(`${queue}:wait`),
-      redis.llen(`${queue}:active`),
-      redis.zcard(`${queue}:delayed`),
-      redis.zcard(`${queue}:prioritized`),
-      redis.llen(`${queue}:paused`),
-    ]);
-    return { pending, jobs: wait + active + delayed + prioritized + paused };
+    return { pending, jobs: await queuedJobs(redis, keys, flow) };
   } finally {
     redis.disconnect();
   }

@@ -22,19 +22,18 @@
  * Run: `pnpm build && node bench/cluster/index.js [--quick]` (see README.md), or import
  * `runClusterBench(options)`.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { FlowControl, Producer } from '@flow-dispatcher/producer';
-import { freePort, startRedisServer } from '@flow-dispatcher/shared';
+import { startRedisCluster } from '@flow-dispatcher/shared';
 import { startSimulator } from '@flow-dispatcher/simulator';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 
 const CLI_BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
 const FLOW = 'Welcome_SMS';
-const run = promisify(execFile);
 
 /**
  * @typedef {object} ClusterBenchOptions
@@ -79,7 +78,7 @@ export async function runClusterBench(options = {}) {
     latencyMs: options.latencyMs ?? 20,
   };
   const log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
-  const own = options.clusterUrl ? undefined : await startCluster(3);
+  const own = options.clusterUrl ? undefined : await startRedisCluster({ masters: 3 });
   const clusterUrl = options.clusterUrl ?? /** @type {NonNullable<typeof own>} */ (own).url;
   const seeds = clusterUrl
     .replace(/^rediss?:\/\/([^@]*@)?/, '')
@@ -283,62 +282,6 @@ async function deletePrefix(admin, prefix) {
       for (const key of keys) await node.unlink(key);
     }
   }
-}
-
-/**
- * A private Redis Cluster of `masters` redis-servers on loopback ports.
- * @param {number} masters
- */
-async function startCluster(masters) {
-  /** @type {import('@flow-dispatcher/shared').RedisServerProcess[]} */
-  const servers = [];
-  const stop = async () => {
-    await Promise.all(servers.map((server) => server.stop().catch(() => {})));
-  };
-  try {
-    for (let i = 0; i < masters; i++) {
-      servers.push(
-        await startRedisServer({
-          args: [
-            '--cluster-enabled',
-            'yes',
-            '--cluster-config-file',
-            'nodes.conf',
-            '--cluster-port',
-            String(await freePort()),
-          ],
-        }),
-      );
-    }
-    await run(
-      'redis-cli',
-      [
-        '--cluster',
-        'create',
-        ...servers.map((s) => `127.0.0.1:${s.port}`),
-        '--cluster-replicas',
-        '0',
-        '--cluster-yes',
-      ],
-      { timeout: 60_000 },
-    );
-    const deadline = Date.now() + 60_000;
-    for (const server of servers) {
-      const redis = new Redis(server.port, '127.0.0.1');
-      try {
-        while (!String(await redis.cluster('INFO')).includes('cluster_state:ok')) {
-          if (Date.now() > deadline) throw new Error('the cluster did not become ready in 60 s');
-          await new Promise((resolve) => setTimeout(resolve, 200));
-        }
-      } finally {
-        redis.disconnect();
-      }
-    }
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { url: `redis://${servers.map((s) => `127.0.0.1:${s.port}`).join(',')}`, stop };
 }
 
 /**

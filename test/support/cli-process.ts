@@ -86,11 +86,15 @@ export class CliProcess {
   }
 }
 
-/** Runs a CLI command to completion. */
+/**
+ * Runs a CLI command to completion; with `timeoutMs`, a command still running then is SIGKILLed
+ * and reported as `timedOut` (one that started when it should have refused to).
+ */
 export async function runCli(
   args: string[],
   env: Record<string, string | undefined> = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  timeoutMs?: number,
+): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
   const child = spawn(process.execPath, [CLI_BIN, ...args], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -103,6 +107,15 @@ export async function runCli(
   child.stderr.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;
   });
+  let timedOut = false;
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, timeoutMs);
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-  return { code, stdout, stderr };
+  clearTimeout(timer);
+  return { code, stdout, stderr, timedOut };
 }

@@ -61,6 +61,14 @@ export {
   toTriggerStatus,
 } from './queue/trigger-record.js';
 export {
+  type ClusterNodeInfo,
+  masterOf,
+  parseClusterNodes,
+  type RedisClusterOptions,
+  type RedisClusterProcess,
+  startRedisCluster,
+} from './redis/redis-cluster-process.js';
+export {
   connectRedis,
   createRedis,
   isCluster,

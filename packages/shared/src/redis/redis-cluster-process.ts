@@ -1,8 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { freePort, type RedisServerProcess, startRedisServer } from '@flow-dispatcher/shared';
 import { Redis } from 'ioredis';
-import { waitFor } from './wait.js';
+import { freePort, type RedisServerProcess, startRedisServer } from './redis-server-process.js';
 
 const run = promisify(execFile);
 
@@ -18,7 +17,7 @@ export interface ClusterNodeInfo {
   failed: boolean;
 }
 
-/** A Redis Cluster of private `redis-server` processes on loopback ports. */
+/** A Redis Cluster of private `redis-server` processes on loopback ports (tests, benchmarks). */
 export interface RedisClusterProcess {
   /** `redis://127.0.0.1:P1,127.0.0.1:P2,…` (every master), the form REDIS_URL takes. */
   url: string;
@@ -90,7 +89,7 @@ export async function startRedisCluster(
       ],
       { timeout: 60_000 },
     );
-    await waitFor(
+    await pollUntil(
       async () => {
         for (const server of servers) {
           const redis = new Redis(server.port, '127.0.0.1', { lazyConnect: true });
@@ -111,7 +110,8 @@ export async function startRedisCluster(
         }
         return true;
       },
-      { timeoutMs: 60_000, intervalMs: 200, message: 'the cluster to be ready' },
+      60_000,
+      'the cluster did not become ready in 60 s',
     );
   } catch (err) {
     await stop();
@@ -189,4 +189,12 @@ export function masterOf(nodes: readonly ClusterNodeInfo[], slot: number): Clust
   );
   if (!master) throw new Error(`no live master serves slot ${slot}`);
   return master;
+}
+
+async function pollUntil(ready: () => Promise<boolean>, timeoutMs: number, message: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ready().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(message);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
