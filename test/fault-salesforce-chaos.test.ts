@@ -115,7 +115,9 @@ describe('fault: Salesforce chaos', () => {
     });
 
     expect(audit.lost, `lost, e.g. ${audit.lostSample.join(', ')}`).toBe(0);
-    expect(await producer.deadLetters.count()).toBe(0);
+    // A dead letter here is a transient fault taken for a permanent one: name what killed it.
+    const letters = await producer.deadLetters.list({}, 5);
+    expect(letters.map((l) => ({ error: l.error, attempts: l.attempts }))).toEqual([]);
     // The faults did happen.
     expect(byStatus[503] ?? 0).toBeGreaterThan(0);
     expect(byStatus.hang ?? 0).toBeGreaterThan(0);
