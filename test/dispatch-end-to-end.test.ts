@@ -227,6 +227,39 @@ describe('core dispatch path', () => {
     expect(await producer.deadLetters.count()).toBe(0);
   });
 
+  it('spends no attempts on 503s (Salesforce took nothing), but does on 502s', async () => {
+    // Three 503s in a row against a budget of two attempts: the trigger is not the problem, so it
+    // waits (the fleet pauses between them) and is delivered at its first counted attempt.
+    sim.configure({ failNext: { http503: 3 } });
+    await worker({ DISPATCH_MAX_ATTEMPTS: '2' });
+    const [patient] = await producer.triggerMany('Welcome_SMS', [
+      { IndividualId: ids('0PK503', 1)[0] },
+    ]);
+    await waitFor(
+      async () => (await producer.getTrigger(patient?.id ?? ''))?.state === 'succeeded',
+      {
+        message: 'delivered after three 503s',
+        timeoutMs: 30_000,
+      },
+    );
+    expect(sim.stats().invokeCalls.byStatus).toMatchObject({ '503': 3, '200': 1 });
+    expect(await producer.getTrigger(patient?.id ?? '')).toMatchObject({ attempts: 1 });
+
+    // Two 502s against the same budget: a gateway error may come after the flow ran, so each one
+    // counts, and the trigger is dead-lettered with what happened.
+    sim.configure({ failNext: { http502: 2 } });
+    const [spent] = await producer.triggerMany('Welcome_SMS', [
+      { IndividualId: ids('0PK502', 1)[0] },
+    ]);
+    await waitFor(async () => (await producer.getTrigger(spent?.id ?? ''))?.state === 'dead', {
+      message: 'dead-lettered after two 502s',
+      timeoutMs: 30_000,
+    });
+    const [letter] = await producer.deadLetters.list({}, 5);
+    expect(letter).toMatchObject({ attempts: 2, error: { code: 'HTTP_502' } });
+    expect(letter?.error.message).toContain('gave up after 2 attempts');
+  });
+
   it('holds the triggers of a missing flow behind an open circuit until the flow is back', async () => {
     await worker({ CIRCUIT_PROBE_MS: '1000' });
     const [receipt] = await producer.triggerMany('Late_Flow', [

@@ -1,5 +1,10 @@
 import { Producer } from '@flow-dispatcher/producer';
-import { RedisKeys, type RedisServerProcess, startRedisServer } from '@flow-dispatcher/shared';
+import {
+  decodeTriggerRecord,
+  RedisKeys,
+  type RedisServerProcess,
+  startRedisServer,
+} from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditDeliveries, peopleIds, recordFigures, WorkerFleet } from './support/faults.js';
@@ -112,6 +117,8 @@ describe('fault: Salesforce chaos', () => {
       unexplainedDuplicates: unexplained.length,
       tokenRequests: stats.tokenRequests,
       deadLetters: await producer.deadLetters.count(),
+      // Calls each trigger took to succeed, as its record in Redis says: 503s spend none.
+      attemptsToSucceed: await attemptsHistogram(producer, 'chaos'),
     });
 
     expect(audit.lost, `lost, e.g. ${audit.lostSample.join(', ')}`).toBe(0);
@@ -130,3 +137,20 @@ describe('fault: Salesforce chaos', () => {
     expect(audit.duplicated).toBeLessThanOrEqual(unknowable.length * MAX_INPUTS);
   });
 });
+
+/** How many triggers took each number of counted attempts ("ok:2": succeeded at the second). */
+async function attemptsHistogram(
+  producer: Producer,
+  prefix: string,
+): Promise<Record<string, number>> {
+  const histogram: Record<string, number> = {};
+  for (const key of await producer.redis.keys(`{${prefix}}*:out:*`)) {
+    for (const raw of Object.values(await producer.redis.hgetall(key))) {
+      const record = decodeTriggerRecord(raw);
+      if (!record || record.s === 'moved') continue;
+      const bucket = `${record.s}:${record.a}`;
+      histogram[bucket] = (histogram[bucket] ?? 0) + 1;
+    }
+  }
+  return histogram;
+}

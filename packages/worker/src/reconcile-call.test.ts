@@ -90,8 +90,10 @@ describe('reconcileCall', () => {
   });
 
   it.each([
-    [{ kind: 'overloaded', status: 503, message: 'down' }, 'SERVER_UNAVAILABLE', true],
+    [{ kind: 'overloaded', status: 503, message: 'down' }, 'SERVER_UNAVAILABLE', false],
+    [{ kind: 'overloaded', status: 500, message: 'unknown exception' }, 'HTTP_500', true],
     [{ kind: 'overloaded', status: 502, message: 'bad gateway' }, 'HTTP_502', true],
+    [{ kind: 'overloaded', status: 504, message: 'gateway timeout' }, 'HTTP_504', true],
     [{ kind: 'timeout', sent: true, message: 'no answer' }, 'TIMEOUT', true],
     [{ kind: 'timeout', sent: false, message: 'connect timeout' }, 'TIMEOUT', false],
     [{ kind: 'connection-failed', sent: true, message: 'reset' }, 'CONNECTION_FAILED', true],

@@ -34,7 +34,10 @@ export interface TriggerStatus {
   id: string;
   flow: string;
   state: TriggerState;
-  /** Calls that carried this trigger and got an answer (or failed) so far. */
+  /**
+   * Counted attempts so far: calls that carried this trigger and succeeded or failed in a way that
+   * may be its own (503s, limits and refusals before sending are not counted).
+   */
   attempts: number;
   /** Salesforce's `outputValues` once it succeeded. */
   result: Record<string, unknown> | null;
