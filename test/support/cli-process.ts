@@ -28,8 +28,9 @@ export class CliProcess {
         }
       });
     }
+    // 'close', not 'exit': 'exit' can come before the last output has been read.
     this.exited = new Promise((resolve) =>
-      this.child.once('exit', (code, signal) => resolve({ code, signal })),
+      this.child.once('close', (code, signal) => resolve({ code, signal })),
     );
   }
 
@@ -115,7 +116,10 @@ export async function runCli(
           timedOut = true;
           child.kill('SIGKILL');
         }, timeoutMs);
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  // 'close' (stdio ended and the process gone), not 'exit', which can come before the last output.
+  const code = await new Promise<number | null>((resolve) =>
+    child.once('close', (c) => resolve(c)),
+  );
   clearTimeout(timer);
   return { code, stdout, stderr, timedOut };
 }
