@@ -1,4 +1,4 @@
-import { isConfigError } from '@flow-dispatcher/shared';
+import { isConfigError, loadConfig } from '@flow-dispatcher/shared/config';
 import { Command, CommanderError } from 'commander';
 
 import { registerDescribeCommand } from './commands/describe-command.js';
@@ -24,6 +24,12 @@ INGEST_MAX_TRIGGERS_PER_REQUEST (1000), INGEST_MAX_BACKLOG (1000000), INGEST_GRO
 INGEST_WRITE_TIMEOUT_MS (5000); Salesforce credentials (optional) to check triggers against
 their flow's describe.`;
 
+/**
+ * The command line. Only commander, the configuration code and the commands' definitions load up
+ * front: a command imports its heavy packages (bullmq, ioredis, undici, the worker, ...) once it is
+ * chosen and has checked its arguments and configuration, so that `--help`, usage errors and
+ * configuration errors exit within a fraction of a second (cli.test.ts keeps it so).
+ */
 function buildProgram(): Command {
   const program = new Command('flow-dispatcher')
     .description('Queue-backed, batching dispatcher for Salesforce Marketing Cloud On-Demand Flows')
@@ -35,8 +41,10 @@ function buildProgram(): Command {
     .description(
       'drain the queues into Salesforce (configured by environment variables; see the README)',
     )
-    // Long-running commands load their (heavy) modules only when chosen: `--help` stays quick.
-    .action(async () => (await import('./commands/worker-command.js')).workerCommand());
+    .action(async () => {
+      const config = loadConfig();
+      await (await import('./commands/worker-command.js')).workerCommand(config);
+    });
 
   program
     .command('ingest')
@@ -44,7 +52,10 @@ function buildProgram(): Command {
       'serve the HTTP ingest API on INGEST_PORT (configured by environment variables; see the README)',
     )
     .addHelpText('after', INGEST_HELP)
-    .action(async () => (await import('./commands/ingest-command.js')).ingestCommand());
+    .action(async () => {
+      const config = loadConfig();
+      await (await import('./commands/ingest-command.js')).ingestCommand(config);
+    });
 
   program
     .command('simulator')

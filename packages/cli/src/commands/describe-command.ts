@@ -1,5 +1,4 @@
-import { isValidFlowName, loadConfig, SalesforceClient } from '@flow-dispatcher/shared';
-import { tokenSourceFromConfig } from '@flow-dispatcher/worker';
+import { isValidFlowName, loadConfig, requireSalesforceAuth } from '@flow-dispatcher/shared/config';
 import type { Command } from 'commander';
 import { operatorCommand } from '../options/operator-command.js';
 import { renderTable } from '../output/text-table.js';
@@ -33,6 +32,11 @@ async function describe(flow: string, options: { json?: boolean }): Promise<void
     );
   }
   const config = loadConfig();
+  // tokenSourceFromConfig checks this too; checked before the Salesforce client loads, missing
+  // credentials (exit 2) are refused at once.
+  requireSalesforceAuth(config);
+  const { SalesforceClient } = await import('@flow-dispatcher/shared');
+  const { tokenSourceFromConfig } = await import('@flow-dispatcher/worker');
   const client = new SalesforceClient({
     tokens: tokenSourceFromConfig(config),
     apiVersion: config.salesforce.apiVersion,

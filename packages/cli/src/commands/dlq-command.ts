@@ -1,4 +1,4 @@
-import { type DeadLetterFilter, Producer } from '@flow-dispatcher/producer';
+import type { DeadLetterFilter, Producer } from '@flow-dispatcher/producer';
 import type { Command } from 'commander';
 import {
   type DeadLetterFilterOptions,
@@ -82,6 +82,7 @@ export function registerDlqCommand(program: Command): void {
 
 async function withProducer(run: (producer: Producer) => Promise<void>): Promise<void> {
   const ctx: OperatorContext = await openOperatorContext();
+  const { Producer } = await import('@flow-dispatcher/producer');
   const producer = Producer.fromConfig(ctx.config, { redis: ctx.redis });
   try {
     await run(producer);

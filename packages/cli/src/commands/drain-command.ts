@@ -1,4 +1,3 @@
-import { FlowControl } from '@flow-dispatcher/producer';
 import type { RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
 import type { Command } from 'commander';
 import { openOperatorContext } from '../operator/operator-redis.js';
@@ -40,6 +39,7 @@ async function drain(options: DrainOptions): Promise<void> {
     options.timeout === undefined ? undefined : parseDurationMs(options.timeout, '--timeout');
   if (timeoutMs !== undefined && timeoutMs <= 0) throw new UsageError('--timeout must be above 0');
   const ctx = await openOperatorContext();
+  const { FlowControl } = await import('@flow-dispatcher/producer');
   const control = new FlowControl(ctx.redis, ctx.keys);
   const err = process.stderr;
   const tty = err.isTTY === true;

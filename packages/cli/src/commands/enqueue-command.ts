@@ -1,12 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
-import { Producer } from '@flow-dispatcher/producer';
-import { isValidFlowName, loadConfig } from '@flow-dispatcher/shared';
+import type { Producer } from '@flow-dispatcher/producer';
+import { isValidFlowName, loadConfig } from '@flow-dispatcher/shared/config';
 import type { Command } from 'commander';
 import { csvRows } from '../enqueue/csv-source.js';
-import { EnqueueProgress } from '../enqueue/enqueue-progress.js';
-import { type BatchWriter, type EnqueueResult, runEnqueue } from '../enqueue/enqueue-run.js';
+import type { BatchWriter, EnqueueResult } from '../enqueue/enqueue-run.js';
 import { ndjsonRows } from '../enqueue/ndjson-source.js';
 import { RejectsFile } from '../enqueue/rejects-file.js';
 import { INPUT_NAME, type RowMapping, type SourceRow } from '../enqueue/source-row.js';
@@ -119,11 +118,15 @@ async function enqueue(flow: string, file: string, options: EnqueueOptions): Pro
   if (!options.dryRun) {
     const config = loadConfig();
     ctx = await openOperatorContext({ config });
+    const { Producer } = await import('@flow-dispatcher/producer');
     const p = Producer.fromConfig(config, { redis: ctx.redis });
     producer = p;
     write = (inputs, keys) => p.triggerMany(flow, inputs, { keys });
   }
 
+  // Loaded once the arguments are checked: the row checks use the producer's and shared's code.
+  const { runEnqueue } = await import('../enqueue/enqueue-run.js');
+  const { EnqueueProgress } = await import('../enqueue/enqueue-progress.js');
   const rejects = new RejectsFile(rejectsPath);
   await rejects.clear();
   const input = stdin ? process.stdin : createReadStream(file, { highWaterMark: 256 * 1024 });

@@ -1,6 +1,11 @@
 import { adminUiOptionsFromConfig, registerAdminUi } from '@flow-dispatcher/producer/admin-ui';
 import { startIngestServer } from '@flow-dispatcher/producer/ingest';
-import { createLogger, createMetrics, loadConfig, SalesforceClient } from '@flow-dispatcher/shared';
+import {
+  type Config,
+  createLogger,
+  createMetrics,
+  SalesforceClient,
+} from '@flow-dispatcher/shared';
 import { tokenSourceFromConfig } from '@flow-dispatcher/worker';
 import { onShutdownSignal } from '../process-lifecycle.js';
 
@@ -9,8 +14,7 @@ import { onShutdownSignal } from '../process-lifecycle.js';
  * Without INGEST_TOKENS (and INGEST_AUTH≠none) it refuses to start: exit 2 naming the variable.
  * With Salesforce credentials, triggers are checked against their flow's describe.
  */
-export async function ingestCommand(): Promise<void> {
-  const config = loadConfig();
+export async function ingestCommand(config: Config): Promise<void> {
   const logger = createLogger({
     level: config.log.level,
     name: 'flow-dispatcher',

@@ -1,5 +1,4 @@
-import { FlowControl } from '@flow-dispatcher/producer';
-import { isValidFlowName } from '@flow-dispatcher/shared';
+import { isValidFlowName } from '@flow-dispatcher/shared/config';
 import type { Command } from 'commander';
 import { openOperatorContext } from '../operator/operator-redis.js';
 import { operatorCommand } from '../options/operator-command.js';
@@ -26,6 +25,7 @@ export function registerPauseCommand(program: Command): void {
     .action(async (flow: string | undefined, options: { json?: boolean }) => {
       checkFlowArgument(flow);
       const ctx = await openOperatorContext();
+      const { FlowControl } = await import('@flow-dispatcher/producer');
       const control = new FlowControl(ctx.redis, ctx.keys);
       try {
         const result = await control.pause(flow);

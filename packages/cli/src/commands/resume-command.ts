@@ -1,4 +1,3 @@
-import { FlowControl } from '@flow-dispatcher/producer';
 import type { Command } from 'commander';
 import { openOperatorContext } from '../operator/operator-redis.js';
 import { operatorCommand } from '../options/operator-command.js';
@@ -17,6 +16,7 @@ export function registerResumeCommand(program: Command): void {
     .action(async (flow: string | undefined, options: { json?: boolean }) => {
       checkFlowArgument(flow);
       const ctx = await openOperatorContext();
+      const { FlowControl } = await import('@flow-dispatcher/producer');
       const control = new FlowControl(ctx.redis, ctx.keys);
       try {
         if (flow !== undefined && !(await control.isKnown(flow))) {

@@ -1,15 +1,14 @@
 import {
+  type Config,
   createLogger,
   createMetrics,
-  loadConfig,
   startHealthServer,
 } from '@flow-dispatcher/shared';
 import { startWorker } from '@flow-dispatcher/worker';
 import { onShutdownSignal } from '../process-lifecycle.js';
 
 /** `flow-dispatcher worker`: drains the queues into Salesforce until SIGTERM. */
-export async function workerCommand(): Promise<void> {
-  const config = loadConfig();
+export async function workerCommand(config: Config): Promise<void> {
   const logger = createLogger({
     level: config.log.level,
     name: 'flow-dispatcher',

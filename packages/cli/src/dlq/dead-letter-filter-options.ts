@@ -1,5 +1,5 @@
 import type { DeadLetterFilter } from '@flow-dispatcher/producer';
-import { isValidFlowName } from '@flow-dispatcher/shared';
+import { isValidFlowName } from '@flow-dispatcher/shared/config';
 import { parseTimeBound } from '../options/duration-option.js';
 import { UsageError } from '../usage-error.js';
 

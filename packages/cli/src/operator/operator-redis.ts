@@ -1,11 +1,5 @@
-import {
-  type Config,
-  connectRedis,
-  loadConfig,
-  type RedisConnection,
-  RedisKeys,
-  redisUrlLabel,
-} from '@flow-dispatcher/shared';
+import type { RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
+import { type Config, loadConfig } from '@flow-dispatcher/shared/config';
 
 /**
  * What an operator command needs: the configuration, one Redis connection (a server or a
@@ -18,22 +12,20 @@ export interface OperatorContext {
   close(): Promise<void>;
 }
 
-/** REDIS_URL without its password, for messages. */
-export function redisLabel(url: string): string {
-  return redisUrlLabel(url);
-}
-
 /**
  * Loads the configuration (a ConfigError exits 2) and connects to Redis, failing within
  * `connectTimeoutMs` with one line naming the server (exit 1) instead of retrying forever.
  * Once connected, a command that loses Redis fails after a few tries; long-running commands
  * (`stats --watch`, `drain`) catch that and try again on their next round.
+ * The Redis code (shared's main entry point: ioredis, bullmq) is loaded once the configuration
+ * is read, so that a configuration error stays quick.
  */
 export async function openOperatorContext(
   options: { connectTimeoutMs?: number; config?: Config } = {},
 ): Promise<OperatorContext> {
   const config = options.config ?? loadConfig();
-  const redis = connectRedis(config.redis.url, {
+  const shared = await import('@flow-dispatcher/shared');
+  const redis = shared.connectRedis(config.redis.url, {
     connectionName: 'fd-cli',
     lazyConnect: true,
     maxRetriesPerRequest: 3,
@@ -55,7 +47,7 @@ export async function openOperatorContext(
   } catch (err) {
     redis.disconnect();
     const reason = lastError?.message ?? (err instanceof Error ? err.message : String(err));
-    throw new Error(`cannot reach Redis at ${redisLabel(config.redis.url)}: ${reason}`, {
+    throw new Error(`cannot reach Redis at ${shared.redisUrlLabel(config.redis.url)}: ${reason}`, {
       cause: err,
     });
   } finally {
@@ -64,7 +56,7 @@ export async function openOperatorContext(
   return {
     config,
     redis,
-    keys: new RedisKeys(config.redis.prefix, config.redis.partitions),
+    keys: new shared.RedisKeys(config.redis.prefix, config.redis.partitions),
     close: async () => {
       await redis.quit().catch(() => redis.disconnect());
     },

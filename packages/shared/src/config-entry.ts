@@ -1,0 +1,15 @@
+/**
+ * `@flow-dispatcher/shared/config`: what a process checks at its edge before it starts anything,
+ * the configuration and flow API names. A subpath of its own so that a command line refusing bad
+ * usage or configuration does not first load bullmq, ioredis, undici, prom-client and pino (the
+ * main entry point's Redis, queue, Salesforce and observability code): most of a second per process.
+ */
+export { ConfigError, isConfigError } from './config/config-error.js';
+export { defaults } from './config/defaults.js';
+export {
+  type Config,
+  loadConfig,
+  requireSalesforceAuth,
+  type SalesforceAuthConfig,
+} from './config/env-config.js';
+export { FLOW_NAME_PATTERN, isValidFlowName } from './queue/flow-name.js';
