@@ -1,11 +1,5 @@
-export { ConfigError, isConfigError } from './config/config-error.js';
-export { defaults } from './config/defaults.js';
-export {
-  type Config,
-  loadConfig,
-  requireSalesforceAuth,
-  type SalesforceAuthConfig,
-} from './config/env-config.js';
+// The configuration and flow-name checks, also served alone as `@flow-dispatcher/shared/config`.
+export * from './config-entry.js';
 export { type HealthServerOptions, startHealthServer } from './observability/health-server.js';
 export {
   CENSOR,
@@ -32,7 +26,6 @@ export {
   triggerId,
 } from './queue/chunk-job.js';
 export type { DeadLetter } from './queue/dead-letter.js';
-export { FLOW_NAME_PATTERN, isValidFlowName } from './queue/flow-name.js';
 export { CLUSTER_SLOTS, crc16, hashTag, keySlot } from './queue/key-slot.js';
 export {
   MAX_QUEUE_PARTITIONS,
