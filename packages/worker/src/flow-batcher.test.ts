@@ -82,4 +82,32 @@ describe('FlowBatcher', () => {
     batcher.add(triggers(run, 1));
     expect(run.handedBack).toBe(31);
   });
+  it('cuts a waiting split batch to the size the flow shrank to meanwhile', async () => {
+    const calls: number[] = [];
+    const slots = new LocalCallSlots(1);
+    const hold = await slots.acquire();
+    let maxInputs = 100;
+    const run = new ChunkRun('Flow', 'c1', undefined, undefined);
+    const batcher = new FlowBatcher(
+      'Flow',
+      { maxInputs: () => maxInputs, lingerMs: () => 0, blocked: () => false },
+      slots,
+      async (_flow, batch, release) => {
+        calls.push(batch.length);
+        release();
+      },
+      (err) => {
+        throw err;
+      },
+    );
+    // Two halves of a refused call of 200 wait for a slot; then another call of the flow is
+    // refused too and the size drops to 50.
+    const resent = triggers(run, 200);
+    batcher.addSplit(resent.slice(0, 100));
+    batcher.addSplit(resent.slice(100));
+    maxInputs = 50;
+    hold();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(calls).toEqual([50, 50, 50, 50]);
+  });
 });

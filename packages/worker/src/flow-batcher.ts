@@ -29,7 +29,8 @@ export interface BatcherLimits {
  * the slot is granted, not when it was asked for: while the fleet is at its concurrency limit,
  * triggers keep arriving and each call leaves as full as it can be. That trades a little latency
  * at saturation for fewer API calls, which is the scarce resource. Split batches (bisecting a call
- * Salesforce refused as a whole) go out first, as they are, one call each.
+ * Salesforce refused as a whole, or resending one refused for a governor limit in smaller calls)
+ * go out first, one call each, cut again if the flow's most inputs per call shrank meanwhile.
  */
 export class FlowBatcher {
   #buffer: PendingTrigger[] = [];
@@ -124,7 +125,7 @@ export class FlowBatcher {
   #onSlot(release: ReleaseSlot): void {
     this.#asking = false;
     if (this.limits.blocked()) this.handBackBuffered();
-    const batch = this.#closed ? [] : (this.#splits.shift() ?? this.#take(this.limits.maxInputs()));
+    const batch = this.#closed ? [] : (this.#nextSplit() ?? this.#take(this.limits.maxInputs()));
     if (batch.length === 0) {
       release();
       return;
@@ -133,6 +134,20 @@ export class FlowBatcher {
       .catch((err) => this.onSendError(err, batch))
       .finally(release);
     this.#pump();
+  }
+
+  /**
+   * The next split batch, cut to the flow's current most inputs per call: a batch split for a
+   * governor limit waits for a slot while other calls of the flow may shrink the size again, and a
+   * call that is already known too large would only be refused once more (and cost an API call).
+   * The rest stays first in line. Cutting a bisected half smaller still finds its bad input.
+   */
+  #nextSplit(): PendingTrigger[] | undefined {
+    const next = this.#splits[0];
+    if (!next) return undefined;
+    const max = Math.max(1, this.limits.maxInputs());
+    if (next.length <= max) return this.#splits.shift();
+    return next.splice(0, max);
   }
 
   #take(max: number): PendingTrigger[] {
