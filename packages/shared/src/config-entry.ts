@@ -13,3 +13,5 @@ export {
   type SalesforceAuthConfig,
 } from './config/env-config.js';
 export { FLOW_NAME_PATTERN, isValidFlowName } from './queue/flow-name.js';
+// `stats --window` is checked against the bucket width before anything heavy loads.
+export { STATS_BUCKET_SECONDS } from './queue/redis-keys.js';

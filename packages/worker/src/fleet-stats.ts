@@ -1,8 +1,13 @@
-import type { Logger, RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
+import {
+  type Logger,
+  type RedisConnection,
+  type RedisKeys,
+  STATS_BUCKET_SECONDS,
+} from '@flow-dispatcher/shared';
 import type { CallEvent } from './call-executor.js';
 
-/** Width of a stats bucket, in seconds. */
-export const STATS_BUCKET_SECONDS = 10;
+export { STATS_BUCKET_SECONDS };
+
 const STATS_TTL_SECONDS = 3_600;
 
 /**

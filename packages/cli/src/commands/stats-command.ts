@@ -1,3 +1,4 @@
+import { STATS_BUCKET_SECONDS } from '@flow-dispatcher/shared/config';
 import type { Command } from 'commander';
 import { openOperatorContext } from '../operator/operator-redis.js';
 import { parseDurationMs } from '../options/duration-option.js';
@@ -36,9 +37,6 @@ export function registerStatsCommand(program: Command): void {
 async function stats(options: StatsOptions): Promise<void> {
   const windowMs = parseDurationMs(options.window, '--window');
   const windowSeconds = Math.round(windowMs / 1_000);
-  // The bucket width is the worker's: checking --window against it loads the worker package, so a
-  // configuration error of `stats` is not as quick as the other commands'.
-  const { STATS_BUCKET_SECONDS } = await import('@flow-dispatcher/worker');
   if (windowSeconds < STATS_BUCKET_SECONDS || windowSeconds > MAX_WINDOW_SECONDS) {
     throw new UsageError(
       `--window must be from ${STATS_BUCKET_SECONDS}s to 1h, got ${JSON.stringify(options.window)}`,

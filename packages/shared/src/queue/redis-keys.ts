@@ -1,5 +1,8 @@
 import { partitionRoots } from './queue-partitions.js';
 
+/** Width of a fleet stats bucket (`RedisKeys.stats`), in seconds: workers write, `stats` reads. */
+export const STATS_BUCKET_SECONDS = 10;
+
 /**
  * Every Redis key flow-dispatcher owns, in one place.
  *
