@@ -82,6 +82,7 @@ describe('FlowBatcher', () => {
     batcher.add(triggers(run, 1));
     expect(run.handedBack).toBe(31);
   });
+
   it('cuts a waiting split batch to the size the flow shrank to meanwhile', async () => {
     const calls: number[] = [];
     const slots = new LocalCallSlots(1);
