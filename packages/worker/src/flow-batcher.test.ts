@@ -14,21 +14,33 @@ function triggers(run: ChunkRun, count: number, arrivedAt = Date.now()): Pending
   }));
 }
 
+/** A batcher whose calls only record their sizes (each releases its slot at once). */
+function recordingBatcher(
+  limits: { maxInputs: () => number; lingerMs: () => number },
+  slots: LocalCallSlots,
+): { batcher: FlowBatcher; calls: number[] } {
+  const calls: number[] = [];
+  const batcher = new FlowBatcher(
+    'Flow',
+    { ...limits, blocked: () => false },
+    slots,
+    async (_flow, batch, release: ReleaseSlot) => {
+      calls.push(batch.length);
+      release();
+    },
+    (err) => {
+      throw err;
+    },
+  );
+  return { batcher, calls };
+}
+
 describe('FlowBatcher', () => {
   it('cuts full calls at once and lingers on the rest', async () => {
-    const calls: number[] = [];
     const run = new ChunkRun('Flow', 'c1', undefined, undefined);
-    const batcher = new FlowBatcher(
-      'Flow',
-      { maxInputs: () => 200, lingerMs: () => 50, blocked: () => false },
+    const { batcher, calls } = recordingBatcher(
+      { maxInputs: () => 200, lingerMs: () => 50 },
       new LocalCallSlots(10),
-      async (_flow, batch, release: ReleaseSlot) => {
-        calls.push(batch.length);
-        release();
-      },
-      (err) => {
-        throw err;
-      },
     );
     batcher.add(triggers(run, 450));
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -38,22 +50,10 @@ describe('FlowBatcher', () => {
   });
 
   it('fills a call while it waits for a slot', async () => {
-    const calls: number[] = [];
     const slots = new LocalCallSlots(1);
     const hold = await slots.acquire();
     const run = new ChunkRun('Flow', 'c1', undefined, undefined);
-    const batcher = new FlowBatcher(
-      'Flow',
-      { maxInputs: () => 200, lingerMs: () => 0, blocked: () => false },
-      slots,
-      async (_flow, batch, release) => {
-        calls.push(batch.length);
-        release();
-      },
-      (err) => {
-        throw err;
-      },
-    );
+    const { batcher, calls } = recordingBatcher({ maxInputs: () => 200, lingerMs: () => 0 }, slots);
     for (let i = 0; i < 10; i++) batcher.add(triggers(run, 10));
     expect(calls).toEqual([]);
     hold();
@@ -84,22 +84,13 @@ describe('FlowBatcher', () => {
   });
 
   it('cuts a waiting split batch to the size the flow shrank to meanwhile', async () => {
-    const calls: number[] = [];
     const slots = new LocalCallSlots(1);
     const hold = await slots.acquire();
     let maxInputs = 100;
     const run = new ChunkRun('Flow', 'c1', undefined, undefined);
-    const batcher = new FlowBatcher(
-      'Flow',
-      { maxInputs: () => maxInputs, lingerMs: () => 0, blocked: () => false },
+    const { batcher, calls } = recordingBatcher(
+      { maxInputs: () => maxInputs, lingerMs: () => 0 },
       slots,
-      async (_flow, batch, release) => {
-        calls.push(batch.length);
-        release();
-      },
-      (err) => {
-        throw err;
-      },
     );
     // Two halves of a refused call of 200 wait for a slot; then another call of the flow is
     // refused too and the size drops to 50.
