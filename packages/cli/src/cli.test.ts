@@ -63,16 +63,22 @@ describe('the CLI loads heavy packages only for a command that runs', () => {
     expect(result.loaded).toEqual([]);
   });
 
-  it.each(['worker', 'ingest', 'describe Welcome_SMS', 'pause', 'resume', 'drain', 'dlq list'])(
-    '%s with a bad variable: none (exit 2 naming it)',
-    async (command) => {
-      vi.stubEnv('QUEUE_PREFIX', 'a:b');
-      const result = await run(command.split(' '));
-      expect(result.code).toBe(2);
-      expect(result.stderr).toMatch(/^flow-dispatcher: QUEUE_PREFIX: /);
-      expect(result.loaded).toEqual([]);
-    },
-  );
+  it.each([
+    'worker',
+    'ingest',
+    'describe Welcome_SMS',
+    'pause',
+    'resume',
+    'drain',
+    'dlq list',
+    'stats',
+  ])('%s with a bad variable: none (exit 2 naming it)', async (command) => {
+    vi.stubEnv('QUEUE_PREFIX', 'a:b');
+    const result = await run(command.split(' '));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^flow-dispatcher: QUEUE_PREFIX: /);
+    expect(result.loaded).toEqual([]);
+  });
 
   it('describe without Salesforce credentials: none (exit 2)', async () => {
     for (const name of [
