@@ -134,13 +134,12 @@ export async function runIngestBench(options = {}) {
           closedLoop(send, settings.concurrency, settings.throughputDurationMs),
         );
         throughputSamples[mode]?.push(one);
-        perSecond[mode] = figures([one]).perSecond;
-        log(`ingest-bench: ${mode}: throughput round ${r + 1} ${describe(figures([one]))}`);
+        const roundFigures = figures([one]);
+        perSecond[mode] = roundFigures.perSecond;
+        log(`ingest-bench: ${mode}: throughput round ${r + 1} ${describe(roundFigures)}`);
       }
       roundRatios.push(
-        round2(
-          (perSecond['group-commit'] ?? 0) / Math.max(1, perSecond['one-job-per-trigger'] ?? 0),
-        ),
+        (perSecond['group-commit'] ?? 0) / Math.max(1, perSecond['one-job-per-trigger'] ?? 0),
       );
     }
     for (const mode of MODES) {
@@ -178,7 +177,7 @@ export async function runIngestBench(options = {}) {
     settings,
     modes,
     speedup: round(speedup, 2),
-    roundRatios,
+    roundRatios: roundRatios.map((ratio) => round(ratio, 2)),
     overallRatio: round(
       groupCommit.throughput.perSecond / Math.max(1, baseline.throughput.perSecond),
       2,
@@ -404,11 +403,6 @@ function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
-
-/** @param {number} value */
-function round2(value) {
-  return round(value, 2);
 }
 
 /**

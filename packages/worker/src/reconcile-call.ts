@@ -46,11 +46,9 @@ interface RetryHow {
  *
  * Uncounted retries never dead-letter: a trigger waits out limits, outages and configuration
  * mistakes. A 503 is Salesforce saying it is unavailable and took nothing: it says nothing of the
- * trigger, so it does not spend the trigger's attempts. Counted, the 20 % 503s, 5 % hangs and 1 %
- * resets of test/fault-salesforce-chaos gave each trigger a 0.26^10 ≈ 1.4 × 10⁻⁶ chance of ten
- * counted failures in a row, and a run of 15,000 triggers a dead letter now and then (seen: a
- * trigger Salesforce had run, dead-lettered on its tenth failure); an hour of 503s would
- * dead-letter a whole backlog. 500, 502 and 504 still count: they may come after the flow ran.
+ * trigger, so it spends none of its attempts (counted, an hour of 503s would dead-letter a whole
+ * backlog, and the chaos test's 20 % of 503s now and then a trigger Salesforce had run: see
+ * docs/reliability.md, finding 7). 500, 502 and 504 still count: they may come after the flow ran.
  */
 export function reconcileCall(
   sent: readonly SentTrigger[],
