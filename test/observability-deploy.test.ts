@@ -1,5 +1,6 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type Config, loadConfig } from '@flow-dispatcher/shared';
 import * as keda from '@kubernetes-models/keda/keda.sh/v1alpha1';
@@ -21,6 +22,8 @@ import {
   readRuleGroups,
   run,
 } from './observability-support.js';
+import { CliProcess } from './support/cli-process.js';
+import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './support/redis.js';
 
 /**
  * The deploy/ files, checked by the tools that consume them: promtool for the rules, kustomize
@@ -321,6 +324,68 @@ describe('deploy/docker', () => {
     // The last USER is numeric and not root.
     const users = [...text.matchAll(/^USER (\S+)$/gm)].map((m) => m[1]);
     expect(users.at(-1)).toMatch(/^[1-9]\d*(:\d+)?$/);
+  });
+
+  it('the production install the image copies runs ingest with the admin UI, and carries no TypeScript', async () => {
+    // The Dockerfile's build stage, without Docker: the CLI with production dependencies only.
+    const out = mkdtempSync(join(tmpdir(), 'fd-deploy-'));
+    const prefix = uniquePrefix('deploy-prod');
+    let ingest: CliProcess | undefined;
+    try {
+      const deployed = await run('pnpm', [
+        '--filter',
+        '@flow-dispatcher/cli',
+        'deploy',
+        '--prod',
+        '--prefer-offline',
+        out,
+      ]);
+      expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0);
+      const store = readdirSync(join(out, 'node_modules/.pnpm'));
+      expect(store.some((name) => name.startsWith('bullmq@'))).toBe(true);
+      expect(store.filter((name) => /typescript|vitest|@biomejs/.test(name))).toEqual([]);
+
+      const token = 'deploy-token-0123456789';
+      ingest = new CliProcess(
+        ['ingest'],
+        {
+          REDIS_URL: TEST_REDIS_URL,
+          QUEUE_PREFIX: prefix,
+          INGEST_PORT: '0',
+          INGEST_TOKENS: token,
+          ADMIN_UI: 'on',
+        },
+        join(out, 'dist/bin.js'),
+      );
+      const { port } = JSON.parse(await ingest.waitForLine(/"msg":"ingest ready"/)) as {
+        port: number;
+      };
+      const url = `http://127.0.0.1:${port}`;
+      const accepted = await fetch(`${url}/v1/flows/Welcome_SMS/triggers`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ triggers: [{ input: { IndividualId: '0PKdeploy000000001' } }] }),
+      });
+      expect(accepted.status).toBe(202);
+      const login = await fetch(`${url}/admin/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token }).toString(),
+        redirect: 'manual',
+      });
+      expect(login.status).toBe(303);
+      const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      const queues = await fetch(`${url}/admin/api/queues`, { headers: { cookie } });
+      expect(queues.status).toBe(200);
+      expect(JSON.stringify(await queues.json())).toContain('Welcome_SMS');
+      const page = await fetch(`${url}/admin/`, { headers: { cookie } });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<html');
+    } finally {
+      await ingest?.kill('SIGKILL');
+      rmSync(out, { recursive: true, force: true });
+      await deletePrefix(TEST_REDIS_URL, prefix);
+    }
   });
 
   const compose = join(REPO, 'deploy/docker-compose.yml');

@@ -10,8 +10,9 @@ export class CliProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
 
-  constructor(args: string[], env: Record<string, string | undefined>) {
-    this.child = spawn(process.execPath, [CLI_BIN, ...args], {
+  /** `bin`: another build of the CLI (e.g. a production install of it). */
+  constructor(args: string[], env: Record<string, string | undefined>, bin = CLI_BIN) {
+    this.child = spawn(process.execPath, [bin, ...args], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
