@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/shared';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { IngestClient, ingestEnv, startIngestProcess } from './ingest-support.js';
 import type { CliProcess } from './support/cli-process.js';
 import {
@@ -36,6 +39,16 @@ const PER_REQUEST = 20;
 const IDEMPOTENCY_WINDOW_MS = SOAK ? 60_000 : 5_000;
 const RESULT_TTL_MS = SOAK ? 60_000 : 5_000;
 const SAMPLE_EVERY_MS = SOAK ? 15_000 : 2_000;
+
+/**
+ * Each process runs with the NODE_OPTIONS of its Kubernetes deployment (which size Node's heap to
+ * the container) and must stay well under that container's memory limit. With Node's defaults on
+ * this 24 GiB machine, Node 24 took two 64 MB semi-spaces and a heap sized from the machine: the
+ * worker settled near 300 MB (~130 MB on Node 20), still rising through a short run, so its RSS
+ * said how the machine was sized rather than what the process keeps.
+ */
+const WORKER_POD = deployedMemory('worker-deployment.yaml');
+const INGEST_POD = deployedMemory('ingest-deployment.yaml');
 
 interface Sample {
   atS: number;
@@ -74,7 +87,9 @@ describe('fault: memory soak', () => {
       IDEMPOTENCY_WINDOW_MS: String(IDEMPOTENCY_WINDOW_MS),
       RESULT_TTL_MS: String(RESULT_TTL_MS),
     };
-    const started = await startIngestProcess(ingestEnv(server.url, 'soak', retention));
+    const started = await startIngestProcess(
+      ingestEnv(server.url, 'soak', { ...retention, NODE_OPTIONS: INGEST_POD.nodeOptions }),
+    );
     ingest = started.process;
     const http = new IngestClient(started.url, undefined, 16);
     client = http;
@@ -83,7 +98,12 @@ describe('fault: memory soak', () => {
         redisUrl: server.url,
         prefix: 'soak',
         simulatorUrl: simulator.url,
-        extra: { ...retention, SF_MAX_CONCURRENCY: '8', LOG_LEVEL: 'info' },
+        extra: {
+          ...retention,
+          NODE_OPTIONS: WORKER_POD.nodeOptions,
+          SF_MAX_CONCURRENCY: '8',
+          LOG_LEVEL: 'info',
+        },
       }),
     );
     const [worker] = await fleet.start(1);
@@ -176,6 +196,7 @@ describe('fault: memory soak', () => {
       failed: Object.fromEntries(traffic.failed),
       delivered: stats.deliveries.unique,
       duplicated: stats.deliveries.duplicates,
+      nodeOptions: { worker: WORKER_POD.nodeOptions, ingest: INGEST_POD.nodeOptions },
       workerRssMb: workerRss,
       ingestRssMb: ingestRss,
       peakKeys,
@@ -206,8 +227,33 @@ describe('fault: memory soak', () => {
     for (const rss of [workerRss, ingestRss]) {
       expect(rss.late).toBeLessThanOrEqual(rss.early * 1.25 + (SOAK ? 0 : 40));
     }
+    // And never near the memory limit of the container it would run in.
+    expect(workerRss.max).toBeLessThan(WORKER_POD.limitMb * 0.75);
+    expect(ingestRss.max).toBeLessThan(INGEST_POD.limitMb * 0.75);
   });
 });
+
+/** The NODE_OPTIONS and the memory limit (MiB) of a deployment's container in deploy/k8s/base. */
+function deployedMemory(file: string): { nodeOptions: string; limitMb: number } {
+  const path = fileURLToPath(new URL(`../deploy/k8s/base/${file}`, import.meta.url));
+  const deployment = parse(readFileSync(path, 'utf8')) as {
+    spec: {
+      template: {
+        spec: {
+          containers: {
+            env?: { name: string; value?: string }[];
+            resources: { limits: { memory: string } };
+          }[];
+        };
+      };
+    };
+  };
+  const container = deployment.spec.template.spec.containers[0];
+  const nodeOptions = container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+  const limit = /^(\d+)Mi$/.exec(container?.resources.limits.memory ?? '')?.[1];
+  if (!nodeOptions || !limit) throw new Error(`${file}: no NODE_OPTIONS or no memory limit in Mi`);
+  return { nodeOptions, limitMb: Number(limit) };
+}
 
 function mb(bytes: number): number {
   return Math.round(bytes / 1024 / 1024);

@@ -237,6 +237,17 @@ describe('deploy/k8s', () => {
           memory: expect.anything(),
         });
         expect(container.resources.limits.memory).toBeDefined();
+        // Node's heap fits the container: old space, the young generation (two semi-spaces, set:
+        // Node 24's default is 64 MB each, four times Node 20's) and 96 MB for code, stacks and
+        // buffers stay within the memory limit. A flag left out makes this NaN, and fail.
+        const nodeOptions: string =
+          container.env.find((e: { name: string }) => e.name === 'NODE_OPTIONS')?.value ?? '';
+        const flagMb = (flag: string) =>
+          Number(new RegExp(`--${flag}=(\\d+)`).exec(nodeOptions)?.[1]);
+        expect(
+          flagMb('max-old-space-size') + 2 * flagMb('max-semi-space-size') + 96,
+          `${overlay} ${name}: NODE_OPTIONS "${nodeOptions}"`,
+        ).toBeLessThanOrEqual(mebibytes(container.resources.limits.memory));
         expect(container.livenessProbe.httpGet.path).toBe('/healthz');
         expect(container.readinessProbe.httpGet.path).toBe('/readyz');
         const port = container.ports.find(
@@ -501,3 +512,10 @@ describe('deploy/grafana', () => {
     expect(DASHBOARD_FILE.endsWith('flow-dispatcher.json')).toBe(true);
   });
 });
+
+/** A Kubernetes memory quantity in Mi or Gi, in MiB. */
+function mebibytes(quantity: string): number {
+  const match = /^(\d+)(Mi|Gi)$/.exec(quantity);
+  if (!match) throw new Error(`unexpected memory quantity ${quantity}`);
+  return Number(match[1]) * (match[2] === 'Gi' ? 1024 : 1);
+}
