@@ -71,8 +71,9 @@ describe('flow-dispatcher enqueue', () => {
       'IndividualId,EmailAddress,TelephoneNumber,Coupon_Code',
     );
     // Left alone, V8 sizes its heap lazily and the peak says little about what the command holds:
-    // Node 24 grows its young generation with the work (measured: ~110 MB for 1,000 rows, ~190 MB
-    // for 200,000 and ~245 MB for 1,000,000, and 215 MB once in CI). So both spaces are capped:
+    // with only old space capped, Node 24 grows its young generation with the work (measured:
+    // ~110 MB for 1,000 rows, ~190 MB for 200,000, ~245 MB for 1,000,000, and 215 MB once in CI
+    // against a 200 MB ceiling). So both spaces are capped:
     // old space at 96 MB, where a command that holds the file or its parsed rows runs out of heap
     // (measured: reading this file whole and enqueueing it aborts with "heap out of memory"), and
     // each semi-space at 4 MB. Streaming then peaks at ~120 MB (Node 20) and ~140 MB (Node 24)
