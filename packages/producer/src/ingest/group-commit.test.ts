@@ -122,6 +122,39 @@ describe('GroupCommit', () => {
     expect((await Promise.all(later)).flat()).toHaveLength(20);
   });
 
+  it('writes keyed requests one chunk at a time per lane, gathering the rest, beside keyless writes', async () => {
+    const store = fakeStore({ manual: true });
+    const commit = new GroupCommit(store.write, { lingerMs: 0, maxChunk: 1_000 });
+    const keyed = (n: number): ChunkItem => ({ input: { IndividualId: `id${n}` }, key: `k${n}` });
+    const first = commit.submit('F', [keyed(0)]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(store.writes).toHaveLength(1);
+    // Keyed requests wait for the one keyed write, however long their linger has been over...
+    const later = Array.from({ length: 20 }, (_, n) => commit.submit('F', [keyed(n + 1)]));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(store.writes).toHaveLength(1);
+    // ...while keyless ones have a lane of their own, with its own write slots.
+    const keyless = [commit.submit('F', [item(100)])];
+    await new Promise((resolve) => setImmediate(resolve));
+    keyless.push(commit.submit('F', [item(101)]));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(store.writes.map((w) => w.items.map((i) => i.key ?? '-'))).toEqual([
+      ['k0'],
+      ['-'],
+      ['-'],
+    ]);
+    store.pending.shift()?.();
+    await first;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(store.writes).toHaveLength(4);
+    expect(store.writes[3]?.items.map((i) => i.key)).toEqual(
+      Array.from({ length: 20 }, (_, n) => `k${n + 1}`),
+    );
+    for (const answer of store.pending.splice(0)) answer();
+    expect((await Promise.all(later)).flat()).toHaveLength(20);
+    expect((await Promise.all(keyless)).flat()).toHaveLength(2);
+  });
+
   it('answers a request only after its chunk is written', async () => {
     const store = fakeStore({ manual: true });
     const commit = new GroupCommit(store.write, { lingerMs: 0, maxChunk: 10 });

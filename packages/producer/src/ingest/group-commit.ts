@@ -12,6 +12,13 @@ export interface GroupCommitOptions {
   /** Chunk writes in flight per lane (flow and partition). @defaultValue 4 */
   maxWritesInFlight?: number;
   /**
+   * Chunk writes in flight per lane of requests that carry idempotency keys. A keyed write is an
+   * optimistic transaction that the writer runs one at a time (WATCH is per connection), so a
+   * second write in flight would only wait its turn, cut small, while the open chunk could have
+   * gathered its requests. @defaultValue 1
+   */
+  maxKeyedWritesInFlight?: number;
+  /**
    * How a request's triggers split over the queue partitions (the producer's `partitionsOf`):
    * each part joins the lane of its flow and partition, so every chunk is one partition's.
    * @defaultValue one part, no partition (one queue partition)
@@ -36,8 +43,10 @@ interface Chunk {
 
 interface Lane {
   flow: string;
-  /** Its key in the lane map: flow and partition. */
+  /** Its key in the lane map: flow, partition, and whether its requests carry keys. */
   id: string;
+  /** Writes it may have in flight. */
+  maxWrites: number;
   /** The chunk requests join. */
   open: Chunk | undefined;
   /** Full chunks waiting for a write slot, oldest first. */
@@ -50,12 +59,14 @@ interface Lane {
  *
  * Lanes are per flow and queue partition: a request whose keys fall in several partitions joins
  * several lanes, one part each; requests without keys share a lane whose chunks are placed round
- * robin when written. Per lane, a chunk is open → (linger over, or full) → written → each request
+ * robin when written. Parts with idempotency keys and parts without have lanes of their own, as
+ * their writes differ (a keyed one is a transaction, one at a time per writer). Per lane, a chunk is open → (linger over, or full) → written → each request
  * answered with its own receipts, or every request of the chunk failed with the write's error. A
  * request joins the open chunk if it fits under `maxChunk`; otherwise the open chunk is sealed and
  * the request starts the next one (a request larger than the cap gets a chunk of its own: a
  * request, or with several partitions a request's part, is never split, so it is stored or
- * refused whole). At most `maxWritesInFlight` writes run per lane;
+ * refused whole). At most `maxWritesInFlight` writes run per lane (`maxKeyedWritesInFlight` for
+ * keyed lanes);
  * while they are all busy, a chunk whose linger is over stays open and keeps filling, so chunks
  * grow with the load instead of queueing up small.
  *
@@ -69,6 +80,7 @@ export class GroupCommit implements TriggerCommitter {
   readonly #lingerMs: number;
   readonly #maxChunk: number;
   readonly #maxWritesInFlight: number;
+  readonly #maxKeyedWritesInFlight: number;
   readonly #split: (flow: string, items: readonly ChunkItem[]) => PartitionPart[];
   #closed = false;
 
@@ -80,6 +92,7 @@ export class GroupCommit implements TriggerCommitter {
     this.#lingerMs = options.lingerMs;
     this.#maxChunk = Math.max(1, options.maxChunk);
     this.#maxWritesInFlight = Math.max(1, options.maxWritesInFlight ?? 4);
+    this.#maxKeyedWritesInFlight = Math.max(1, options.maxKeyedWritesInFlight ?? 1);
     this.#split =
       options.split ??
       ((_flow, items) => [{ partition: undefined, indexes: items.map((_, i) => i) }]);
@@ -120,7 +133,11 @@ export class GroupCommit implements TriggerCommitter {
       return Promise.reject(new IngestError(503, 'SHUTTING_DOWN', 'ingest is shutting down'));
     }
     return new Promise((resolve, reject) => {
-      const lane = this.#lane(flow, partition);
+      const lane = this.#lane(
+        flow,
+        partition,
+        items.some((item) => item.key != null),
+      );
       if (lane.open && !fitsInChunk(lane.open.triggers, items.length, this.#maxChunk)) {
         this.#seal(lane);
       }
@@ -143,11 +160,12 @@ export class GroupCommit implements TriggerCommitter {
     while (this.#writes.size > 0) await Promise.all([...this.#writes]);
   }
 
-  #lane(flow: string, partition: number | undefined): Lane {
-    const id = `${flow}\u0000${partition ?? '*'}`;
+  #lane(flow: string, partition: number | undefined, keyed: boolean): Lane {
+    const id = `${flow}\u0000${partition ?? '*'}\u0000${keyed ? 'k' : ''}`;
     let lane = this.#lanes.get(id);
     if (!lane) {
-      lane = { flow, id, open: undefined, sealed: [], writing: 0 };
+      const maxWrites = keyed ? this.#maxKeyedWritesInFlight : this.#maxWritesInFlight;
+      lane = { flow, id, maxWrites, open: undefined, sealed: [], writing: 0 };
       this.#lanes.set(id, lane);
     }
     return lane;
@@ -179,7 +197,7 @@ export class GroupCommit implements TriggerCommitter {
   }
 
   #pump(lane: Lane): void {
-    while (lane.writing < this.#maxWritesInFlight) {
+    while (lane.writing < lane.maxWrites) {
       let chunk = lane.sealed.shift();
       if (!chunk && lane.open?.due) {
         chunk = lane.open;

@@ -60,6 +60,11 @@ export const defaults = {
   ingestWriteTimeoutMs: 5_000,
   /** Chunk writes in flight per flow; while all are busy, the open chunk keeps filling. */
   ingestMaxWritesInFlight: 4,
+  /**
+   * The same for requests with idempotency keys: their writes are transactions run one at a time,
+   * so more in flight would only queue small chunks.
+   */
+  ingestMaxKeyedWritesInFlight: 1,
   /** How often ingest reads the backlog (the pending-trigger counters). */
   ingestBacklogPollMs: 500,
   /** `Retry-After` of ingest's 429 and 503 answers, in seconds. */
