@@ -60,8 +60,9 @@ interface Lane {
  * Lanes are per flow and queue partition: a request whose keys fall in several partitions joins
  * several lanes, one part each; requests without keys share a lane whose chunks are placed round
  * robin when written. Parts with idempotency keys and parts without have lanes of their own, as
- * their writes differ (a keyed one is a transaction, one at a time per writer). Per lane, a chunk is open → (linger over, or full) → written → each request
- * answered with its own receipts, or every request of the chunk failed with the write's error. A
+ * their writes differ (a keyed one is a transaction, one at a time per writer). Per lane, a chunk
+ * is open → (linger over, or full) → written → each request answered with its own receipts, or
+ * every request of the chunk failed with the write's error. A
  * request joins the open chunk if it fits under `maxChunk`; otherwise the open chunk is sealed and
  * the request starts the next one (a request larger than the cap gets a chunk of its own: a
  * request, or with several partitions a request's part, is never split, so it is stored or
