@@ -33,6 +33,7 @@ function fakeStore(
 }
 
 const item = (n: number): ChunkItem => ({ input: { IndividualId: `id${n}` } });
+const keyed = (n: number): ChunkItem => ({ input: { IndividualId: `id${n}` }, key: `k${n}` });
 const items = (from: number, count: number) =>
   Array.from({ length: count }, (_, i) => item(from + i));
 
@@ -125,7 +126,6 @@ describe('GroupCommit', () => {
   it('writes keyed requests one chunk at a time per lane, gathering the rest, beside keyless writes', async () => {
     const store = fakeStore({ manual: true });
     const commit = new GroupCommit(store.write, { lingerMs: 0, maxChunk: 1_000 });
-    const keyed = (n: number): ChunkItem => ({ input: { IndividualId: `id${n}` }, key: `k${n}` });
     const first = commit.submit('F', [keyed(0)]);
     await new Promise((resolve) => setImmediate(resolve));
     expect(store.writes).toHaveLength(1);
@@ -183,7 +183,6 @@ describe('GroupCommit', () => {
     const store = fakeStore();
     const split = (flow: string, batch: readonly ChunkItem[]) => splitByPartition(flow, batch, 3);
     const commit = new GroupCommit(store.write, { lingerMs: 5, maxChunk: 100, split });
-    const keyed = (n: number): ChunkItem => ({ input: { IndividualId: `id${n}` }, key: `k${n}` });
     const requests = [
       Array.from({ length: 12 }, (_, n) => keyed(n)),
       [keyed(20)],
