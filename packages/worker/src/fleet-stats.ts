@@ -6,8 +6,6 @@ import {
 } from '@flow-dispatcher/shared';
 import type { CallEvent } from './call-executor.js';
 
-export { STATS_BUCKET_SECONDS };
-
 const STATS_TTL_SECONDS = 3_600;
 
 /**

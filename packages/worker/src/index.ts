@@ -5,7 +5,7 @@ export type { CallEvent, CallObserver, FlowInvoker } from './call-executor.js';
 export { type CallSlots, LocalCallSlots, type ReleaseSlot } from './call-slots.js';
 export { Dispatcher, type DispatcherOptions } from './dispatcher.js';
 export { FleetLimiter, type FleetLimiterOptions } from './fleet-limiter.js';
-export { FleetStats, STATS_BUCKET_SECONDS } from './fleet-stats.js';
+export { FleetStats } from './fleet-stats.js';
 export { FleetTokenSource } from './fleet-token-source.js';
 export { FlowCircuits } from './flow-circuits.js';
 export { type LimitSignal, limitSignal, type PauseCause, pauseMs } from './limit-signals.js';
