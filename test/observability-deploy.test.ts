@@ -314,6 +314,9 @@ describe('deploy/k8s', () => {
 
 describe('deploy/docker', () => {
   const dockerfile = join(REPO, 'deploy/docker/Dockerfile');
+  /** The runtime image's default NODE_OPTIONS (its `ENV NODE_OPTIONS="..."` line). */
+  const imageNodeOptions = (): string =>
+    /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(readFileSync(dockerfile, 'utf8'))?.[1] ?? '';
 
   it('the Dockerfile passes dockerfile-utils lint and builds the image the way the issue asks', async () => {
     const bin = join(
@@ -330,6 +333,7 @@ describe('deploy/docker', () => {
     expect(text).toContain('pnpm install --frozen-lockfile');
     expect(text).toMatch(/pnpm --filter @flow-dispatcher\/cli deploy --prod/);
     expect(text).toMatch(/apt-get install .*tini/);
+    expect(imageNodeOptions()).toContain('--max-semi-space-size=16');
     expect(text).toContain('ENTRYPOINT ["/usr/bin/tini", "--", "flow-dispatcher"]');
     expect(text).toContain('CMD ["worker"]');
     // The last USER is numeric and not root.
@@ -365,6 +369,8 @@ describe('deploy/docker', () => {
           INGEST_PORT: '0',
           INGEST_TOKENS: token,
           ADMIN_UI: 'on',
+          // As the image runs it: a flag Node refuses in NODE_OPTIONS would stop it here.
+          NODE_OPTIONS: imageNodeOptions(),
         },
         join(out, 'dist/bin.js'),
       );
