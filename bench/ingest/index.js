@@ -30,6 +30,14 @@ import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 
 const CLI_BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
+/**
+ * Ingest runs with the image's default NODE_OPTIONS (its young-generation size: on Node 24 the
+ * default one makes pauses several times longer, docs/benchmarks.md), as deployed.
+ */
+const IMAGE_NODE_OPTIONS =
+  /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(
+    readFileSync(new URL('../../deploy/docker/Dockerfile', import.meta.url), 'utf8'),
+  )?.[1] ?? '';
 const TOKEN = 'bench-ingest-token-0123456789';
 const FLOW = 'Bench_Welcome_SMS';
 const MODES = /** @type {const} */ (['one-job-per-trigger', 'group-commit']);
@@ -457,6 +465,7 @@ async function startIngest(redisUrl, prefix, extra) {
   const child = spawn(process.execPath, [CLI_BIN, 'ingest'], {
     env: {
       PATH: process.env.PATH,
+      NODE_OPTIONS: IMAGE_NODE_OPTIONS,
       REDIS_URL: redisUrl,
       QUEUE_PREFIX: prefix,
       INGEST_PORT: '0',
