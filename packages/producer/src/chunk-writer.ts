@@ -219,10 +219,6 @@ export class ChunkWriter {
 }
 
 /**
- * A pipeline or MULTI on the queue's own connection, in the form BullMQ's `Job.addJob` accepts
- * (BullMQ wraps ioredis to add its script dispatch); ioredis's own commands stay available on it.
- */
-/**
  * Adds a new chunk's triggers to the pending count, in its write's MULTI before the job is added,
  * and only if the job does not exist yet: ioredis re-sends a transaction whose reply a dropped
  * connection lost, and BullMQ ignores the second add of the same job id, so must the count.
@@ -239,6 +235,10 @@ function countNewChunk(
   multi.eval(COUNT_NEW_CHUNK, 2, keys.job(flow, chunkId), keys.pending, flow, triggers);
 }
 
+/**
+ * A pipeline or MULTI on the queue's own connection, in the form BullMQ's `Job.addJob` accepts
+ * (BullMQ wraps ioredis to add its script dispatch); ioredis's own commands stay available on it.
+ */
 async function transaction(queue: Queue, kind: 'pipeline' | 'multi') {
   const client = await queue.getBackend().client;
   const tx = kind === 'multi' ? client.multi() : client.pipeline();
