@@ -1,3 +1,4 @@
+import { defaults } from '@flow-dispatcher/shared';
 import type { ChunkItem, TriggerReceipt } from '../chunk-writer.js';
 import type { PartitionPart } from '../partition-routing.js';
 import { fitsInChunk, splitByRequest } from './chunk-packing.js';
@@ -9,13 +10,13 @@ export interface GroupCommitOptions {
   lingerMs: number;
   /** Soft cap of triggers per chunk: a chunk is written as soon as it reaches it. */
   maxChunk: number;
-  /** Chunk writes in flight per lane (flow and partition). @defaultValue 4 */
+  /** Chunk writes in flight per lane (flow and partition). @defaultValue defaults.ingestMaxWritesInFlight */
   maxWritesInFlight?: number;
   /**
    * Chunk writes in flight per lane of requests that carry idempotency keys. A keyed write is an
    * optimistic transaction that the writer runs one at a time (WATCH is per connection), so a
    * second write in flight would only wait its turn, cut small, while the open chunk could have
-   * gathered its requests. @defaultValue 1
+   * gathered its requests. @defaultValue defaults.ingestMaxKeyedWritesInFlight
    */
   maxKeyedWritesInFlight?: number;
   /**
@@ -92,8 +93,14 @@ export class GroupCommit implements TriggerCommitter {
   ) {
     this.#lingerMs = options.lingerMs;
     this.#maxChunk = Math.max(1, options.maxChunk);
-    this.#maxWritesInFlight = Math.max(1, options.maxWritesInFlight ?? 4);
-    this.#maxKeyedWritesInFlight = Math.max(1, options.maxKeyedWritesInFlight ?? 1);
+    this.#maxWritesInFlight = Math.max(
+      1,
+      options.maxWritesInFlight ?? defaults.ingestMaxWritesInFlight,
+    );
+    this.#maxKeyedWritesInFlight = Math.max(
+      1,
+      options.maxKeyedWritesInFlight ?? defaults.ingestMaxKeyedWritesInFlight,
+    );
     this.#split =
       options.split ??
       ((_flow, items) => [{ partition: undefined, indexes: items.map((_, i) => i) }]);

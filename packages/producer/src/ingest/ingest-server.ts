@@ -160,8 +160,6 @@ export async function startIngestServer(options: IngestServerOptions): Promise<I
         {
           lingerMs: settings.lingerMs,
           maxChunk: settings.maxChunk,
-          maxWritesInFlight: defaults.ingestMaxWritesInFlight,
-          maxKeyedWritesInFlight: defaults.ingestMaxKeyedWritesInFlight,
           split: (flow, items) => producer.partitionsOf(flow, items),
         },
         observer,

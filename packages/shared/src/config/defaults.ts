@@ -58,7 +58,10 @@ export const defaults = {
   ingestMaxBacklog: 1_000_000,
   /** Deadline of one ingest chunk write; past it the request gets 503. */
   ingestWriteTimeoutMs: 5_000,
-  /** Chunk writes in flight per flow; while all are busy, the open chunk keeps filling. */
+  /**
+   * Group commit's chunk writes in flight per lane (flow and partition), in ingest and in the
+   * library's `trigger()`; while all are busy, the open chunk keeps filling.
+   */
   ingestMaxWritesInFlight: 4,
   /**
    * The same for requests with idempotency keys: their writes are transactions run one at a time,
