@@ -17,6 +17,7 @@ import {
   WorkerFleet,
 } from './support/faults.js';
 import { fleetEnv } from './support/fleet.js';
+import { mebibytes } from './support/k8s.js';
 import { sleep, waitFor } from './support/wait.js';
 
 const FLOW = 'Welcome_SMS';
@@ -250,9 +251,8 @@ function deployedMemory(file: string): { nodeOptions: string; limitMb: number } 
   };
   const container = deployment.spec.template.spec.containers[0];
   const nodeOptions = container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
-  const limit = /^(\d+)Mi$/.exec(container?.resources.limits.memory ?? '')?.[1];
-  if (!nodeOptions || !limit) throw new Error(`${file}: no NODE_OPTIONS or no memory limit in Mi`);
-  return { nodeOptions, limitMb: Number(limit) };
+  if (!container || !nodeOptions) throw new Error(`${file}: no NODE_OPTIONS`);
+  return { nodeOptions, limitMb: mebibytes(container.resources.limits.memory) };
 }
 
 function mb(bytes: number): number {

@@ -23,6 +23,7 @@ import {
   run,
 } from './observability-support.js';
 import { CliProcess } from './support/cli-process.js';
+import { mebibytes } from './support/k8s.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './support/redis.js';
 
 /**
@@ -518,10 +519,3 @@ describe('deploy/grafana', () => {
     expect(DASHBOARD_FILE.endsWith('flow-dispatcher.json')).toBe(true);
   });
 });
-
-/** A Kubernetes memory quantity in Mi or Gi, in MiB. */
-function mebibytes(quantity: string): number {
-  const match = /^(\d+)(Mi|Gi)$/.exec(quantity);
-  if (!match) throw new Error(`unexpected memory quantity ${quantity}`);
-  return Number(match[1]) * (match[2] === 'Gi' ? 1024 : 1);
-}
