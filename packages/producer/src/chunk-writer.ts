@@ -13,6 +13,7 @@ import {
 import { Job, type JobsOptions, type Queue } from 'bullmq';
 import type { ChainableCommander } from 'ioredis';
 import { FlowQueues } from './flow-queues.js';
+import { addJob, commitTransaction, openTransaction } from './redis-transaction.js';
 
 /** One trigger to write: its input and an optional idempotency key. */
 export interface ChunkItem {
@@ -54,7 +55,7 @@ export class ChunkWriter {
   #txnTail: Promise<unknown> = Promise.resolve();
 
   constructor(
-    redis: RedisConnection,
+    private readonly redis: RedisConnection,
     private readonly txnRedis: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly idempotencyWindowMs: number,
@@ -85,11 +86,11 @@ export class ChunkWriter {
     const queue = this.#plainQueues.get(flow, partition);
     const chunkId = newChunkId(Date.now(), partition);
     const data: ChunkJobData = { v: 1, inputs: items.map((item) => item.input) };
-    const multi = await transaction(queue, 'multi');
+    const multi = await transaction(queue, this.redis);
     multi.sadd(keys.flows, flow);
     countNewChunk(multi, keys, flow, chunkId, items.length);
-    await new Job(queue, flow, data, JOB_OPTIONS, chunkId).addJob(multi);
-    checkResults(await multi.exec());
+    await addJob(multi, new Job(queue, flow, data, JOB_OPTIONS, chunkId));
+    checkResults(await commitTransaction(multi));
     return items.map((_, index) => ({
       id: triggerId(flow, chunkId, index),
       key: null,
@@ -144,7 +145,7 @@ export class ChunkWriter {
       }
 
       const data: ChunkJobData = { v: 1, inputs, keys: itemKeys };
-      const multi = await transaction(queue, 'multi');
+      const multi = await transaction(queue, client);
       multi.sadd(keys.flows, flow);
       countNewChunk(multi, keys, flow, chunkId, inputs.length);
       itemKeys.forEach((key, index) => {
@@ -157,8 +158,8 @@ export class ChunkWriter {
           );
         }
       });
-      await new Job(queue, flow, data, JOB_OPTIONS, chunkId).addJob(multi);
-      const results = await multi.exec();
+      await addJob(multi, new Job(queue, flow, data, JOB_OPTIONS, chunkId));
+      const results = await commitTransaction(multi);
       if (results === null) continue; // a watched key changed: check again
       checkResults(results);
       return receipts;
@@ -192,7 +193,7 @@ export class ChunkWriter {
       keys: letters.map((letter) => letter.key),
       ids: letters.map((letter) => letter.id),
     };
-    const multi = await transaction(queue, 'multi');
+    const multi = await transaction(queue, this.redis);
     multi.sadd(keys.flows, flow);
     countNewChunk(multi, keys, flow, chunkId, letters.length);
     letters.forEach((letter, index) => {
@@ -200,15 +201,14 @@ export class ChunkWriter {
       if (old) {
         const moved: TriggerRecord = { s: 'moved', to: triggerId(flow, chunkId, index) };
         const outcomes = keys.outcomes(old.chunkId);
-        // The object form: BullMQ's wrapper of the transaction rewrites `hset` arguments.
         multi.hset(outcomes, { [String(old.index)]: encodeTriggerRecord(moved) });
         multi.pexpire(outcomes, resultTtlMs);
       }
       multi.zrem(keys.deadLetters, letter.id);
       multi.hdel(keys.deadLetterItems, letter.id);
     });
-    await new Job(queue, flow, data, JOB_OPTIONS, chunkId).addJob(multi);
-    checkResults(await multi.exec());
+    await addJob(multi, new Job(queue, flow, data, JOB_OPTIONS, chunkId));
+    checkResults(await commitTransaction(multi));
     return letters.map((letter) => letter.id);
   }
 
@@ -236,13 +236,12 @@ function countNewChunk(
 }
 
 /**
- * A pipeline or MULTI on the queue's own connection, in the form BullMQ's `Job.addJob` accepts
- * (BullMQ wraps ioredis to add its script dispatch); ioredis's own commands stay available on it.
+ * A MULTI on `redis`, the connection `queue` was made with, once the queue is ready (its scripts,
+ * which `Job.addJob` queues, are then defined on the connection).
  */
-async function transaction(queue: Queue, kind: 'pipeline' | 'multi') {
-  const client = await queue.getBackend().client;
-  const tx = kind === 'multi' ? client.multi() : client.pipeline();
-  return tx as typeof tx & ChainableCommander;
+async function transaction(queue: Queue, redis: RedisConnection) {
+  await queue.getBackend().client;
+  return openTransaction(redis);
 }
 
 /** Throws the first error of a pipeline/transaction, including BullMQ's negative result codes. */

@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { Job, Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addJob, commitTransaction, openTransaction } from './redis-transaction.js';
+
+// The machine's Redis on loopback (CI starts one), keys under a prefix of this run.
+const url = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `t-tx-${randomBytes(4).toString('hex')}`;
+
+describe('Redis transactions for chunk writes', () => {
+  let redis: Redis;
+  let other: Redis;
+
+  beforeAll(() => {
+    redis = new Redis(url);
+    other = new Redis(url);
+  });
+
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+    other.disconnect();
+  });
+
+  it("answers each command's reply, in order, once EXEC has run", async () => {
+    const tx = openTransaction(redis);
+    tx.sadd(`${prefix}:set`, 'a', 'b');
+    tx.incrby(`${prefix}:n`, 5);
+    tx.smembers(`${prefix}:set`);
+    const results = await commitTransaction(tx);
+    expect(results).not.toBeNull();
+    expect(results?.map(([err]) => err)).toEqual([null, null, null]);
+    expect(results?.map(([, reply]) => reply)).toEqual([2, 5, expect.arrayContaining(['a', 'b'])]);
+  });
+
+  it('answers a command that failed inside EXEC with its error, and runs the others', async () => {
+    await redis.set(`${prefix}:text`, 'not a number');
+    const tx = openTransaction(redis);
+    tx.incr(`${prefix}:text`);
+    tx.set(`${prefix}:after`, 'written');
+    const results = await commitTransaction(tx);
+    expect(results?.[0]?.[0]).toBeInstanceOf(Error);
+    expect(String(results?.[0]?.[0])).toContain('not an integer');
+    expect(results?.[1]).toEqual([null, 'OK']);
+    expect(await redis.get(`${prefix}:after`)).toBe('written');
+  });
+
+  it('rejects with the refused command, not only EXECABORT, and applies nothing', async () => {
+    const tx = openTransaction(redis);
+    tx.set(`${prefix}:never`, 'x');
+    tx.call('get'); // no key: Redis refuses it while queueing
+    await expect(commitTransaction(tx)).rejects.toThrow(/wrong number of arguments for 'get'/);
+    expect(await redis.exists(`${prefix}:never`)).toBe(0);
+  });
+
+  it('answers null when a WATCHed key changed before EXEC', async () => {
+    const watcher = new Redis(url);
+    try {
+      await watcher.watch(`${prefix}:watched`);
+      await other.set(`${prefix}:watched`, 'changed');
+      const tx = openTransaction(watcher);
+      tx.set(`${prefix}:watched`, 'mine');
+      expect(await commitTransaction(tx)).toBeNull();
+      expect(await redis.get(`${prefix}:watched`)).toBe('changed');
+    } finally {
+      watcher.disconnect();
+    }
+  });
+
+  it("adds a BullMQ job through BullMQ's own script, atomically with the rest", async () => {
+    const queue = new Queue('Flow_T', { connection: redis, prefix });
+    try {
+      await queue.waitUntilReady();
+      const tx = openTransaction(redis);
+      tx.sadd(`${prefix}:flows`, 'Flow_T');
+      await addJob(tx, new Job(queue, 'Flow_T', { n: 1 }, { attempts: 1 }, 'chunk-1'));
+      const results = await commitTransaction(tx);
+      expect(results?.every(([err]) => err === null)).toBe(true);
+      const job = await queue.getJob('chunk-1');
+      expect(job?.data).toEqual({ n: 1 });
+      expect(await queue.getWaitingCount()).toBe(1);
+      expect(await redis.sismember(`${prefix}:flows`, 'Flow_T')).toBe(1);
+    } finally {
+      await queue.close();
+    }
+  });
+});
