@@ -1,4 +1,12 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -342,6 +350,32 @@ describe('deploy/docker', () => {
     expect(users.at(-1)).toMatch(/^[1-9]\d*(:\d+)?$/);
   });
 
+  it("the Dockerfile's dependency layer copies every file `pnpm fetch` reads", async () => {
+    // The build stage's COPY lines before `pnpm fetch`, replayed into an empty folder (the store
+    // is this checkout's, hence --offline): a file the lockfile names but the layer leaves out,
+    // such as a dependency patch, fails the image build at this step.
+    const text = readFileSync(dockerfile, 'utf8');
+    const layer = text.slice(text.indexOf('AS build'), text.indexOf('pnpm fetch'));
+    const copies = [...layer.matchAll(/^COPY (.+) (\S+)$/gm)].map((m) => ({
+      sources: (m[1] ?? '').split(/\s+/),
+      dest: m[2] ?? '',
+    }));
+    expect(copies.flatMap((copy) => copy.sources)).toContain('pnpm-lock.yaml');
+    const dir = mkdtempSync(join(tmpdir(), 'fd-fetch-'));
+    try {
+      for (const { sources, dest } of copies) {
+        for (const source of sources) {
+          const target = dest.endsWith('/') ? join(dir, dest, source) : join(dir, dest);
+          cpSync(join(REPO, source), target, { recursive: true });
+        }
+      }
+      const fetched = await run('pnpm', ['fetch', '--offline'], { cwd: dir });
+      expect(fetched.code, fetched.stdout + fetched.stderr).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the production install the image copies runs ingest with the admin UI, and carries no TypeScript', async () => {
     // The Dockerfile's build stage, without Docker: the CLI with production dependencies only.
     const out = mkdtempSync(join(tmpdir(), 'fd-deploy-'));
@@ -360,6 +394,16 @@ describe('deploy/docker', () => {
       const store = readdirSync(join(out, 'node_modules/.pnpm'));
       expect(store.some((name) => name.startsWith('bullmq@'))).toBe(true);
       expect(store.filter((name) => /typescript|vitest|@biomejs/.test(name))).toEqual([]);
+      // patches/ioredis@5.11.1.patch is applied: Pipeline's `length` is the prototype's getter.
+      const patched = await run(
+        process.execPath,
+        [
+          '-e',
+          "const d = Object.getOwnPropertyDescriptor(require('ioredis').Pipeline.prototype, 'length'); process.exit(typeof d?.get === 'function' ? 0 : 1)",
+        ],
+        { cwd: out },
+      );
+      expect(patched.code, patched.stderr).toBe(0);
 
       const token = 'deploy-token-0123456789';
       ingest = new CliProcess(
