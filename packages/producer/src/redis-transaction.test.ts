@@ -69,6 +69,23 @@ describe('Redis transactions for chunk writes', () => {
     }
   });
 
+  it('refuses a script its connection does not define, before anything is sent', async () => {
+    const queue = new Queue('Flow_U', { connection: redis, prefix });
+    try {
+      await queue.waitUntilReady();
+      // `other` never had BullMQ's scripts defined on it.
+      const tx = openTransaction(other);
+      tx.set(`${prefix}:orphan`, 'x');
+      await expect(
+        addJob(tx, new Job(queue, 'Flow_U', { n: 1 }, { attempts: 1 }, 'chunk-u')),
+      ).rejects.toThrow(/addStandardJob:.* is not defined on this connection/);
+      expect(await redis.exists(`${prefix}:orphan`)).toBe(0);
+      expect(await queue.getJob('chunk-u')).toBeUndefined();
+    } finally {
+      await queue.close();
+    }
+  });
+
   it("adds a BullMQ job through BullMQ's own script, atomically with the rest", async () => {
     const queue = new Queue('Flow_T', { connection: redis, prefix });
     try {

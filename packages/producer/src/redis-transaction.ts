@@ -12,12 +12,19 @@ import { type ChainableCommander, Pipeline } from 'ioredis';
  * past two young-generation collections into the old generation, where it stays until the next
  * full collection. Ingest writes a few hundred transactions a second, so its minor GC pauses grew
  * with all of them (docs/benchmarks.md, "Ingest p99"). Here the same behaviour lives on the
- * prototype, and a transaction is garbage as soon as its reply is read.
+ * prototype (and patches/ioredis@5.11.1.patch does the same for ioredis's own `length` getter),
+ * so a transaction is garbage as soon as its reply is read.
  */
 class Transaction extends Pipeline {
   /** BullMQ's script dispatch: `name` is a command its connection defined (`addStandardJob:…`). */
   runCommand(name: string, args: unknown[]): this {
-    (this as unknown as Record<string, (args: unknown[]) => unknown>)[name]?.(args);
+    const command = (this as unknown as Record<string, unknown>)[name];
+    // Refused here, before EXEC: a transaction that silently left out the job would still commit
+    // the rest of the chunk's writes.
+    if (typeof command !== 'function') {
+      throw new Error(`Redis command ${name} is not defined on this connection`);
+    }
+    command.call(this, args);
     return this;
   }
 }
@@ -46,8 +53,8 @@ export async function addJob(tx: RedisTransaction, job: Job): Promise<void> {
 
 /**
  * Sends the transaction; answers each command's `[error, reply]` as `multi().exec()` does, or null
- * when EXEC was aborted by a WATCHed key. Rejects with EXEC's own error (EXECABORT when a command
- * was refused while queueing, or the connection's error).
+ * when EXEC was aborted by a WATCHed key. Rejects, nothing applied, with the error of a command
+ * Redis refused while queueing (rather than EXEC's bare EXECABORT), or with the connection's.
  */
 export async function commitTransaction(
   tx: RedisTransaction,
