@@ -10,10 +10,10 @@ import {
   type TriggerRecord,
   triggerId,
 } from '@flow-dispatcher/shared';
-import { Job, type JobsOptions, type Queue } from 'bullmq';
+import { Job, type JobsOptions } from 'bullmq';
 import type { ChainableCommander } from 'ioredis';
 import { FlowQueues } from './flow-queues.js';
-import { addJob, commitTransaction, openTransaction } from './redis-transaction.js';
+import { addJob, commitTransaction } from './redis-transaction.js';
 
 /** One trigger to write: its input and an optional idempotency key. */
 export interface ChunkItem {
@@ -55,7 +55,7 @@ export class ChunkWriter {
   #txnTail: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly redis: RedisConnection,
+    redis: RedisConnection,
     private readonly txnRedis: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly idempotencyWindowMs: number,
@@ -86,7 +86,7 @@ export class ChunkWriter {
     const queue = this.#plainQueues.get(flow, partition);
     const chunkId = newChunkId(Date.now(), partition);
     const data: ChunkJobData = { v: 1, inputs: items.map((item) => item.input) };
-    const multi = await transaction(queue, this.redis);
+    const multi = await this.#plainQueues.transaction(queue);
     multi.sadd(keys.flows, flow);
     countNewChunk(multi, keys, flow, chunkId, items.length);
     await addJob(multi, new Job(queue, flow, data, JOB_OPTIONS, chunkId));
@@ -145,7 +145,7 @@ export class ChunkWriter {
       }
 
       const data: ChunkJobData = { v: 1, inputs, keys: itemKeys };
-      const multi = await transaction(queue, client);
+      const multi = await this.#txnQueues.transaction(queue);
       multi.sadd(keys.flows, flow);
       countNewChunk(multi, keys, flow, chunkId, inputs.length);
       itemKeys.forEach((key, index) => {
@@ -193,7 +193,7 @@ export class ChunkWriter {
       keys: letters.map((letter) => letter.key),
       ids: letters.map((letter) => letter.id),
     };
-    const multi = await transaction(queue, this.redis);
+    const multi = await this.#plainQueues.transaction(queue);
     multi.sadd(keys.flows, flow);
     countNewChunk(multi, keys, flow, chunkId, letters.length);
     letters.forEach((letter, index) => {
@@ -233,15 +233,6 @@ function countNewChunk(
   triggers: number,
 ): void {
   multi.eval(COUNT_NEW_CHUNK, 2, keys.job(flow, chunkId), keys.pending, flow, triggers);
-}
-
-/**
- * A MULTI on `redis`, the connection `queue` was made with, once the queue is ready (its scripts,
- * which `Job.addJob` queues, are then defined on the connection).
- */
-async function transaction(queue: Queue, redis: RedisConnection) {
-  await queue.getBackend().client;
-  return openTransaction(redis);
 }
 
 /** Throws the first error of a pipeline/transaction, including BullMQ's negative result codes. */

@@ -1,5 +1,6 @@
 import type { RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
 import { Queue } from 'bullmq';
+import { openTransaction, type RedisTransaction } from './redis-transaction.js';
 
 /**
  * One BullMQ queue per flow and queue partition (the queue name is the flow API name, the
@@ -33,6 +34,15 @@ export class FlowQueues {
       queue = created;
     }
     return queue;
+  }
+
+  /**
+   * A MULTI on these queues' connection, opened once `queue` (one of them) is ready: BullMQ's
+   * scripts, which `Job.addJob` queues, are then defined on the connection.
+   */
+  async transaction(queue: Queue): Promise<RedisTransaction> {
+    await queue.getBackend().client;
+    return openTransaction(this.connection);
   }
 
   async close(): Promise<void> {

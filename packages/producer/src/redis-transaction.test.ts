@@ -11,13 +11,18 @@ const prefix = `t-tx-${randomBytes(4).toString('hex')}`;
 describe('Redis transactions for chunk writes', () => {
   let redis: Redis;
   let other: Redis;
+  /** BullMQ's scripts are defined on `redis` (by this queue), not on `other`. */
+  let queue: Queue;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     redis = new Redis(url);
     other = new Redis(url);
+    queue = new Queue('Flow_T', { connection: redis, prefix });
+    await queue.waitUntilReady();
   });
 
   afterAll(async () => {
+    await queue.close();
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();
@@ -70,37 +75,26 @@ describe('Redis transactions for chunk writes', () => {
   });
 
   it('refuses a script its connection does not define, before anything is sent', async () => {
-    const queue = new Queue('Flow_U', { connection: redis, prefix });
-    try {
-      await queue.waitUntilReady();
-      // `other` never had BullMQ's scripts defined on it.
-      const tx = openTransaction(other);
-      tx.set(`${prefix}:orphan`, 'x');
-      await expect(
-        addJob(tx, new Job(queue, 'Flow_U', { n: 1 }, { attempts: 1 }, 'chunk-u')),
-      ).rejects.toThrow(/addStandardJob:.* is not defined on this connection/);
-      expect(await redis.exists(`${prefix}:orphan`)).toBe(0);
-      expect(await queue.getJob('chunk-u')).toBeUndefined();
-    } finally {
-      await queue.close();
-    }
+    const tx = openTransaction(other);
+    tx.set(`${prefix}:orphan`, 'x');
+    await expect(
+      addJob(tx, new Job(queue, 'Flow_T', { n: 0 }, { attempts: 1 }, 'chunk-u')),
+    ).rejects.toThrow(/addStandardJob:.* is not defined on this connection/);
+    expect(await redis.exists(`${prefix}:orphan`)).toBe(0);
+    expect(await queue.getJob('chunk-u')).toBeUndefined();
   });
 
-  it("adds a BullMQ job through BullMQ's own script, atomically with the rest", async () => {
-    const queue = new Queue('Flow_T', { connection: redis, prefix });
-    try {
-      await queue.waitUntilReady();
-      const tx = openTransaction(redis);
-      tx.sadd(`${prefix}:flows`, 'Flow_T');
-      await addJob(tx, new Job(queue, 'Flow_T', { n: 1 }, { attempts: 1 }, 'chunk-1'));
-      const results = await commitTransaction(tx);
-      expect(results?.every(([err]) => err === null)).toBe(true);
-      const job = await queue.getJob('chunk-1');
-      expect(job?.data).toEqual({ n: 1 });
-      expect(await queue.getWaitingCount()).toBe(1);
-      expect(await redis.sismember(`${prefix}:flows`, 'Flow_T')).toBe(1);
-    } finally {
-      await queue.close();
-    }
+  it("adds a BullMQ job through BullMQ's own script, in the same transaction as the rest", async () => {
+    const tx = openTransaction(redis);
+    tx.sadd(`${prefix}:flows`, 'Flow_T');
+    await addJob(tx, new Job(queue, 'Flow_T', { n: 1 }, { attempts: 1 }, 'chunk-1'));
+    // Queued, not sent: nothing is in Redis before EXEC.
+    expect(await queue.getJob('chunk-1')).toBeUndefined();
+    const results = await commitTransaction(tx);
+    expect(results?.every(([err]) => err === null)).toBe(true);
+    const job = await queue.getJob('chunk-1');
+    expect(job?.data).toEqual({ n: 1 });
+    expect(await queue.getWaitingCount()).toBe(1);
+    expect(await redis.sismember(`${prefix}:flows`, 'Flow_T')).toBe(1);
   });
 });
