@@ -92,12 +92,11 @@ describe('fault: workers SIGKILLed during a run', () => {
           intervalMs: 5,
         },
       );
-      kills.push({
-        at: Date.now(),
-        deliveredBefore: sim.stats().deliveries.unique,
-        inflight: victim.inflight,
-      });
+      const deliveredBefore = sim.stats().deliveries.unique;
       await fleet.kill(victim.index);
+      // The kill's moment is the victim's death, not the signal: a call it started in between
+      // is as unknowable as one in flight before.
+      kills.push({ at: Date.now(), deliveredBefore, inflight: victim.inflight });
       await fleet.start(1);
     }
 
