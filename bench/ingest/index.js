@@ -6,11 +6,15 @@
  *
  * One ingest process per mode, both running side by side (each under a fresh prefix), warmed up,
  * then taking turns:
- *   1. throughput: `rounds` rounds; in each, each mode in turn (the first alternating) gets
- *      `concurrency` clients, each sending its next request as soon as the last is answered
- *      (closed loop), for `throughputDurationMs`: triggers accepted/s. The speed-up is the median
- *      of the rounds' ratios, so that a slow spell of the shared machine moves one round rather
- *      than the figure (every round's ratio is in the report);
+ *   1. throughput: `rounds` rounds; in each, for each number of clients in `concurrencies`, each
+ *      mode in turn (the first alternating) gets that many clients, each sending its next request
+ *      as soon as the last is answered (closed loop), for `throughputDurationMs`: triggers
+ *      accepted/s. A mode's throughput is its best over the client counts: with a linger, group
+ *      commit's answer time sets how many requests a few clients can send (Little's law), so only
+ *      enough clients find what the server can take, while one job per trigger is saturated by
+ *      a few. The speed-up is the median of the rounds' ratios of the two bests, so that a slow
+ *      spell of the shared machine moves one round rather than the figure (every round's ratio,
+ *      and the ratio at each client count, are in the report);
  *   2. latency at fixed rates (open loop), each mode in turn per rate: requests are started on a
  *      fixed schedule whatever the answers do, for `durationMs`, and each latency is measured from
  *      the moment the request was due, so a server (or generator) falling behind shows up.
@@ -52,7 +56,8 @@ const MODES = /** @type {const} */ (['one-job-per-trigger', 'group-commit']);
  * @property {number} [throughputDurationMs] Length of each throughput round. Default 4000 (quick: 3000).
  * @property {number} [rounds] Throughput rounds per mode, the modes taking turns. Default 3 (quick: 1).
  * @property {number} [warmupMs] Unmeasured load before each mode's phases. Default 2000 (quick: 1000).
- * @property {number} [concurrency] Closed-loop clients of the throughput phase. Default 64.
+ * @property {number | number[]} [concurrency] Closed-loop clients of the throughput phase: each
+ *   count in turn, each mode's best counting. Default [64, 128, 256].
  * @property {number} [lingerMs] INGEST_LINGER_MS of the group-commit mode. Default: ingest's own (2).
  * @property {(line: string) => void} [log] Progress lines. Default: stderr.
  *
@@ -70,9 +75,24 @@ const MODES = /** @type {const} */ (['one-job-per-trigger', 'group-commit']);
  * @property {number} maxMs
  * @property {number} jobs BullMQ jobs written during the phase.
  * @property {number | null} ingestCpuPercent CPU of the ingest process over the phase (100 = one core).
+ * @property {MachineShare | null} cpu Where the machine's CPU went over the phase (Linux), so that a
+ *   run on a busy or contended host can be told from a slow server.
  * @property {{ p50AtMostMs: number | null; p99AtMostMs: number | null; within25msPercent: number | null }} server
  *   Ingest's own request durations (its histogram): bucket bounds holding 50 % and 99 % of the
  *   phase's requests, and the share answered within 25 ms.
+ */
+
+/**
+ * @typedef {object} MachineShare Shares of the machine's CPU over a phase, in % of one core (so up
+ *   to 100 × cores), from /proc/stat, /proc/<pid>/stat, Redis's INFO and process.cpuUsage().
+ * @property {number} busy All cores, not idle.
+ * @property {number} ingest The ingest process under load.
+ * @property {number} redis redis-server (INFO cpu: whatever Redis the run uses).
+ * @property {number} generator This process, the load generator.
+ * @property {number} rest The machine's busy time that is none of the three: other processes
+ *   (the idle mode's ingest among them) and interrupts.
+ * @property {number} steal Time the hypervisor gave this VM's vCPUs to someone else: a host
+ *   busy with other guests, which slows every process here at once.
  */
 
 /**
@@ -87,15 +107,20 @@ export async function runIngestBench(options = {}) {
     throughputDurationMs: options.throughputDurationMs ?? (quick ? 3_000 : 4_000),
     rounds: Math.max(1, options.rounds ?? (quick ? 1 : 3)),
     warmupMs: options.warmupMs ?? (quick ? 1_000 : 2_000),
-    concurrency: options.concurrency ?? 64,
+    concurrencies: [
+      ...new Set([options.concurrency ?? [64, 128, 256]].flat().filter((c) => c > 0)),
+    ].sort((a, b) => a - b),
     lingerMs: options.lingerMs,
   };
   const log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
   const ownRedis = options.redisUrl ? undefined : await startRedisServer();
   const redisUrl = options.redisUrl ?? /** @type {NonNullable<typeof ownRedis>} */ (ownRedis).url;
   const redis = new Redis(redisUrl);
-  /** @type {Record<string, { throughput: PhaseFigures; paced: (PhaseFigures & { rate: number })[] }>} */
+  if (settings.concurrencies.length === 0) throw new Error('concurrency: give at least one count');
+  /** @type {Record<string, { throughput: PhaseFigures & { concurrency: number }; byConcurrency: (PhaseFigures & { concurrency: number })[]; paced: (PhaseFigures & { rate: number })[] }>} */
   const modes = {};
+  /** @type {Record<number, number[]>} round ratios at each client count */
+  const ratiosAt = {};
   /** @type {number[]} */
   const roundRatios = [];
   /** @type {string[]} */
@@ -127,37 +152,52 @@ export async function runIngestBench(options = {}) {
     const get = (/** @type {string} */ mode) =>
       /** @type {NonNullable<ReturnType<typeof running.get>>} */ (running.get(mode));
     for (const mode of MODES)
-      await closedLoop(get(mode).send, settings.concurrency, settings.warmupMs);
+      await closedLoop(get(mode).send, settings.concurrencies[0] ?? 64, settings.warmupMs);
 
-    /** @type {Record<string, Sample[]>} */
-    const throughputSamples = Object.fromEntries(MODES.map((mode) => [mode, []]));
+    /** @type {Map<string, Sample[]>} samples by mode and client count */
+    const throughputSamples = new Map();
+    const key = (/** @type {string} */ mode, /** @type {number} */ clients) => `${mode}@${clients}`;
     for (let r = 0; r < settings.rounds; r++) {
       // Alternate which mode goes first, so neither always follows the other.
       const order = r % 2 === 0 ? MODES : [...MODES].reverse();
-      /** @type {Record<string, number>} */
-      const perSecond = {};
-      for (const mode of order) {
-        const { ingest, jobs, send } = get(mode);
-        const one = await sample(ingest, jobs, () =>
-          closedLoop(send, settings.concurrency, settings.throughputDurationMs),
-        );
-        throughputSamples[mode]?.push(one);
-        const roundFigures = figures([one]);
-        perSecond[mode] = roundFigures.perSecond;
-        log(`ingest-bench: ${mode}: throughput round ${r + 1} ${describe(roundFigures)}`);
+      /** @type {Record<string, number>} each mode's best in this round */
+      const best = {};
+      for (const clients of settings.concurrencies) {
+        /** @type {Record<string, number>} */
+        const perSecond = {};
+        for (const mode of order) {
+          const { ingest, jobs, send } = get(mode);
+          const one = await sample(ingest, redis, jobs, () =>
+            closedLoop(send, clients, settings.throughputDurationMs),
+          );
+          throughputSamples.set(key(mode, clients), [
+            ...(throughputSamples.get(key(mode, clients)) ?? []),
+            one,
+          ]);
+          const roundFigures = figures([one]);
+          perSecond[mode] = roundFigures.perSecond;
+          best[mode] = Math.max(best[mode] ?? 0, roundFigures.perSecond);
+          log(
+            `ingest-bench: ${mode}: throughput round ${r + 1}, ${clients} clients: ${describe(roundFigures)}`,
+          );
+        }
+        ratiosAt[clients] = [...(ratiosAt[clients] ?? []), ratio(perSecond)];
       }
-      roundRatios.push(
-        (perSecond['group-commit'] ?? 0) / Math.max(1, perSecond['one-job-per-trigger'] ?? 0),
-      );
+      roundRatios.push(ratio(best));
     }
     for (const mode of MODES) {
-      modes[mode] = { throughput: figures(throughputSamples[mode] ?? []), paced: [] };
+      const byConcurrency = settings.concurrencies.map((clients) => ({
+        concurrency: clients,
+        ...figures(throughputSamples.get(key(mode, clients)) ?? []),
+      }));
+      const throughput = byConcurrency.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+      modes[mode] = { throughput, byConcurrency, paced: [] };
     }
     for (const rate of settings.rates) {
       for (const mode of MODES) {
         const { ingest, jobs, send } = get(mode);
         const paced = figures([
-          await sample(ingest, jobs, () => openLoop(send, rate, settings.durationMs)),
+          await sample(ingest, redis, jobs, () => openLoop(send, rate, settings.durationMs)),
         ]);
         modes[mode]?.paced.push({ rate, ...paced });
         log(`ingest-bench: ${mode}: at ${rate} req/s ${describe(paced)}`);
@@ -185,7 +225,10 @@ export async function runIngestBench(options = {}) {
     settings,
     modes,
     speedup: round(speedup, 2),
-    roundRatios: roundRatios.map((ratio) => round(ratio, 2)),
+    roundRatios: roundRatios.map((r) => round(r, 2)),
+    ratioByConcurrency: Object.fromEntries(
+      settings.concurrencies.map((clients) => [clients, round(median(ratiosAt[clients] ?? []), 2)]),
+    ),
     overallRatio: round(
       groupCommit.throughput.perSecond / Math.max(1, baseline.throughput.perSecond),
       2,
@@ -197,6 +240,14 @@ export async function runIngestBench(options = {}) {
         : null,
     },
   };
+}
+
+/**
+ * Group commit's accepted triggers per second over one job per trigger's.
+ * @param {Record<string, number>} perSecond by mode
+ */
+function ratio(perSecond) {
+  return (perSecond['group-commit'] ?? 0) / Math.max(1, perSecond['one-job-per-trigger'] ?? 0);
 }
 
 /**
@@ -288,32 +339,60 @@ async function openLoop(send, rate, durationMs) {
  * @property {{ ok: boolean; ms: number }[]} results
  * @property {number} elapsedMs
  * @property {number | null} cpuMs Ingest's CPU time over the phase.
+ * @property {CpuUse | null} machineCpu The machine's CPU use over the phase (ms of CPU time).
  * @property {number} jobs BullMQ jobs written during the phase.
  * @property {Map<number, number>} buckets Ingest's request-duration histogram over the phase.
  */
 
 /**
- * Runs a phase, with the jobs written, ingest's CPU and ingest's own view of its request
- * durations.
+ * @typedef {object} CpuUse CPU time over a window, in ms (one core for 1 s = 1,000 ms).
+ * @property {number} busy
+ * @property {number} steal
+ * @property {number} ingest
+ * @property {number} redis
+ * @property {number} generator
+ */
+
+/**
+ * Runs a phase, with the jobs written, ingest's CPU, where the machine's CPU went, and ingest's
+ * own view of its request durations.
  * @param {{ pid: number; url: string }} ingest
+ * @param {Redis} redis
  * @param {() => Promise<number>} jobs
  * @param {() => Promise<{ results: { ok: boolean; ms: number }[]; elapsedMs: number }>} phase
  * @returns {Promise<Sample>}
  */
-async function sample(ingest, jobs, phase) {
+async function sample(ingest, redis, jobs, phase) {
   const jobsBefore = await jobs();
   const bucketsBefore = await durationBuckets(ingest.url);
+  const redisBefore = await redisCpuMs(redis);
+  const machineBefore = machineCpuMs();
+  const generatorBefore = process.cpuUsage();
   const cpuBefore = processCpuMs(ingest.pid);
   const { results, elapsedMs } = await phase();
   const cpuAfter = processCpuMs(ingest.pid);
+  const generator = process.cpuUsage(generatorBefore);
+  const machineAfter = machineCpuMs();
+  const redisAfter = await redisCpuMs(redis);
   const bucketsAfter = await durationBuckets(ingest.url);
   const buckets = new Map(
     [...bucketsAfter].map(([le, count]) => [le, count - (bucketsBefore.get(le) ?? 0)]),
   );
+  const cpuMs = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
   return {
     results,
     elapsedMs,
-    cpuMs: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore,
+    cpuMs,
+    machineCpu:
+      machineBefore && machineAfter && cpuMs !== null && redisBefore !== null && redisAfter !== null
+        ? {
+            busy: machineAfter.busy - machineBefore.busy,
+            steal: machineAfter.steal - machineBefore.steal,
+            ingest: cpuMs,
+            redis: redisAfter - redisBefore,
+            generator: (generator.user + generator.system) / 1_000,
+          }
+        : null,
     jobs: (await jobs()) - jobsBefore,
     buckets,
   };
@@ -329,6 +408,21 @@ function figures(samples) {
   const elapsedMs = samples.reduce((sum, s) => sum + s.elapsedMs, 0);
   const cpu = samples.every((s) => s.cpuMs !== null)
     ? samples.reduce((sum, s) => sum + (s.cpuMs ?? 0), 0)
+    : null;
+  const uses = samples.map((s) => s.machineCpu);
+  /** @param {keyof CpuUse} key */
+  const share = (key) =>
+    Math.round((uses.reduce((sum, u) => sum + (u?.[key] ?? 0), 0) * 100) / Math.max(1, elapsedMs));
+  /** @type {MachineShare | null} */
+  const machineShare = uses.every((u) => u !== null)
+    ? {
+        busy: share('busy'),
+        ingest: share('ingest'),
+        redis: share('redis'),
+        generator: share('generator'),
+        rest: Math.max(0, share('busy') - share('ingest') - share('redis') - share('generator')),
+        steal: share('steal'),
+      }
     : null;
   /** @type {Map<number, number>} */
   const buckets = new Map();
@@ -346,6 +440,7 @@ function figures(samples) {
     maxMs: round(latencies.at(-1) ?? 0, 2),
     jobs: samples.reduce((sum, s) => sum + s.jobs, 0),
     ingestCpuPercent: cpu === null ? null : Math.round((cpu * 100) / Math.max(1, elapsedMs)),
+    cpu: machineShare,
     server: serverSide(buckets),
   };
 }
@@ -424,7 +519,11 @@ function round(value, digits) {
 
 /** @param {PhaseFigures} f */
 function describe(f) {
-  const cpu = f.ingestCpuPercent === null ? '' : `, ingest CPU ${f.ingestCpuPercent}%`;
+  const cpu = f.cpu
+    ? `, CPU % of a core: ingest ${f.cpu.ingest}, Redis ${f.cpu.redis}, generator ${f.cpu.generator}, rest ${f.cpu.rest}, steal ${f.cpu.steal} (machine busy ${f.cpu.busy} of ${cpus().length * 100})`
+    : f.ingestCpuPercent === null
+      ? ''
+      : `, ingest CPU ${f.ingestCpuPercent}%`;
   const server = `, server-side p99 ≤ ${f.server.p99AtMostMs ?? '?'} ms (${f.server.within25msPercent ?? '?'} % within 25 ms)`;
   return `${f.perSecond} triggers/s accepted (${f.accepted}/${f.requests}), p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, max ${f.maxMs} ms, ${f.jobs} jobs${cpu}${server}`;
 }
@@ -442,6 +541,43 @@ function processCpuMs(pid) {
   } catch {
     return null;
   }
+}
+
+/**
+ * The machine's CPU time so far, in ms over all cores, from the first line of /proc/stat: busy
+ * (neither idle nor waiting for I/O; steal excluded) and steal; null elsewhere than Linux.
+ */
+function machineCpuMs() {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+    // cpu user nice system idle iowait irq softirq steal … (guest time is inside user)
+    const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+    /** @param {number[]} at */
+    const sum = (...at) => at.reduce((total, i) => total + (ticks[i] ?? Number.NaN), 0);
+    const busy = sum(0, 1, 2, 5, 6);
+    const steal = sum(7);
+    if (!Number.isFinite(busy) || !Number.isFinite(steal)) return null;
+    return { busy: (busy * 1_000) / 100, steal: (steal * 1_000) / 100 };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * redis-server's CPU time so far (user + system, main thread and children), in ms, from INFO
+ * cpu; null when the server does not say.
+ * @param {Redis} redis
+ */
+async function redisCpuMs(redis) {
+  const info = await redis.info('cpu');
+  const seconds = (/** @type {string} */ name) =>
+    Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  const total =
+    seconds('used_cpu_sys') +
+    seconds('used_cpu_user') +
+    seconds('used_cpu_sys_children') +
+    seconds('used_cpu_user_children');
+  return Number.isFinite(total) ? total * 1_000 : null;
 }
 
 function machine() {
@@ -506,23 +642,29 @@ async function startIngest(redisUrl, prefix, extra) {
 /** @param {Awaited<ReturnType<typeof runIngestBench>>} report */
 function printTable(report) {
   const rows = [];
+  /**
+   * @param {string} mode
+   * @param {string} phase
+   * @param {PhaseFigures} f
+   */
+  const row = (mode, phase, f) =>
+    `| ${mode} | ${phase} | ${f.perSecond} | ${f.p50Ms} | ${f.p99Ms} | ${f.jobs} | ${f.failed} | ${f.server.p99AtMostMs ?? '-'} | ${f.server.within25msPercent ?? '-'} % | ${f.cpu ? `${f.cpu.ingest} / ${f.cpu.redis} / ${f.cpu.generator} / ${f.cpu.rest} / ${f.cpu.steal}` : (f.ingestCpuPercent ?? '-')} |`;
   for (const [mode, figures] of Object.entries(report.modes)) {
-    const t = figures.throughput;
-    rows.push(
-      `| ${mode} | throughput, ${report.settings.concurrency} clients | ${t.perSecond} | ${t.p50Ms} | ${t.p99Ms} | ${t.jobs} | ${t.failed} | ${t.ingestCpuPercent ?? '-'} | ${t.server.p99AtMostMs ?? '-'} | ${t.server.within25msPercent ?? '-'} % |`,
-    );
-    for (const p of figures.paced) {
-      rows.push(
-        `| ${mode} | fixed ${p.rate} req/s | ${p.perSecond} | ${p.p50Ms} | ${p.p99Ms} | ${p.jobs} | ${p.failed} | ${p.ingestCpuPercent ?? '-'} | ${p.server.p99AtMostMs ?? '-'} | ${p.server.within25msPercent ?? '-'} % |`,
-      );
+    for (const t of figures.byConcurrency) {
+      const best = t.concurrency === figures.throughput.concurrency ? ' (best)' : '';
+      rows.push(row(mode, `throughput, ${t.concurrency} clients${best}`, t));
     }
+    for (const p of figures.paced) rows.push(row(mode, `fixed ${p.rate} req/s`, p));
   }
   return [
-    '| mode | phase | accepted triggers/s | p50 ms | p99 ms | jobs written | failed | ingest CPU % | server-side p99 ≤ ms | server-side within 25 ms |',
+    '| mode | phase | accepted triggers/s | p50 ms | p99 ms | jobs written | failed | server-side p99 ≤ ms | server-side within 25 ms | CPU % of a core: ingest / Redis / generator / rest / steal |',
     '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    `group commit / one job per trigger (throughput): ${report.speedup}× (median of the rounds: ${report.roundRatios.join(', ')}; all rounds together ${report.overallRatio}×)`,
+    `group commit / one job per trigger (throughput, each at its best client count): ${report.speedup}× (median of the rounds: ${report.roundRatios.join(', ')}; all rounds together ${report.overallRatio}×)`,
+    `at the same client count: ${Object.entries(report.ratioByConcurrency)
+      .map(([clients, r]) => `${clients} clients ${r}×`)
+      .join(', ')}`,
     ...Object.entries(report.targets).map(
       ([target, met]) => `${target}: ${met === null ? 'not measured' : met ? 'met' : 'NOT met'}`,
     ),
@@ -538,7 +680,7 @@ if (isMain) {
       'duration-ms': { type: 'string' },
       'throughput-duration-ms': { type: 'string' },
       rounds: { type: 'string' },
-      concurrency: { type: 'string' },
+      concurrency: { type: 'string', multiple: true },
       'linger-ms': { type: 'string' },
       'redis-url': { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -548,7 +690,7 @@ if (isMain) {
   if (values.help) {
     process.stdout.write(
       'usage: node bench/ingest/index.js [--quick] [--rate N]... [--duration-ms N]\n' +
-        '       [--throughput-duration-ms N] [--rounds N] [--concurrency N] [--linger-ms N]\n' +
+        '       [--throughput-duration-ms N] [--rounds N] [--concurrency N]... [--linger-ms N]\n' +
         '       [--redis-url URL] [--json]\n',
     );
   } else {
@@ -560,7 +702,7 @@ if (isMain) {
       durationMs: num(values['duration-ms']),
       throughputDurationMs: num(values['throughput-duration-ms']),
       rounds: num(values.rounds),
-      concurrency: num(values.concurrency),
+      concurrency: values.concurrency?.map(Number),
       lingerMs: num(values['linger-ms']),
       redisUrl: values['redis-url'],
     });

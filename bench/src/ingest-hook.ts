@@ -36,7 +36,11 @@ export interface IngestPhaseFigures {
 export interface IngestReport {
   modes: Record<
     string,
-    { throughput: IngestPhaseFigures; paced: (IngestPhaseFigures & { rate: number })[] }
+    {
+      /** At the mode's best client count (older reports: the one count they ran). */
+      throughput: IngestPhaseFigures & { concurrency?: number };
+      paced: (IngestPhaseFigures & { rate: number })[];
+    }
   >;
   speedup: number;
   targets: Record<string, boolean | null>;

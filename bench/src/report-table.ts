@@ -96,7 +96,10 @@ export function singleTriggerLines(single: SingleTriggerResult): string[] {
   ];
   for (const [mode, figures] of Object.entries(ingest.modes)) {
     const phases = [
-      { name: 'saturation', ...figures.throughput },
+      {
+        name: `saturation${figures.throughput.concurrency ? ` (${figures.throughput.concurrency} clients)` : ''}`,
+        ...figures.throughput,
+      },
       ...figures.paced.map((p) => ({ name: `${p.rate} req/s`, ...p })),
     ];
     for (const p of phases) {
@@ -114,7 +117,7 @@ export function singleTriggerLines(single: SingleTriggerResult): string[] {
   return [
     'single-trigger HTTP ingest (bench/ingest: the write path, no worker draining):',
     alignColumns(rows),
-    `  group commit / one job per trigger at saturation: ${decimal(ingest.speedup)}×`,
+    `  group commit / one job per trigger at saturation (each at its best client count): ${decimal(ingest.speedup)}×`,
   ];
 }
 
