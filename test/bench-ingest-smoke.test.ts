@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runIngestBench } from '../bench/ingest/index.js';
 
@@ -56,4 +58,19 @@ describe('ingest bench smoke run', () => {
     // Not measured: this run's only fixed rate is 300 req/s.
     expect(report.targets['p99 < 25 ms at 2,000 req/s (group commit)']).toBeNull();
   }, 60_000);
+
+  it.each(['--concurrency x', '--concurrency 0', '--rate 2k', '--bogus'])(
+    'refuses %s with one line and exit 2, before starting anything',
+    (flags) => {
+      const bench = fileURLToPath(new URL('../bench/ingest/index.js', import.meta.url));
+      const run = spawnSync(process.execPath, [bench, ...flags.split(' ')], {
+        encoding: 'utf8',
+        timeout: 10_000,
+      });
+      expect(run.status).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(/^ingest-bench: .+\n$/);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    },
+  );
 });

@@ -108,15 +108,19 @@ export async function runIngestBench(options = {}) {
     rounds: Math.max(1, options.rounds ?? (quick ? 1 : 3)),
     warmupMs: options.warmupMs ?? (quick ? 1_000 : 2_000),
     concurrencies: [
-      ...new Set([options.concurrency ?? [64, 128, 256]].flat().filter((c) => c > 0)),
+      ...new Set(
+        [options.concurrency ?? [64, 128, 256]].flat().filter((c) => Number.isInteger(c) && c > 0),
+      ),
     ].sort((a, b) => a - b),
     lingerMs: options.lingerMs,
   };
+  if (settings.concurrencies.length === 0) {
+    throw new Error('concurrency: give at least one whole number of clients above 0');
+  }
   const log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
   const ownRedis = options.redisUrl ? undefined : await startRedisServer();
   const redisUrl = options.redisUrl ?? /** @type {NonNullable<typeof ownRedis>} */ (ownRedis).url;
   const redis = new Redis(redisUrl);
-  if (settings.concurrencies.length === 0) throw new Error('concurrency: give at least one count');
   /** @type {Record<string, { throughput: PhaseFigures & { concurrency: number }; byConcurrency: (PhaseFigures & { concurrency: number })[]; paced: (PhaseFigures & { rate: number })[] }>} */
   const modes = {};
   /** @type {Record<number, number[]>} round ratios at each client count */
@@ -671,9 +675,14 @@ function printTable(report) {
   ].join('\n');
 }
 
-const isMain = process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (isMain) {
+/**
+ * The command line's options, or an Error naming the bad flag.
+ * @param {string[]} args
+ * @returns {{ help: true } | { help: false; json: boolean; options: IngestBenchOptions }}
+ */
+function parseFlags(args) {
   const { values } = parseArgs({
+    args,
     options: {
       quick: { type: 'boolean', default: false },
       rate: { type: 'string', multiple: true },
@@ -687,27 +696,57 @@ if (isMain) {
       help: { type: 'boolean', default: false },
     },
   });
-  if (values.help) {
+  if (values.help) return { help: true };
+  /** @param {string} flag @param {string} value @param {number} [least] */
+  const count = (flag, value, least = 1) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < least) {
+      throw new Error(
+        `--${flag} wants a whole number of at least ${least}, got ${JSON.stringify(value)}`,
+      );
+    }
+    return n;
+  };
+  /** @param {string} flag @param {string | undefined} value */
+  const optional = (flag, value) => (value === undefined ? undefined : count(flag, value));
+  return {
+    help: false,
+    json: values.json,
+    options: {
+      quick: values.quick,
+      rates: values.rate?.map((v) => count('rate', v)),
+      durationMs: optional('duration-ms', values['duration-ms']),
+      throughputDurationMs: optional('throughput-duration-ms', values['throughput-duration-ms']),
+      rounds: optional('rounds', values.rounds),
+      concurrency: values.concurrency?.map((v) => count('concurrency', v)),
+      lingerMs:
+        values['linger-ms'] === undefined ? undefined : count('linger-ms', values['linger-ms'], 0),
+      redisUrl: values['redis-url'],
+    },
+  };
+}
+
+const isMain = process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain) {
+  /** @type {ReturnType<typeof parseFlags>} */
+  let flags;
+  try {
+    flags = parseFlags(process.argv.slice(2));
+  } catch (err) {
+    // Bad flags: one line and exit 2, as the product's CLI does.
+    process.stderr.write(`ingest-bench: ${err instanceof Error ? err.message : err} (--help)\n`);
+    process.exit(2);
+  }
+  if (flags.help) {
     process.stdout.write(
       'usage: node bench/ingest/index.js [--quick] [--rate N]... [--duration-ms N]\n' +
         '       [--throughput-duration-ms N] [--rounds N] [--concurrency N]... [--linger-ms N]\n' +
         '       [--redis-url URL] [--json]\n',
     );
   } else {
-    /** @param {string | undefined} value */
-    const num = (value) => (value === undefined ? undefined : Number(value));
-    const report = await runIngestBench({
-      quick: values.quick,
-      rates: values.rate?.map(Number),
-      durationMs: num(values['duration-ms']),
-      throughputDurationMs: num(values['throughput-duration-ms']),
-      rounds: num(values.rounds),
-      concurrency: values.concurrency?.map(Number),
-      lingerMs: num(values['linger-ms']),
-      redisUrl: values['redis-url'],
-    });
+    const report = await runIngestBench(flags.options);
     process.stdout.write(
-      values.json ? `${JSON.stringify(report, null, 2)}\n` : `${printTable(report)}\n`,
+      flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${printTable(report)}\n`,
     );
   }
 }
