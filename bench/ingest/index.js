@@ -144,7 +144,9 @@ export async function runIngestBench(options = {}) {
       }
       const ingest = await startIngest(redisUrl, prefix, extra);
       log(`ingest-bench: ${mode}: ingest pid ${ingest.pid} on ${ingest.url}`);
-      const pool = new Pool(ingest.url, { connections: 256, pipelining: 1 });
+      // A connection per client, so that no client waits for another's connection.
+      const connections = Math.max(...settings.concurrencies);
+      const pool = new Pool(ingest.url, { connections, pipelining: 1 });
       let sequence = 0;
       running.set(mode, {
         ingest,
