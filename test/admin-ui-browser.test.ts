@@ -105,7 +105,8 @@ describe('admin UI in a real headless Chromium', () => {
       .waitFor();
 
     mkdirSync(ARTIFACTS, { recursive: true });
-    const screenshot = join(ARTIFACTS, 'admin-ui.png');
+    // One file per Node major: CI runs the suite on Node 20 and Node 24 side by side.
+    const screenshot = join(ARTIFACTS, `admin-ui-node${process.versions.node.split('.')[0]}.png`);
     await page.screenshot({ path: screenshot, fullPage: true });
     expect(statSync(screenshot).size).toBeGreaterThan(10_000);
   });

@@ -162,9 +162,10 @@ describe('deploy/k8s', () => {
   it('rendered objects have no unknown fields (TypeScript excess-property check against the same models)', async () => {
     // The JSON schemas accept unknown fields (Kubernetes prunes them silently), so a typo such as
     // `readinesProbe` would pass them; the models' TypeScript interfaces do not.
-    const dir = join(REPO, 'test-artifacts/k8s-types');
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
+    // Inside the repository, so that the models resolve from its node_modules; a folder of its
+    // own, so that two runs of the suite at once (CI: Node 20 and Node 24) do not share it.
+    mkdirSync(join(REPO, 'test-artifacts'), { recursive: true });
+    const dir = mkdtempSync(join(REPO, 'test-artifacts/k8s-types-'));
     const imports = new Set<string>();
     const lines: string[] = [];
     for (const overlay of OVERLAYS) {
@@ -202,6 +203,7 @@ describe('deploy/k8s', () => {
     const result = await run(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')]);
     expect(result.stdout + result.stderr).toBe('');
     expect(result.code).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('the PrometheusRule carries exactly the rules of deploy/prometheus', () => {
