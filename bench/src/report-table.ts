@@ -117,7 +117,7 @@ export function singleTriggerLines(single: SingleTriggerResult): string[] {
   return [
     'single-trigger HTTP ingest (bench/ingest: the write path, no worker draining):',
     alignColumns(rows),
-    `  group commit / one job per trigger at saturation (each at its best client count): ${decimal(ingest.speedup)}×`,
+    `  group commit / one job per trigger at saturation (each at its best client count): ${decimal(ingest.speedup, 2)}×`,
   ];
 }
 
