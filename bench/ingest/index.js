@@ -32,6 +32,8 @@ import { parseArgs } from 'node:util';
 import { startRedisServer } from '@flow-dispatcher/shared';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
+import { parseRedisCpuMs } from '../dist/private-redis.js';
+import { readCpuMs } from '../dist/process-probe.js';
 
 const CLI_BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
 /**
@@ -371,15 +373,15 @@ async function openLoop(send, rate, durationMs) {
 async function sample(ingest, redis, jobs, phase) {
   const jobsBefore = await jobs();
   const bucketsBefore = await durationBuckets(ingest.url);
-  const redisBefore = await redisCpuMs(redis);
+  const redisBefore = parseRedisCpuMs(await redis.info('cpu'));
   const machineBefore = machineCpuMs();
   const generatorBefore = process.cpuUsage();
-  const cpuBefore = processCpuMs(ingest.pid);
+  const cpuBefore = readCpuMs(ingest.pid);
   const { results, elapsedMs } = await phase();
-  const cpuAfter = processCpuMs(ingest.pid);
+  const cpuAfter = readCpuMs(ingest.pid);
   const generator = process.cpuUsage(generatorBefore);
   const machineAfter = machineCpuMs();
-  const redisAfter = await redisCpuMs(redis);
+  const redisAfter = parseRedisCpuMs(await redis.info('cpu'));
   const bucketsAfter = await durationBuckets(ingest.url);
   const buckets = new Map(
     [...bucketsAfter].map(([le, count]) => [le, count - (bucketsBefore.get(le) ?? 0)]),
@@ -390,7 +392,7 @@ async function sample(ingest, redis, jobs, phase) {
     elapsedMs,
     cpuMs,
     machineCpu:
-      machineBefore && machineAfter && cpuMs !== null && redisBefore !== null && redisAfter !== null
+      machineBefore && machineAfter && cpuMs !== null
         ? {
             busy: machineAfter.busy - machineBefore.busy,
             steal: machineAfter.steal - machineBefore.steal,
@@ -535,21 +537,6 @@ function describe(f) {
 }
 
 /**
- * CPU time (user + system) of a process so far, in ms, from /proc (Linux); null elsewhere.
- * @param {number} pid
- */
-function processCpuMs(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
-    return (ticks * 1_000) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return null;
-  }
-}
-
-/**
  * The machine's CPU time so far, in ms over all cores, from the first line of /proc/stat: busy
  * (neither idle nor waiting for I/O; steal excluded) and steal; null elsewhere than Linux.
  */
@@ -567,23 +554,6 @@ function machineCpuMs() {
   } catch {
     return null;
   }
-}
-
-/**
- * redis-server's CPU time so far (user + system, main thread and children), in ms, from INFO
- * cpu; null when the server does not say.
- * @param {Redis} redis
- */
-async function redisCpuMs(redis) {
-  const info = await redis.info('cpu');
-  const seconds = (/** @type {string} */ name) =>
-    Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
-  const total =
-    seconds('used_cpu_sys') +
-    seconds('used_cpu_user') +
-    seconds('used_cpu_sys_children') +
-    seconds('used_cpu_user_children');
-  return Number.isFinite(total) ? total * 1_000 : null;
 }
 
 function machine() {
