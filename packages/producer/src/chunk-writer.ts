@@ -83,10 +83,9 @@ export class ChunkWriter {
     partition: number,
   ): Promise<TriggerReceipt[]> {
     const keys = this.keys.forPartition(partition);
-    const queue = this.#plainQueues.get(flow, partition);
     const chunkId = newChunkId(Date.now(), partition);
     const data: ChunkJobData = { v: 1, inputs: items.map((item) => item.input) };
-    const multi = await this.#plainQueues.transaction(queue);
+    const { queue, multi } = await this.#plainQueues.transaction(flow, partition);
     multi.sadd(keys.flows, flow);
     countNewChunk(multi, keys, flow, chunkId, items.length);
     await addJob(multi, new Job(queue, flow, data, JOB_OPTIONS, chunkId));
@@ -104,7 +103,6 @@ export class ChunkWriter {
     partition: number,
   ): Promise<TriggerReceipt[]> {
     const keys = this.keys.forPartition(partition);
-    const queue = this.#txnQueues.get(flow, partition);
     const client = this.txnRedis;
     const distinctKeys = [
       ...new Set(items.flatMap((item) => (item.key == null ? [] : [item.key]))),
@@ -145,7 +143,7 @@ export class ChunkWriter {
       }
 
       const data: ChunkJobData = { v: 1, inputs, keys: itemKeys };
-      const multi = await this.#txnQueues.transaction(queue);
+      const { queue, multi } = await this.#txnQueues.transaction(flow, partition);
       multi.sadd(keys.flows, flow);
       countNewChunk(multi, keys, flow, chunkId, inputs.length);
       itemKeys.forEach((key, index) => {
@@ -185,7 +183,6 @@ export class ChunkWriter {
     );
     if (stray) throw new Error(`dead letter ${stray.id} is not one of partition ${partition}`);
     const keys = this.keys.forPartition(partition);
-    const queue = this.#plainQueues.get(flow, partition);
     const chunkId = newChunkId(Date.now(), partition);
     const data: ChunkJobData = {
       v: 1,
@@ -193,7 +190,7 @@ export class ChunkWriter {
       keys: letters.map((letter) => letter.key),
       ids: letters.map((letter) => letter.id),
     };
-    const multi = await this.#plainQueues.transaction(queue);
+    const { queue, multi } = await this.#plainQueues.transaction(flow, partition);
     multi.sadd(keys.flows, flow);
     countNewChunk(multi, keys, flow, chunkId, letters.length);
     letters.forEach((letter, index) => {

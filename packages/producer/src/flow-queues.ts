@@ -37,12 +37,16 @@ export class FlowQueues {
   }
 
   /**
-   * A MULTI on these queues' connection, opened once `queue` (one of them) is ready: BullMQ's
-   * scripts, which `Job.addJob` queues, are then defined on the connection.
+   * The flow's queue in `partition` and a MULTI on its connection, opened once the queue is
+   * ready: BullMQ's scripts, which `Job.addJob` queues, are then defined on the connection.
    */
-  async transaction(queue: Queue): Promise<RedisTransaction> {
+  async transaction(
+    flow: string,
+    partition = 0,
+  ): Promise<{ queue: Queue; multi: RedisTransaction }> {
+    const queue = this.get(flow, partition);
     await queue.getBackend().client;
-    return openTransaction(this.connection);
+    return { queue, multi: openTransaction(this.connection) };
   }
 
   async close(): Promise<void> {
