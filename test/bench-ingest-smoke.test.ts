@@ -37,10 +37,12 @@ describe('ingest bench smoke run', () => {
         expect(phase.server.p99AtMostMs).not.toBeNull();
         if (process.platform === 'linux') {
           expect(phase.cpu).not.toBeNull();
+          // Every probe read something: each of the three worked in every phase.
           expect(phase.cpu?.ingest).toBeGreaterThan(0);
+          expect(phase.cpu?.redis).toBeGreaterThan(0);
+          expect(phase.cpu?.generator).toBeGreaterThan(0);
           expect(phase.cpu?.busy).toBeGreaterThan(0);
-          expect(phase.cpu?.steal).toBeGreaterThanOrEqual(0);
-          expect(phase.cpu?.rest).toBeGreaterThanOrEqual(0);
+          expect(Number.isFinite(phase.cpu?.steal)).toBe(true);
         }
       }
       // A mode's throughput is its best client count.
