@@ -7,7 +7,7 @@ import type {
 } from '@flow-dispatcher/shared';
 import type { RetryPolicy } from './backoff.js';
 import type { BatchSizes } from './batch-sizes.js';
-import type { ReleaseSlot } from './call-slots.js';
+import type { CallPermit } from './call-slots.js';
 import type { PendingTrigger } from './chunk-run.js';
 import { type LimitSignal, limitSignal } from './limit-signals.js';
 import type { OutcomeStore } from './outcome-store.js';
@@ -34,7 +34,18 @@ export type CallObserver = (event: CallEvent) => void;
 
 /** The one thing the worker needs of a Salesforce client. */
 export interface FlowInvoker {
-  invokeFlow(flow: string, inputs: readonly unknown[]): Promise<InvokeOutcome>;
+  invokeFlow(
+    flow: string,
+    inputs: readonly unknown[],
+    options?: {
+      /**
+       * Asked before each HTTP request of the call with the longest time that request may take:
+       * false means it must not be sent (the call's permit or a chunk lock lapsed), and the
+       * outcome is then a `connection-failed` verdict with `sent: false`.
+       */
+      beforeAttempt?: (maxDurationMs: number) => Promise<boolean>;
+    },
+  ): Promise<InvokeOutcome>;
 }
 
 export interface CallExecutorDeps {
@@ -90,7 +101,7 @@ export class CallExecutor {
   readonly send = async (
     flow: string,
     batch: PendingTrigger[],
-    release: ReleaseSlot,
+    permit: CallPermit,
   ): Promise<void> => {
     const { invoker, store, policy, metrics, logger } = this.deps;
     let outcome: InvokeOutcome;
@@ -99,6 +110,17 @@ export class CallExecutor {
       outcome = await invoker.invokeFlow(
         flow,
         batch.map((trigger) => trigger.input),
+        {
+          // Every request of the call leaves only while each trigger's chunk lock is surely held
+          // (another worker may own a chunk whose lock lapsed) and the permit stays counted by the
+          // fleet for as long as the request may take. The batch was cut under the same checks;
+          // this matters for a resend after a token refresh.
+          beforeAttempt: async (maxDurationMs) => {
+            const now = Date.now();
+            for (const trigger of batch) if (!trigger.run.canSend(now)) return false;
+            return permit.covers(maxDurationMs);
+          },
+        },
       );
     } catch (err) {
       // A client that throws has a bug or refused the request; count it as an attempt so a
@@ -117,7 +139,7 @@ export class CallExecutor {
     const signal = limitSignal(outcome.verdict, outcome.durationMs);
     // The limiter hears of a pause before the slot is released, so the slot is not handed on.
     this.deps.onSignal?.(signal, outcome);
-    release();
+    permit.release();
     if (signal.flowMissing && outcome.verdict.kind === 'flow-missing') {
       this.deps.onFlowMissing?.(flow, outcome.verdict.message);
     }
@@ -151,7 +173,8 @@ export class CallExecutor {
     }
 
     const errorCode = plan.error?.code ?? firstErrorCode(outcome.verdict, plan.records);
-    this.#countCall(flow, batch.length, outcome, errorCode);
+    // A call that never left (no token, or its permit or a lock lapsed first) is no request.
+    if (outcome.attempts > 0) this.#countCall(flow, batch.length, outcome, errorCode);
     try {
       await store.persist(batch, plan.records);
     } catch (err) {

@@ -1,6 +1,7 @@
 import type { ChunkJobData, Logger, TriggerRecord } from '@flow-dispatcher/shared';
 import type { Job } from 'bullmq';
 import type { BufferBudget } from './buffer-budget.js';
+import type { ChunkLease } from './chunk-lease.js';
 import { ChunkRun, type PendingTrigger } from './chunk-run.js';
 import type { FlowBatcher } from './flow-batcher.js';
 import type { OutcomeStore } from './outcome-store.js';
@@ -36,12 +37,22 @@ function isChunkJobData(data: unknown): data is ChunkJobData {
  *
  * Triggers with a record other than `retry` are never sent again, whatever happened to their
  * neighbours or to the worker that sent them.
+ *
+ * A run whose lock is lost (chunk-lease.ts) stops: its buffered triggers are dropped, its calls in
+ * flight settle and are recorded (they ran), and the job is left alone, since another worker may
+ * own it by then and will skip every trigger recorded.
  */
 export class ChunkProcessor {
   constructor(private readonly deps: ChunkProcessorDeps) {}
 
-  /** Processes `job`, a chunk of queue partition `partition`. */
-  async process(job: Job, token: string, closing: boolean, partition = 0): Promise<void> {
+  /** Processes `job`, a chunk of queue partition `partition`, held under `lease`. */
+  async process(
+    job: Job,
+    token: string,
+    lease: ChunkLease,
+    closing: boolean,
+    partition = 0,
+  ): Promise<void> {
     const { store, budget, logger } = this.deps;
     const flow = job.queueName;
     const chunkId = job.id ?? '';
@@ -60,7 +71,7 @@ export class ChunkProcessor {
         ? await store.load(chunkId, partition)
         : new Map<number, TriggerRecord>();
     const now = Date.now();
-    const run = new ChunkRun(flow, chunkId, data.ids, data.keys, partition);
+    const run = new ChunkRun(flow, chunkId, data.ids, data.keys, partition, lease);
     const due: PendingTrigger[] = [];
     data.inputs.forEach((input, index) => {
       const record = records.get(index);
@@ -78,15 +89,24 @@ export class ChunkProcessor {
 
     run.expect(due.length);
     budget.take(due.length);
+    lease.onLost((reason) => {
+      logger.warn(
+        { flow, chunkId, reason },
+        "lost the chunk's lock: its unsent triggers are dropped here (another worker takes the chunk); calls in flight settle",
+      );
+      this.deps.batcher(flow).dropRun(run);
+    });
     try {
-      if (closing) for (const _ of due) run.handBack();
+      if (closing || !lease.canSend()) for (const _ of due) run.handBack();
       else if (due.length > 0) this.deps.batcher(flow).add(due);
       await run.done;
     } finally {
       budget.release(due.length);
     }
     for (const [index, record] of run.records) records.set(index, record);
-    await this.#finish(job, token, data.inputs.length, records);
+    // Tried even when the lease is lost: when the lock is in fact still ours, the chunk moves on
+    // at once; when it is not, BullMQ refuses the move and the new owner carries on.
+    await this.#finish(job, token, data.inputs.length, records, lease);
   }
 
   async #finish(
@@ -94,6 +114,7 @@ export class ChunkProcessor {
     token: string,
     size: number,
     records: Map<number, TriggerRecord>,
+    lease: ChunkLease,
   ): Promise<void> {
     let unsent = 0;
     let nextAt = Number.POSITIVE_INFINITY;
@@ -112,9 +133,11 @@ export class ChunkProcessor {
     } catch (err) {
       // Most likely the lock was lost (Redis away longer than the lock): another worker owns the
       // chunk now and will skip every trigger already recorded.
-      this.deps.logger.warn(
-        { flow: job.queueName, chunkId: job.id, err },
-        'could not move chunk job',
+      this.deps.logger[lease.lost ? 'info' : 'warn'](
+        { flow: job.queueName, chunkId: job.id, err: { message: (err as Error).message } },
+        lease.lost
+          ? 'chunk left to the worker that holds its lock now'
+          : 'could not move chunk job',
       );
     }
   }

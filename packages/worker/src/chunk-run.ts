@@ -1,4 +1,5 @@
 import type { FlowInput, TriggerRecord } from '@flow-dispatcher/shared';
+import type { ChunkLease } from './chunk-lease.js';
 
 /** A trigger waiting in a batcher or riding a call. */
 export interface PendingTrigger {
@@ -17,7 +18,8 @@ export interface PendingTrigger {
 /**
  * One round of one chunk job in this process: the triggers that were due are handed to the
  * batcher, and the run completes when each of them is settled (a new record, persisted) or handed
- * back (not sent: shutdown). The chunk processor then decides the job's fate.
+ * back (not sent: shutdown, or the chunk's lock was lost). The chunk processor then decides the
+ * job's fate.
  */
 export class ChunkRun {
   /** New records of this round, by index; already persisted in Redis. */
@@ -36,6 +38,8 @@ export class ChunkRun {
     readonly keys: readonly (string | null)[] | undefined,
     /** The queue partition of the chunk: its outcomes and dead letters are written there. */
     readonly partition = 0,
+    /** This run's lock on the chunk; without one (unit tests), the run may always send. */
+    readonly lease?: ChunkLease,
   ) {
     this.done = new Promise((resolve) => {
       this.#resolve = resolve;
@@ -46,6 +50,11 @@ export class ChunkRun {
   expect(count: number): void {
     this.#remaining = count;
     if (count === 0) this.#resolve();
+  }
+
+  /** Whether this run's triggers may still be sent (its chunk lock is surely held). */
+  canSend(now?: number): boolean {
+    return this.lease?.canSend(now) ?? true;
   }
 
   get handedBack(): number {

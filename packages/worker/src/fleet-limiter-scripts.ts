@@ -4,8 +4,12 @@
  */
 
 /**
- * KEYS: permits (ZSET id → lease expiry), limits (HASH)
- * ARGV: now, leaseMs, hardMax, share, id1, id2, … (candidate permit ids, one per local waiter)
+ * Leases are reckoned in Redis's own clock (TIME), so that workers whose clocks differ never
+ * expire each other's permits early.
+ *
+ * KEYS: permits (ZSET id → lease expiry, Redis ms), limits (HASH)
+ * ARGV: now (the caller's clock, for pauses), leaseMs, hardMax, share, id1, id2, … (candidate
+ *       permit ids, one per local waiter)
  * Returns {granted, reason, pausedUntil}: reason is ok | paused | budget | busy.
  */
 export const ACQUIRE_PERMITS = `
@@ -13,7 +17,9 @@ local now = tonumber(ARGV[1])
 local lease = tonumber(ARGV[2])
 local hardMax = tonumber(ARGV[3])
 local share = tonumber(ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local t = redis.call('TIME')
+local clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', clock)
 local st = redis.call('HMGET', KEYS[2], 'concurrencyLimit', 'pausedUntil', 'apiUsed', 'apiMax')
 local limit = tonumber(st[1]) or hardMax
 if limit > hardMax then limit = hardMax end
@@ -47,11 +53,35 @@ end
 local granted = 0
 for i = 5, #ARGV do
   if granted >= free then break end
-  redis.call('ZADD', KEYS[1], now + lease, ARGV[i])
+  redis.call('ZADD', KEYS[1], clock + lease, ARGV[i])
   granted = granted + 1
 end
 redis.call('HSET', KEYS[2], 'inflight', inflight + granted)
 return {granted, 'ok', 0}
+`;
+
+/**
+ * Renews held permits: a permit still in the set gets a new lease; one that lapsed (its lease ran
+ * out and another worker's acquire removed it, or it is past its lease) is not added back, since
+ * its slot may have been granted again. KEYS: permits. ARGV: leaseMs, id1, id2, …
+ * Returns one flag per id: 1 renewed, 0 lapsed.
+ */
+export const RENEW_PERMITS = `
+local t = redis.call('TIME')
+local clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease = tonumber(ARGV[1])
+local renewed = {}
+for i = 2, #ARGV do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and tonumber(score) > clock then
+    redis.call('ZADD', KEYS[1], 'XX', clock + lease, ARGV[i])
+    renewed[i - 1] = 1
+  else
+    if score then redis.call('ZREM', KEYS[1], ARGV[i]) end
+    renewed[i - 1] = 0
+  end
+end
+return renewed
 `;
 
 /**

@@ -8,13 +8,14 @@ import type {
   RedisKeys,
 } from '@flow-dispatcher/shared';
 import { budgetCap, lingerFactor, type Usage } from './budget.js';
-import type { CallSlots, ReleaseSlot } from './call-slots.js';
+import type { CallPermit, CallSlots } from './call-slots.js';
 import {
   ACQUIRE_PERMITS,
   ADJUST_LIMIT,
   PAUSE,
   RECORD_USAGE,
   RELEASE_PERMITS,
+  RENEW_PERMITS,
 } from './fleet-limiter-scripts.js';
 import type { LimitSignal } from './limit-signals.js';
 
@@ -32,18 +33,45 @@ export interface FleetLimiterOptions {
   readLimits: () => Promise<OrgLimits>;
   /** How often one worker re-reads the usage while the budget is closed. @defaultValue 300000 */
   budgetProbeMs?: number;
-  /** A permit's lease; renewed while held, so a dead worker's permits return after it. @defaultValue 15000 */
-  leaseMs?: number;
+  /**
+   * A permit's lease, in Redis's clock; renewed every quarter of it while held, so a dead
+   * worker's permits return after it. It must outlast the longest request (see `permitLeaseMs`):
+   * a request only starts while its permit is sure to stay counted until the request's deadline.
+   */
+  leaseMs: number;
   /** Decreases of the concurrency limit closer than this count once. @defaultValue 1000 */
   decreaseCooldownMs?: number;
 }
 
 type Reason = 'ok' | 'paused' | 'budget' | 'busy';
 
+/** A permit this process holds. */
+interface HeldPermit {
+  id: string;
+  /** Epoch ms (this process's clock) until which the fleet surely counts it. */
+  validUntil: number;
+  /** Its lease ran out before a renewal was confirmed: it is not counted any more. */
+  lapsed: boolean;
+}
+
+/** How long a request waits for its permit's renewal before it gives up (and is not sent). */
+const RENEW_WAIT_MS = 2_000;
+
+/**
+ * The lease of a call permit for a given request deadline: renewed every quarter of it, a held
+ * permit always has three quarters left, which must cover one whole request (queueing, connecting,
+ * waiting, reading: `SF_REQUEST_TIMEOUT_MS`) with a few seconds to spare. A dead worker's permits
+ * come back after this long.
+ */
+export function permitLeaseMs(requestTimeoutMs: number): number {
+  return Math.ceil((requestTimeoutMs * 4) / 3) + 5_000;
+}
+
 /** The scripts of fleet-limiter-scripts.ts, as ioredis commands. */
 interface LimiterCommands {
   fdAcquirePermits(...args: (string | number)[]): Promise<[number, Reason, number]>;
   fdReleasePermits(...args: (string | number)[]): Promise<number>;
+  fdRenewPermits(...args: (string | number)[]): Promise<number[]>;
   fdAdjustLimit(...args: (string | number)[]): Promise<string>;
   fdPause(...args: (string | number)[]): Promise<[number, number, number]>;
   fdRecordUsage(...args: (string | number)[]): Promise<number>;
@@ -54,25 +82,35 @@ interface LimiterCommands {
  * when the adaptive limit says so, none while the org is paused or the daily budget is spent.
  *
  * State lives in Redis (keys `{prefix}:limits*`), so it holds across processes and survives them:
- * permits are leases in a ZSET, renewed by their holder; a SIGKILLed worker's permits expire and
- * return within `leaseMs`. Each process keeps a FIFO of local waiters and asks for as many permits
- * as it has waiters in one script call; it asks again when any worker releases one (pub/sub), when
- * a pause or budget window should have passed, and on a short timer as a safety net.
+ * permits are leases in a ZSET (in Redis's clock), renewed by their holder; a SIGKILLed worker's
+ * permits expire and return within `leaseMs`. Each process keeps a FIFO of local waiters and asks
+ * for as many permits as it has waiters in one script call; it asks again when any worker releases
+ * one (pub/sub), when a pause or budget window should have passed, and on a short timer as a
+ * safety net.
+ *
+ * A call in flight always holds a counted permit. Each held permit knows until when it is surely
+ * counted (`validUntil`: the time the grant or last confirmed renewal was sent, plus the lease),
+ * and a request starts only if its permit `covers` the request's whole deadline, renewing first
+ * when it must. A worker cut off from Redis (a failover, a stalled event loop) therefore stops
+ * starting calls before its permits can lapse, and a lapsed permit is never added back: its slot
+ * may already be someone else's.
  *
  *   waiting ──script: ok──► granted ──release──► (ZREM, publish)
  *      │ └─ busy / paused / budget: wait for a release, the pause end, or the probe
  *      └─ budget closed: one worker (lock) re-reads /limits every budgetProbeMs
  *
  * Trade-off: a Redis round trip to be granted a permit and one to release it, unless a finished
- * call hands its permit straight to the next local waiter (see #releaser); cheap next to a
+ * call hands its permit straight to the next local waiter (see #permit); cheap next to a
  * Salesforce call, and what buys a limit that holds for the whole fleet.
  */
 export class FleetLimiter implements CallSlots {
   readonly #o: Required<FleetLimiterOptions>;
   readonly #holder = randomBytes(6).toString('hex');
   #seq = 0;
-  readonly #held = new Set<string>();
-  #waiters: ((release: ReleaseSlot) => void)[] = [];
+  /** Permits held by this process: id → until when it is surely counted (epoch ms, local). */
+  readonly #held = new Map<string, HeldPermit>();
+  #renewing: Promise<void> | undefined;
+  #waiters: ((permit: CallPermit) => void)[] = [];
   #asking = false;
   #askAgain = false;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -91,7 +129,6 @@ export class FleetLimiter implements CallSlots {
   constructor(options: FleetLimiterOptions) {
     this.#o = {
       budgetProbeMs: 300_000,
-      leaseMs: 15_000,
       decreaseCooldownMs: 1_000,
       ...options,
     };
@@ -100,6 +137,7 @@ export class FleetLimiter implements CallSlots {
     if (typeof redis.fdAcquirePermits !== 'function') {
       options.redis.defineCommand('fdAcquirePermits', { numberOfKeys: 2, lua: ACQUIRE_PERMITS });
       options.redis.defineCommand('fdReleasePermits', { numberOfKeys: 2, lua: RELEASE_PERMITS });
+      options.redis.defineCommand('fdRenewPermits', { numberOfKeys: 1, lua: RENEW_PERMITS });
       options.redis.defineCommand('fdAdjustLimit', { numberOfKeys: 1, lua: ADJUST_LIMIT });
       options.redis.defineCommand('fdPause', { numberOfKeys: 1, lua: PAUSE });
       options.redis.defineCommand('fdRecordUsage', { numberOfKeys: 1, lua: RECORD_USAGE });
@@ -132,7 +170,7 @@ export class FleetLimiter implements CallSlots {
       this.#onAnnouncement(message),
     );
     await this.#subscriber.subscribe(keys.permitsReleased);
-    this.#renewTimer = setInterval(() => void this.#renew(), this.#o.leaseMs / 3);
+    this.#renewTimer = setInterval(() => void this.#renew(), this.#o.leaseMs / 4);
     this.#syncTimer = setInterval(() => void this.#sync(), 2_000);
     await this.#sync();
     // Learn the allocation before the first call when nobody has yet (GET /limits costs one call;
@@ -140,7 +178,7 @@ export class FleetLimiter implements CallSlots {
     if (this.#usage === undefined) await this.#probeUsage(10_000);
   }
 
-  acquire(): Promise<ReleaseSlot> {
+  acquire(): Promise<CallPermit> {
     if (this.#closed) return Promise.reject(new Error('limiter closed'));
     return new Promise((resolve) => {
       this.#waiters.push(resolve);
@@ -158,6 +196,7 @@ export class FleetLimiter implements CallSlots {
     clearTimeout(this.#retryTimer);
     const ids = this.#waiters.map(() => `${this.#holder}:${this.#seq++}`);
     const { redis, keys } = this.#o;
+    const sentAt = Date.now();
     (redis as unknown as LimiterCommands)
       .fdAcquirePermits(
         keys.permits,
@@ -176,8 +215,9 @@ export class FleetLimiter implements CallSlots {
           for (let i = 0; i < granted; i++) {
             const id = ids[i] as string;
             const waiter = this.#waiters.shift();
-            this.#held.add(id);
-            if (waiter) waiter(this.#releaser(id));
+            const held: HeldPermit = { id, validUntil: sentAt + this.#o.leaseMs, lapsed: false };
+            this.#held.set(id, held);
+            if (waiter) waiter(this.#permit(held));
             else void this.#release(id);
           }
           if (this.#waiters.length > 0) this.#waitToAsk(reason, Number(pausedUntil));
@@ -209,21 +249,42 @@ export class FleetLimiter implements CallSlots {
 
   /**
    * A finished call's permit goes straight to this process's next waiter when nothing says it
-   * should not (no pause known, not above the adaptive limit, far from the budget's edge): that
-   * saves the release and acquire round trips and keeps the fleet's calls in flight at the cap.
-   * The permit stays in the ZSET all along, so the cap holds; near the budget's edge, or above a
-   * lowered limit, it goes back to Redis and the next call asks again.
+   * should not (no pause known, not above the adaptive limit, far from the budget's edge, lease
+   * not lapsed): that saves the release and acquire round trips and keeps the fleet's calls in
+   * flight at the cap. The permit stays in the ZSET all along, so the cap holds; near the budget's
+   * edge, or above a lowered limit, it goes back to Redis and the next call asks again.
    */
-  #releaser(id: string): ReleaseSlot {
+  #permit(held: HeldPermit): CallPermit {
     let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next =
-        this.#waiters.length > 0 && this.#canHandOver() ? this.#waiters.shift() : undefined;
-      if (next) next(this.#releaser(id));
-      else void this.#release(id);
+    return {
+      covers: (durationMs) => this.#covers(held, durationMs),
+      release: () => {
+        if (released) return;
+        released = true;
+        const next =
+          this.#waiters.length > 0 && !held.lapsed && this.#canHandOver()
+            ? this.#waiters.shift()
+            : undefined;
+        if (next) next(this.#permit(held));
+        else void this.#release(held.id);
+      },
     };
+  }
+
+  /**
+   * Whether `held` is surely counted for `durationMs` from now; renews it first when its known
+   * lease is too short (a renewal that Redis does not confirm within a few seconds counts as no).
+   */
+  async #covers(held: HeldPermit, durationMs: number): Promise<boolean> {
+    const enough = () => !held.lapsed && Date.now() + durationMs <= held.validUntil;
+    if (enough() || held.lapsed) return enough();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, RENEW_WAIT_MS);
+    });
+    await Promise.race([this.#renew(), timeout]);
+    clearTimeout(timer);
+    return enough();
   }
 
   #canHandOver(): boolean {
@@ -259,13 +320,35 @@ export class FleetLimiter implements CallSlots {
     this.#ask();
   }
 
-  async #renew(): Promise<void> {
-    if (this.#held.size === 0) return;
-    const expiry = Date.now() + this.#o.leaseMs;
-    const args: (string | number)[] = [];
-    for (const id of this.#held) args.push(expiry, id);
+  /** Renews every held permit (one script); concurrent callers share the renewal in flight. */
+  #renew(): Promise<void> {
+    this.#renewing ??= this.#renewHeld().finally(() => {
+      this.#renewing = undefined;
+    });
+    return this.#renewing;
+  }
+
+  async #renewHeld(): Promise<void> {
+    const held = [...this.#held.values()].filter((permit) => !permit.lapsed);
+    if (held.length === 0) return;
+    const sentAt = Date.now();
     try {
-      await this.#o.redis.zadd(this.#o.keys.permits, 'XX', ...args);
+      const renewed = await (this.#o.redis as unknown as LimiterCommands).fdRenewPermits(
+        this.#o.keys.permits,
+        this.#o.leaseMs,
+        ...held.map((permit) => permit.id),
+      );
+      held.forEach((permit, i) => {
+        if (renewed[i] === 1) {
+          permit.validUntil = Math.max(permit.validUntil, sentAt + this.#o.leaseMs);
+        } else if (!permit.lapsed) {
+          permit.lapsed = true;
+          this.#o.logger.warn(
+            { permit: permit.id },
+            'a call permit lapsed (Redis was out of reach longer than its lease); no request starts under it',
+          );
+        }
+      });
     } catch (err) {
       this.#o.logger.warn({ err }, 'could not renew call permits');
     }
@@ -416,8 +499,7 @@ export class FleetLimiter implements CallSlots {
     clearTimeout(this.#retryTimer);
     clearInterval(this.#renewTimer);
     clearInterval(this.#syncTimer);
-    const held = [...this.#held];
-    for (const id of held) await this.#release(id);
+    for (const id of [...this.#held.keys()]) await this.#release(id);
     this.#subscriber?.disconnect();
   }
 }

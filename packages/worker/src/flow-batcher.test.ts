@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LocalCallSlots, type ReleaseSlot } from './call-slots.js';
+import { type CallPermit, LocalCallSlots } from './call-slots.js';
+import { ChunkLease } from './chunk-lease.js';
 import { ChunkRun, type PendingTrigger } from './chunk-run.js';
 import { FlowBatcher } from './flow-batcher.js';
 
@@ -24,9 +25,9 @@ function recordingBatcher(
     'Flow',
     { ...limits, blocked: () => false },
     slots,
-    async (_flow, batch, release: ReleaseSlot) => {
+    async (_flow, batch, permit: CallPermit) => {
       calls.push(batch.length);
-      release();
+      permit.release();
     },
     (err) => {
       throw err;
@@ -56,7 +57,7 @@ describe('FlowBatcher', () => {
     const { batcher, calls } = recordingBatcher({ maxInputs: () => 200, lingerMs: () => 0 }, slots);
     for (let i = 0; i < 10; i++) batcher.add(triggers(run, 10));
     expect(calls).toEqual([]);
-    hold();
+    hold.release();
     await new Promise((resolve) => setTimeout(resolve, 5));
     expect(calls).toEqual([100]);
   });
@@ -98,8 +99,61 @@ describe('FlowBatcher', () => {
     batcher.addSplit(resent.slice(0, 100));
     batcher.addSplit(resent.slice(100));
     maxInputs = 50;
-    hold();
+    hold.release();
     await new Promise((resolve) => setTimeout(resolve, 5));
     expect(calls).toEqual([50, 50, 50, 50]);
+  });
+
+  it('never puts a trigger whose chunk lock lapsed in a call, and fills the call from behind', async () => {
+    const slots = new LocalCallSlots(1);
+    const hold = await slots.acquire();
+    const lapsing = new ChunkLease(2_000, Date.now());
+    const lapsed = new ChunkRun('Flow', 'old', undefined, undefined, 0, lapsing);
+    const healthy = new ChunkRun('Flow', 'new', undefined, undefined);
+    lapsed.expect(30);
+    const sent: string[] = [];
+    const batcher = new FlowBatcher(
+      'Flow',
+      { maxInputs: () => 40, lingerMs: () => 0, blocked: () => false },
+      slots,
+      async (_flow, batch, permit) => {
+        sent.push(...batch.map((trigger) => trigger.run.chunkId));
+        permit.release();
+      },
+      (err) => {
+        throw err;
+      },
+    );
+    batcher.add(triggers(lapsed, 30));
+    batcher.add(triggers(healthy, 50));
+    // The lock runs out while the triggers wait for a slot (no renewal was confirmed).
+    lapsing.markLost('test');
+    hold.release();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await lapsed.done;
+    expect(lapsed.handedBack).toBe(30);
+    expect(sent.filter((chunk) => chunk === 'old')).toEqual([]);
+    expect(sent).toHaveLength(50);
+  });
+
+  it("dropRun hands back a run's buffered and split triggers, and leaves the others", async () => {
+    const slots = new LocalCallSlots(1);
+    const hold = await slots.acquire();
+    const gone = new ChunkRun('Flow', 'gone', undefined, undefined);
+    const kept = new ChunkRun('Flow', 'kept', undefined, undefined);
+    gone.expect(25);
+    const { batcher, calls } = recordingBatcher({ maxInputs: () => 200, lingerMs: () => 0 }, slots);
+    const mixed = [...triggers(gone, 5), ...triggers(kept, 5)];
+    batcher.addSplit(mixed);
+    batcher.add(triggers(gone, 20));
+    batcher.add(triggers(kept, 10));
+    expect(batcher.size).toBe(40);
+    batcher.dropRun(gone);
+    expect(batcher.size).toBe(15);
+    await gone.done;
+    expect(gone.handedBack).toBe(25);
+    hold.release();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(calls).toEqual([5, 10]);
   });
 });

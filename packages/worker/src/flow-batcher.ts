@@ -1,15 +1,15 @@
-import type { CallSlots, ReleaseSlot } from './call-slots.js';
-import type { PendingTrigger } from './chunk-run.js';
+import type { CallPermit, CallSlots } from './call-slots.js';
+import type { ChunkRun, PendingTrigger } from './chunk-run.js';
 
 /**
- * Sends one call's worth of triggers and resolves once each is settled or handed back. It calls
- * `release` as soon as the HTTP exchange is over (the slot guards calls in flight, not the
- * bookkeeping after them); the batcher releases again afterwards, which is harmless.
+ * Sends one call's worth of triggers and resolves once each is settled or handed back. It
+ * releases the permit as soon as the HTTP exchange is over (the slot guards calls in flight, not
+ * the bookkeeping after them); the batcher releases again afterwards, which is harmless.
  */
 export type SendBatch = (
   flow: string,
   batch: PendingTrigger[],
-  release: ReleaseSlot,
+  permit: CallPermit,
 ) => Promise<void>;
 
 export interface BatcherLimits {
@@ -31,6 +31,10 @@ export interface BatcherLimits {
  * at saturation for fewer API calls, which is the scarce resource. Split batches (bisecting a call
  * Salesforce refused as a whole, or resending one refused for a governor limit in smaller calls)
  * go out first, one call each, cut again if the flow's most inputs per call shrank meanwhile.
+ *
+ * A trigger whose chunk lock is no longer surely held (`run.canSend()`) is never put in a call: it
+ * is handed back when the batch is cut, and `dropRun` removes a run's triggers as soon as its lock
+ * is known lost, so another worker that now owns the chunk is the only one to send them.
  */
 export class FlowBatcher {
   #buffer: PendingTrigger[] = [];
@@ -78,6 +82,32 @@ export class FlowBatcher {
     this.handBackBuffered();
   }
 
+  /**
+   * Hands back every buffered trigger of `run` (its chunk's lock was lost: another worker may own
+   * the chunk now). Calls already in flight are not touched.
+   */
+  dropRun(run: ChunkRun): void {
+    const left: PendingTrigger[] = [];
+    const dropped: PendingTrigger[] = [];
+    for (let i = this.#head; i < this.#buffer.length; i++) {
+      const trigger = this.#buffer[i] as PendingTrigger;
+      (trigger.run === run ? dropped : left).push(trigger);
+    }
+    if (dropped.length > 0) {
+      this.#buffer = left;
+      this.#head = 0;
+    }
+    for (let i = this.#splits.length - 1; i >= 0; i--) {
+      const split = this.#splits[i] as PendingTrigger[];
+      const kept = split.filter((trigger) => trigger.run !== run);
+      if (kept.length === split.length) continue;
+      for (const trigger of split) if (trigger.run === run) dropped.push(trigger);
+      if (kept.length === 0) this.#splits.splice(i, 1);
+      else this.#splits[i] = kept;
+    }
+    for (const trigger of dropped) trigger.run.handBack();
+  }
+
   /** Hands back every buffered trigger (to its chunk, which goes back to the queue). */
   handBackBuffered(): void {
     clearTimeout(this.#timer);
@@ -114,7 +144,7 @@ export class FlowBatcher {
     this.#timer = undefined;
     this.#asking = true;
     this.slots.acquire().then(
-      (release) => this.#onSlot(release),
+      (permit) => this.#onSlot(permit),
       (err) => {
         this.#asking = false;
         this.onSendError(err, []);
@@ -122,18 +152,33 @@ export class FlowBatcher {
     );
   }
 
-  #onSlot(release: ReleaseSlot): void {
+  #onSlot(permit: CallPermit): void {
     this.#asking = false;
     if (this.limits.blocked()) this.handBackBuffered();
-    const batch = this.#closed ? [] : (this.#nextSplit() ?? this.#take(this.limits.maxInputs()));
+    const batch = this.#closed ? [] : this.#nextBatch();
     if (batch.length === 0) {
-      release();
+      permit.release();
+      this.#pump();
       return;
     }
-    this.send(this.flow, batch, release)
+    this.send(this.flow, batch, permit)
       .catch((err) => this.onSendError(err, batch))
-      .finally(release);
+      .finally(() => permit.release());
     this.#pump();
+  }
+
+  /** The next call's triggers: a split first, else the buffer's oldest; none whose lock lapsed. */
+  #nextBatch(): PendingTrigger[] {
+    const now = Date.now();
+    for (;;) {
+      const split = this.#nextSplit();
+      if (split === undefined) break;
+      const sendable = split.filter((trigger) => trigger.run.canSend(now));
+      if (sendable.length === split.length) return split;
+      for (const trigger of split) if (!trigger.run.canSend(now)) trigger.run.handBack();
+      if (sendable.length > 0) return sendable;
+    }
+    return this.#take(this.limits.maxInputs(), now);
   }
 
   /**
@@ -150,9 +195,20 @@ export class FlowBatcher {
     return next.splice(0, max);
   }
 
-  #take(max: number): PendingTrigger[] {
-    const end = Math.min(this.#buffer.length, this.#head + Math.max(1, max));
-    const batch = this.#buffer.slice(this.#head, end);
+  #take(max: number, now: number): PendingTrigger[] {
+    const want = Math.max(1, max);
+    let end = Math.min(this.#buffer.length, this.#head + want);
+    let batch = this.#buffer.slice(this.#head, end);
+    if (!batch.every((trigger) => trigger.run.canSend(now))) {
+      // Rare: a run's lock lapsed while its triggers waited. Skip them and fill from behind.
+      batch = [];
+      end = this.#head;
+      while (end < this.#buffer.length && batch.length < want) {
+        const trigger = this.#buffer[end++] as PendingTrigger;
+        if (trigger.run.canSend(now)) batch.push(trigger);
+        else trigger.run.handBack();
+      }
+    }
     this.#head = end;
     if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
       this.#buffer = this.#buffer.slice(this.#head);

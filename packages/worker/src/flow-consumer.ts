@@ -1,6 +1,7 @@
 import type { Logger, RedisConnection } from '@flow-dispatcher/shared';
 import { type Job, Worker } from 'bullmq';
 import type { BufferBudget } from './buffer-budget.js';
+import { ChunkLease } from './chunk-lease.js';
 import type { ChunkProcessor } from './chunk-processor.js';
 
 export interface FlowConsumerOptions {
@@ -25,10 +26,16 @@ export interface FlowConsumerOptions {
  * triggers buffered, not by a job count, because a chunk may hold one trigger or thousands. The
  * price is doing BullMQ's bookkeeping ourselves: lock renewal for held chunks and the stalled
  * check (which gives a dead worker's chunks back to the queue).
+ *
+ * Each fetch of a chunk is a run with a lease of its own (keyed by the fetch's lock token, so a
+ * chunk fetched again by this process never shares renewal state with an earlier run that still
+ * has calls in flight). A renewal Redis refuses, or none confirmed before the lock's expiry, loses
+ * the lease: the run sends nothing more (chunk-lease.ts).
  */
 export class FlowConsumer {
   readonly #worker: Worker;
-  readonly #active = new Map<string, { job: Job; token: string }>();
+  /** Held runs, by lock token. */
+  readonly #active = new Map<string, { job: Job; lease: ChunkLease }>();
   readonly #running = new Set<Promise<void>>();
   #closing = false;
   #loop: Promise<void> | undefined;
@@ -81,6 +88,7 @@ export class FlowConsumer {
       }
       const token = `${this.#worker.id}:${this.#tokens++}`;
       let job: Job | undefined;
+      const askedAt = Date.now();
       try {
         job = await this.#worker.getNextJob(token, { block: true });
       } catch (err) {
@@ -90,29 +98,40 @@ export class FlowConsumer {
         continue;
       }
       if (!job?.id) continue;
-      this.#hold(job, token);
+      // BullMQ stamps processedOn with the time it sent the command that took the lock.
+      this.#hold(job, token, job.processedOn ?? askedAt);
     }
   }
 
-  #hold(job: Job, token: string): void {
+  #hold(job: Job, token: string, lockedAt: number): void {
     const id = job.id as string;
-    this.#active.set(id, { job, token });
+    const lease = new ChunkLease(this.options.lockDurationMs, lockedAt);
+    this.#active.set(token, { job, lease });
     const running = this.processor
-      .process(job, token, this.#closing, this.options.partition ?? 0)
+      .process(job, token, lease, this.#closing, this.options.partition ?? 0)
       .catch((err) =>
         this.logger.error({ flow: this.flow, chunkId: id, err }, 'chunk processing failed'),
       )
       .finally(() => {
-        this.#active.delete(id);
+        this.#active.delete(token);
         this.#running.delete(running);
       });
     this.#running.add(running);
   }
 
   #renewLocks(): void {
-    for (const { job, token } of this.#active.values()) {
-      job.extendLock(token, this.options.lockDurationMs).catch((err) => {
-        this.logger.warn({ flow: this.flow, chunkId: job.id, err }, 'could not renew a chunk lock');
+    for (const [token, { job, lease }] of this.#active) {
+      if (!lease.canSend()) continue;
+      void lease.renew(async () => {
+        try {
+          return Number(await job.extendLock(token, this.options.lockDurationMs));
+        } catch (err) {
+          this.logger.warn(
+            { flow: this.flow, chunkId: job.id, err },
+            'could not renew a chunk lock',
+          );
+          throw err;
+        }
       });
     }
   }

@@ -19,7 +19,7 @@ import {
   type TokenSource,
 } from '@flow-dispatcher/shared';
 import { Dispatcher } from './dispatcher.js';
-import { FleetLimiter } from './fleet-limiter.js';
+import { FleetLimiter, permitLeaseMs } from './fleet-limiter.js';
 import { FleetStats } from './fleet-stats.js';
 import { FleetTokenSource } from './fleet-token-source.js';
 import { checkPartitionLayout } from './partition-layout.js';
@@ -137,8 +137,8 @@ export async function startWorker(
     dailyApiShare: config.salesforce.dailyApiShare,
     readLimits: () => client.getLimits(),
     budgetProbeMs: config.salesforce.budgetProbeMs,
-    // Permits are leased like chunks are locked: a dead worker's come back in the same time.
-    leaseMs: config.dispatch.lockDurationMs,
+    // A permit outlives the longest request it may carry (a dead worker's come back after it).
+    leaseMs: permitLeaseMs(config.salesforce.requestTimeoutMs),
   });
   await limiter.start();
   const stats = new FleetStats(redis, keys, logger);

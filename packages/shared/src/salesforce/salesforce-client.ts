@@ -72,6 +72,13 @@ export const SALESFORCE_CLIENT_DEFAULTS = {
 export interface InvokeFlowOptions {
   /** Aborting gives a `connection-failed` verdict (`timeout` when the reason is a TimeoutError). */
   signal?: AbortSignal;
+  /**
+   * Asked right before each HTTP request of the call (the first, and a resend after a token
+   * refresh) with the longest that request may take (`requestTimeoutMs`). False: the request is
+   * not sent and the outcome is `connection-failed` with `sent: false` (nothing ran). The worker
+   * uses it so that no request leaves once its call permit or a chunk lock may have lapsed.
+   */
+  beforeAttempt?: (maxDurationMs: number) => Promise<boolean>;
 }
 
 /** One request, after any token refresh and resend. */
@@ -166,6 +173,7 @@ export class SalesforceClient {
       { method: 'POST', path: `${this.#apiBase}/actions/custom/flow/${flow}`, body },
       (response) => classifyInvokeResponse({ ...response, inputCount, nowMs: nowMs() }),
       opts.signal,
+      opts.beforeAttempt,
     );
     const outcome: InvokeOutcome = {
       // #send always classifies an invocation: `undefined` is only for GET successes.
@@ -267,6 +275,7 @@ export class SalesforceClient {
     request: { method: 'GET' | 'POST'; path: string; body?: string },
     classify: Classify,
     signal?: AbortSignal,
+    beforeAttempt?: (maxDurationMs: number) => Promise<boolean>,
   ): Promise<SendOutcome> {
     let token: AccessToken;
     try {
@@ -279,6 +288,19 @@ export class SalesforceClient {
     let limitInfo: LimitInfo | undefined;
     let firstExpiryAt: number | undefined;
     for (;;) {
+      if (beforeAttempt && !(await beforeAttempt(this.#requestTimeoutMs))) {
+        const outcome: SendOutcome = {
+          verdict: {
+            kind: 'connection-failed',
+            sent: false,
+            message: 'not sent: the call may no longer start (its permit or a chunk lock lapsed)',
+          },
+          durationMs: 0,
+          attempts,
+        };
+        if (limitInfo) outcome.limitInfo = limitInfo;
+        return outcome;
+      }
       attempts += 1;
       const attempt = await this.#exchangeOnce(token, request, classify, signal);
       limitInfo = attempt.limitInfo ?? limitInfo;
