@@ -106,7 +106,7 @@ export class ChunkProcessor {
     for (const [index, record] of run.records) records.set(index, record);
     // Tried even when the lease is lost: when the lock is in fact still ours, the chunk moves on
     // at once; when it is not, BullMQ refuses the move and the new owner carries on.
-    await this.#finish(job, token, data.inputs.length, records, lease);
+    await this.#finish(job, token, data.inputs.length, records, lease, partition);
   }
 
   async #finish(
@@ -115,6 +115,7 @@ export class ChunkProcessor {
     size: number,
     records: Map<number, TriggerRecord>,
     lease: ChunkLease,
+    partition: number,
   ): Promise<void> {
     let unsent = 0;
     let nextAt = Number.POSITIVE_INFINITY;
@@ -129,7 +130,11 @@ export class ChunkProcessor {
     try {
       if (unsent > 0) await job.moveToWait(token);
       else if (nextAt !== Number.POSITIVE_INFINITY) await job.moveToDelayed(nextAt, token);
-      else await job.moveToCompleted(summary, token, false);
+      else {
+        await job.moveToCompleted(summary, token, false);
+        // Only now, with the job gone, may the records start to expire (outcome-store.ts).
+        await this.deps.store.retain(job.queueName, job.id ?? '', partition);
+      }
     } catch (err) {
       // Most likely the lock was lost (Redis away longer than the lock): another worker owns the
       // chunk now and will skip every trigger already recorded.

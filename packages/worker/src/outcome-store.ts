@@ -11,6 +11,7 @@ import type { PendingTrigger } from './chunk-run.js';
 
 interface PersistCommand {
   fdPersistOutcomes(...args: (string | number)[]): Promise<number>;
+  fdRetainOutcomes(...args: (string | number)[]): Promise<number>;
 }
 
 /**
@@ -20,9 +21,17 @@ interface PersistCommand {
  * the same write runs twice (ioredis re-sends a command whose reply a dropped connection lost) or
  * when two workers settle the same trigger (a chunk taken over after its lock expired).
  *
- * KEYS: pending (HASH), dead letters (ZSET), dead-letter items (HASH), outcome hashes…
- * ARGV: ttlMs, n, then n × (key index, field, record JSON, terminal 0|1, flow, dead id or '',
- *       dead-at, dead-letter JSON or '').
+ * Retention: a chunk's outcome hash lives as long as its chunk job does. While the job exists
+ * (the chunk is in progress, however long it waits: a pause, an open circuit, a retry a day away,
+ * a spent budget) the hash has no expiry, so an answered trigger can never be forgotten and sent
+ * again; once the job is gone (completed and removed) the hash keeps `resultTtlMs` for status
+ * look-ups. A late write to a completed chunk's hash (a call that was in flight when the chunk was
+ * taken over and completed elsewhere) gives it that expiry if it has none.
+ *
+ * KEYS: pending (HASH), dead letters (ZSET), dead-letter items (HASH), then per chunk its outcome
+ *       hash and its job hash (pairs)…
+ * ARGV: ttlMs, n, then n × (outcome key index, field, record JSON, terminal 0|1, flow, dead id or
+ *       '', dead-at, dead-letter JSON or '').
  */
 const PERSIST_OUTCOMES = `
 local ttl = ARGV[1]
@@ -31,13 +40,16 @@ local settled = {}
 local touched = {}
 for i = 0, n - 1 do
   local b = 3 + i * 8
-  local key = KEYS[tonumber(ARGV[b])]
+  local index = tonumber(ARGV[b])
+  local key = KEYS[index]
   local field = ARGV[b + 1]
   local old = redis.call('HGET', key, field)
-  local head = old and string.sub(old, 1, 12) or ''
-  local done = string.find(head, '"s":"ok"', 1, true) or string.find(head, '"s":"dead"', 1, true)
-    or string.find(head, '"s":"moved"', 1, true)
-  if not done then
+  local state = nil
+  if old then
+    local decoded, record = pcall(cjson.decode, old)
+    if decoded and type(record) == 'table' then state = record.s end
+  end
+  if state ~= 'ok' and state ~= 'dead' and state ~= 'moved' then
     redis.call('HSET', key, field, ARGV[b + 2])
     if ARGV[b + 3] == '1' then
       local flow = ARGV[b + 4]
@@ -48,17 +60,33 @@ for i = 0, n - 1 do
       redis.call('ZADD', KEYS[2], ARGV[b + 6], ARGV[b + 5])
     end
   end
-  touched[key] = true
+  touched[index] = true
 end
-for key in pairs(touched) do redis.call('PEXPIRE', key, ttl) end
+for index in pairs(touched) do
+  local key = KEYS[index]
+  if redis.call('EXISTS', KEYS[index + 1]) == 1 then
+    redis.call('PERSIST', key)
+  elseif redis.call('PTTL', key) == -1 then
+    redis.call('PEXPIRE', key, ttl)
+  end
+end
 for flow, count in pairs(settled) do redis.call('HINCRBY', KEYS[1], flow, -count) end
 return n
 `;
 
 /**
+ * Gives a completed chunk's outcome hash its retention (`resultTtlMs`), once its job is gone.
+ * KEYS: outcome hash, job hash. ARGV: ttlMs. Returns 1 when the expiry was set.
+ */
+const RETAIN_OUTCOMES = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+return redis.call('PEXPIRE', KEYS[1], ARGV[1])
+`;
+
+/**
  * Where the worker writes what became of each trigger: the chunk's outcome hash (one HSET per
- * chunk per call, expiring `resultTtlMs` after the last write) and, for the dead, the dead-letter
- * set, and the pending count. One script per call and queue partition (a call may carry
+ * chunk per call; kept while the chunk exists, then `resultTtlMs`) and, for the dead, the
+ * dead-letter set, and the pending count. One script per call and queue partition (a call may carry
  * triggers of chunks from several partitions; each partition's keys share one slot), written
  * before the triggers are settled in memory, so a chunk job is never completed ahead of the
  * records that justify it.
@@ -72,6 +100,7 @@ export class OutcomeStore {
     const commands = redis as unknown as Partial<PersistCommand>;
     if (typeof commands.fdPersistOutcomes !== 'function') {
       redis.defineCommand('fdPersistOutcomes', { lua: PERSIST_OUTCOMES });
+      redis.defineCommand('fdRetainOutcomes', { numberOfKeys: 2, lua: RETAIN_OUTCOMES });
     }
   }
 
@@ -84,6 +113,19 @@ export class OutcomeStore {
       if (record) records.set(Number(field), record);
     }
     return records;
+  }
+
+  /**
+   * Starts the retention clock of a chunk whose job was completed (and so removed): its records
+   * stay readable for `resultTtlMs`. Harmless when the job still exists (nothing changes).
+   */
+  async retain(flow: string, chunkId: string, partition = 0): Promise<void> {
+    const keys = this.keys.forPartition(partition);
+    await (this.redis as unknown as PersistCommand).fdRetainOutcomes(
+      keys.outcomes(chunkId),
+      keys.job(flow, chunkId),
+      this.resultTtlMs,
+    );
   }
 
   /**
@@ -129,8 +171,8 @@ export class OutcomeStore {
       const key = keys.outcomes(run.chunkId);
       let index = keyIndex.get(key);
       if (index === undefined) {
-        chunkKeys.push(key);
-        index = chunkKeys.length + 3; // KEYS[4] is the first chunk's outcome hash
+        index = chunkKeys.length + 4; // KEYS[4] is the first chunk's outcome hash, KEYS[5] its job
+        chunkKeys.push(key, keys.job(run.flow, run.chunkId));
         keyIndex.set(key, index);
       }
       let deadId = '';
