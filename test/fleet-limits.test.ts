@@ -1,4 +1,5 @@
 import { Producer } from '@flow-dispatcher/producer';
+import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CliProcess } from './support/cli-process.js';
@@ -168,6 +169,9 @@ describe('fleet-wide limits', () => {
       DISPATCH_LINGER_MS: '0',
       WORKER_LOCK_DURATION_MS: '3000',
       WORKER_STALLED_INTERVAL_MS: '1000',
+      // A permit's lease outlasts the longest request (4/3 of it + 5 s: 9 s here), since a dead
+      // worker's calls may still be running at Salesforce; shorter requests, faster return.
+      SF_REQUEST_TIMEOUT_MS: '3000',
     };
     const [first] = await fleet(1, extra);
     await producer.triggerMany('Welcome_SMS', inputs(100, 'perm'));
@@ -188,7 +192,9 @@ describe('fleet-wide limits', () => {
       .slice(before)
       .filter((call) => call.startedAt > killedAt);
     expect(concurrencyProfile(after).highest).toBe(3);
-    expect(sim.stats().concurrency.highest).toBeLessThanOrEqual(3 + 3); // the dead worker's calls still ran
+    // Never more than the cap, not even while the dead worker's permits were waiting to lapse.
+    expect(sim.stats().concurrency.highest).toBeLessThanOrEqual(3);
+    expect(concurrencyProfile(sim.calls()).highest).toBeLessThanOrEqual(3);
   });
 
   it('shrinks calls that hit governor limits and delivers everything', async () => {
@@ -221,5 +227,108 @@ describe('fleet-wide limits', () => {
     expect(later.length).toBeGreaterThan(0);
     expect(Math.max(...later.map((c) => c.inputs))).toBeLessThanOrEqual(50);
     expect(later.filter((c) => c.status !== 200)).toEqual([]);
+  });
+});
+
+/**
+ * README, Guarantees: calls in flight stay at or under SF_MAX_CONCURRENCY, whatever the faults and
+ * their length. Two faults longer than every timeout involved (the permit lease, the request
+ * deadline): Redis frozen while calls are in flight (the fleet cannot renew or re-count its
+ * permits), and one worker frozen while its calls run at Salesforce (it cannot renew them, the
+ * others can take what lapses). A call still running at Salesforce must still hold a counted
+ * permit.
+ */
+describe('fleet-wide limits across long freezes', () => {
+  let redis: RedisServerProcess;
+  let sim: Simulator;
+  let producer: Producer;
+  const workers: CliProcess[] = [];
+
+  beforeEach(async () => {
+    redis = await startRedisServer();
+    producer = new Producer({ redis: redis.url, prefix: 'freeze', maxChunkSize: 50 });
+  });
+
+  afterEach(async () => {
+    for (const process of [redis.child, ...workers.map((w) => w.child)])
+      if (process.exitCode === null && process.signalCode === null) process.kill('SIGCONT');
+    await Promise.all(workers.splice(0).map((w) => w.kill('SIGKILL')));
+    await producer.close();
+    await sim.close();
+    await redis.stop();
+  });
+
+  async function fleetOf(
+    count: number,
+    latencyMs: number,
+    requestTimeoutMs: number,
+    lockMs: number,
+  ) {
+    sim = await startSimulator({ port: 0, latency: { kind: 'fixed', ms: latencyMs } });
+    const env = fleetEnv({
+      redisUrl: redis.url,
+      prefix: 'freeze',
+      simulatorUrl: sim.url,
+      extra: {
+        SF_MAX_CONCURRENCY: '4',
+        SF_MAX_INPUTS_PER_CALL: '10',
+        DISPATCH_LINGER_MS: '0',
+        // A permit's lease is 4/3 of the request deadline + 5 s.
+        SF_REQUEST_TIMEOUT_MS: String(requestTimeoutMs),
+        WORKER_LOCK_DURATION_MS: String(lockMs),
+        WORKER_STALLED_INTERVAL_MS: '1000',
+      },
+    });
+    const started = await Promise.all(Array.from({ length: count }, () => startWorkerProcess(env)));
+    workers.push(...started);
+    return started;
+  }
+
+  /** Waits for every trigger; checks the cap held, and duplicates stayed within `maxDuplicates`. */
+  async function settle(total: number, maxDuplicates: number): Promise<void> {
+    await waitFor(() => sim.stats().deliveries.unique === total, {
+      message: 'all delivered',
+      timeoutMs: 120_000,
+    });
+    expect(sim.stats().concurrency.highest).toBeLessThanOrEqual(4);
+    expect(concurrencyProfile(sim.calls()).highest).toBeLessThanOrEqual(4);
+    expect(sim.stats().deliveries.duplicates).toBeLessThanOrEqual(maxDuplicates);
+    expect(await producer.deadLetters.count()).toBe(0);
+  }
+
+  it('never exceeds SF_MAX_CONCURRENCY across a 16 s Redis freeze (permit lease ≈ 10 s)', async () => {
+    // Chunk locks outlast the freeze: what stops the workers here is their permits.
+    await fleetOf(2, 2_500, 4_000, 60_000);
+    await producer.triggerMany('Welcome_SMS', inputs(400, 'frzr'));
+    await waitFor(() => sim.stats().concurrency.inFlight === 4, {
+      message: 'the cap in use',
+      timeoutMs: 30_000,
+      intervalMs: 20,
+    });
+    redis.child.kill('SIGSTOP');
+    await sleep(16_000);
+    redis.child.kill('SIGCONT');
+    // Every call in flight was answered before the permits ran out, and recorded after: none
+    // is sent twice.
+    await settle(400, 0);
+  });
+
+  it('never exceeds SF_MAX_CONCURRENCY when a worker stalls 20 s with calls in flight (lease ≈ 16 s)', async () => {
+    // Calls take 5 s, longer than the 3 s chunk locks: the other worker takes the stalled one's
+    // chunks meanwhile.
+    const [stalled] = await fleetOf(2, 5_000, 8_000, 3_000);
+    await producer.triggerMany('Welcome_SMS', inputs(400, 'frzw'));
+    await waitFor(() => sim.stats().concurrency.inFlight === 4, {
+      message: 'the cap in use',
+      timeoutMs: 30_000,
+      intervalMs: 20,
+    });
+    stalled?.child.kill('SIGSTOP');
+    await sleep(20_000);
+    stalled?.child.kill('SIGCONT');
+    // The stalled worker's calls ran but it could not record them (and they time out when it
+    // wakes): the new owner of their chunks sends those inputs again. At most the calls in flight
+    // at the stall, 4 × 10 inputs.
+    await settle(400, 4 * 10);
   });
 });
