@@ -198,10 +198,12 @@ describe('fleet-wide limits', () => {
   });
 
   it('shrinks calls that hit governor limits and delivers everything', async () => {
+    // As a real org answers it: a call of more than 50 inputs breaks its shared transaction's
+    // governor limit and rolls back, every input failing with the generic UNKNOWN_EXCEPTION.
     sim = await startSimulator({
       port: 0,
       latency: { kind: 'fixed', ms: 10 },
-      governorLimit: { maxInputs: 50 },
+      transactionCapacity: 50,
     });
     await fleet(1, { DISPATCH_LINGER_MS: '50' });
     await producer.triggerMany('Welcome_SMS', inputs(1_000, 'gov'));

@@ -31,7 +31,11 @@ describe('admin endpoints', () => {
     await invoke(sim, token, 'Welcome_SMS', [{ IndividualId: 'b' }, { EmailAddress: 'x' }]);
 
     const stats = (await admin(sim.url, 'GET /__sim/stats')).json as SimulatorStats;
-    expect(stats.invokeCalls).toEqual({ total: 3, byStatus: { '200': 2, '400': 1 } });
+    expect(stats.invokeCalls).toEqual({
+      total: 3,
+      byStatus: { '200': 2, '400': 1 },
+      rolledBack: 0,
+    });
     expect(stats.inputs).toEqual({ received: 6, succeeded: 5, failed: 1 });
     expect(stats.deliveries).toEqual({ unique: 3, total: 5, duplicates: 2 });
     expect(stats.tokenRequests).toEqual({ granted: 1, refused: 0 });

@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, sendJson } from './http-exchange.js';
+import { type RequestKind, requestKinds } from './request-kind.js';
 import { SimulatorConfigError } from './simulator-errors.js';
 
 /** What the admin endpoints may do; the running simulator provides it. */
 export interface AdminOperations {
   stats(): unknown;
   calls(since: number): unknown;
+  requests(since: number, kind: RequestKind | undefined): unknown;
   deliveries(): Record<string, number>;
   deliverySummary(): unknown;
   config(): unknown;
@@ -85,6 +87,20 @@ export async function handleAdminRequest(
         ok(res, ops.calls(since));
         return;
       }
+      case 'GET /__sim/requests': {
+        const since = Number(query?.get('since') ?? 0);
+        if (!Number.isInteger(since) || since < 0) {
+          fail(res, 400, 'INVALID_SINCE', 'since must be a non-negative integer (a request seq)');
+          return;
+        }
+        const kind = query?.get('kind') ?? undefined;
+        if (kind !== undefined && !isRequestKind(kind)) {
+          fail(res, 400, 'INVALID_KIND', `kind must be one of ${requestKinds.join(', ')}`);
+          return;
+        }
+        ok(res, ops.requests(since, kind));
+        return;
+      }
       case 'GET /__sim/deliveries':
         ok(res, ops.deliveries());
         return;
@@ -105,6 +121,10 @@ function ok(res: ServerResponse, value: unknown): void {
 
 function fail(res: ServerResponse, status: number, code: string, message: string): void {
   sendJson(res, status, JSON.stringify({ error: { code, message } }));
+}
+
+function isRequestKind(value: string): value is RequestKind {
+  return (requestKinds as readonly string[]).includes(value);
 }
 
 function isLoopback(address: string | undefined): boolean {

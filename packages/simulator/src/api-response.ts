@@ -2,10 +2,17 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { canAnswer, sendJson } from './http-exchange.js';
 import type { SimulatorContext } from './simulator-context.js';
 
-/** `Sforce-Limit-Info` value: usage after this request was counted, as Salesforce reports it. */
+/**
+ * `Sforce-Limit-Info` value: usage after this request was counted, as Salesforce reports it, then
+ * (unless `apiBurstsMax` is null) `api-bursts`, which Salesforce shows but does not document: here
+ * the requests charged in the second of the latest charge.
+ */
 export function limitInfo(ctx: SimulatorContext): string {
-  const { used, max } = ctx.daily.usage(Date.now());
-  return `api-usage=${used}/${max}`;
+  const nowMs = Date.now();
+  const { used, max } = ctx.daily.usage(nowMs);
+  const burstsMax = ctx.config.apiBurstsMax;
+  if (burstsMax === null) return `api-usage=${used}/${max}`;
+  return `api-usage=${used}/${max}, api-bursts=${ctx.daily.burst()}/${burstsMax}`;
 }
 
 /** A JSON answer on /services/data: every one carries `Sforce-Limit-Info`. */

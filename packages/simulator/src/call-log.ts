@@ -1,3 +1,5 @@
+import { RingLog } from './ring-log.js';
+
 /** How an invoke call ended: an HTTP status, or what happened instead of an answer. */
 export type CallStatus = number | 'reset' | 'hang' | 'aborted' | 'in-flight';
 
@@ -23,31 +25,24 @@ export interface RecordedCall {
   concurrencyAtStart: number;
   /** Each input's IndividualId in order, only with `recordInputs: true`. */
   individualIds?: string[];
+  /** Present when the call's shared transaction broke a governor limit and rolled back. */
+  rolledBack?: true;
 }
 
 /**
- * The newest invoke calls, in arrival order.
- *
- * State: a ring of at most `capacity` records, filled at arrival and updated in place as the call
- * progresses, plus the next sequence number. Transitions: `open` appends (overwriting the oldest
- * once full), `clear` empties the ring but keeps numbering. Trade-off: records are created at
- * arrival, so a reader polling with `since` never misses a call that answers late, at the price
- * of seeing `in-flight` records.
+ * The newest invoke calls, in arrival order: a `RingLog` (see there for states and trade-off) of
+ * records made when a call arrives and updated in place as it progresses.
  */
 export class CallLog {
-  #ring: RecordedCall[] = [];
-  #capacity: number;
-  /** Index in #ring of the oldest record once the ring is full. */
-  #head = 0;
-  #nextSeq = 1;
+  readonly #log: RingLog<RecordedCall>;
 
   constructor(capacity: number) {
-    this.#capacity = capacity;
+    this.#log = new RingLog(capacity, copy);
   }
 
   open(flow: string, startedAt: number, concurrencyAtStart: number): RecordedCall {
-    const call: RecordedCall = {
-      seq: this.#nextSeq++,
+    return this.#log.append((seq) => ({
+      seq,
       flow,
       startedAt,
       endedAt: null,
@@ -56,46 +51,20 @@ export class CallLog {
       succeeded: 0,
       failed: 0,
       concurrencyAtStart,
-    };
-    if (this.#ring.length < this.#capacity) {
-      this.#ring.push(call);
-    } else {
-      this.#ring[this.#head] = call;
-      this.#head = (this.#head + 1) % this.#capacity;
-    }
-    return call;
+    }));
   }
 
   /** Copies of the kept records with `seq > since`, oldest first. */
   since(since = 0): RecordedCall[] {
-    const kept = this.#ring.length;
-    const oldestSeq = this.#nextSeq - kept;
-    const first = Math.max(0, since + 1 - oldestSeq);
-    const out: RecordedCall[] = [];
-    for (let i = first; i < kept; i++) {
-      const call = this.#ring[(this.#head + i) % kept];
-      if (call !== undefined) out.push(copy(call));
-    }
-    return out;
+    return this.#log.since(since);
   }
 
   clear(): void {
-    this.#ring = [];
-    this.#head = 0;
+    this.#log.clear();
   }
 
   resize(capacity: number): void {
-    if (capacity === this.#capacity) return;
-    // Keep the live objects, not copies: calls in flight go on updating them.
-    const kept = this.#ring.length;
-    const ordered: RecordedCall[] = [];
-    for (let i = 0; i < kept; i++) {
-      const call = this.#ring[(this.#head + i) % kept];
-      if (call !== undefined) ordered.push(call);
-    }
-    this.#ring = ordered.slice(Math.max(0, ordered.length - capacity));
-    this.#head = 0;
-    this.#capacity = capacity;
+    this.#log.resize(capacity);
   }
 }
 

@@ -7,6 +7,10 @@
  * injected fault stopped before the API layer); buckets whose whole slice is older than the window
  * drop off as time passes; `restart` empties the queue and charges a starting usage at once.
  *
+ * Beside it, the charges made in the second of the latest charge (what `Sforce-Limit-Info` shows
+ * as `api-bursts`): a charge in a new second starts that count over. It is read as it stands, so
+ * an answer written just after a second boundary still counts the charge of its own request.
+ *
  * Trade-off: a bucket is 1/1000 of the window wide (86.4 s for 24 h), so usage drops off in steps
  * and never earlier than the exact rolling window would free it, while memory stays bounded
  * whatever the call rate.
@@ -18,6 +22,8 @@ export class DailyAllocation {
   #starts: number[] = [];
   #counts: number[] = [];
   #used = 0;
+  #burstSecond = -1;
+  #burstCount = 0;
 
   constructor(limit: number, windowMs: number) {
     this.#limit = limit;
@@ -39,6 +45,8 @@ export class DailyAllocation {
     this.#starts = [];
     this.#counts = [];
     this.#used = 0;
+    this.#burstSecond = -1;
+    this.#burstCount = 0;
     if (startingUsed > 0) this.#add(startingUsed, nowMs);
   }
 
@@ -47,11 +55,18 @@ export class DailyAllocation {
     this.#expire(nowMs);
     if (this.#used >= this.#limit) return false;
     this.#add(1, nowMs);
+    const second = Math.floor(nowMs / 1000);
+    if (second !== this.#burstSecond) {
+      this.#burstSecond = second;
+      this.#burstCount = 0;
+    }
+    this.#burstCount++;
     return true;
   }
 
   /** Takes back the newest charge. */
   refund(): void {
+    if (this.#burstCount > 0) this.#burstCount--;
     for (let i = this.#counts.length - 1; i >= 0; i--) {
       const c = this.#counts[i] ?? 0;
       if (c > 0) {
@@ -60,6 +75,11 @@ export class DailyAllocation {
         return;
       }
     }
+  }
+
+  /** Requests charged in the second of the latest charge (0 before any). */
+  burst(): number {
+    return this.#burstCount;
   }
 
   usage(nowMs: number): { used: number; max: number } {

@@ -3,6 +3,8 @@ import { sendApiJson } from './api-response.js';
 import { handleDescribe, handleFlowList } from './describe-handler.js';
 import { handleInvoke } from './invoke-handler.js';
 import { handleLimits } from './limits-handler.js';
+import type { DataPath } from './request-kind.js';
+import { flowRefusal, orgRefusal } from './request-refusals.js';
 import {
   dailyLimitBody,
   invalidSessionBody,
@@ -16,25 +18,19 @@ import type { SimulatorContext } from './simulator-context.js';
 
 /**
  * Everything under `/services/data/`. Invoke POSTs go to their own handler; the rest (list,
- * describe, limits) is authenticated, charged to the daily allocation, then routed. A request
- * refused with 401 or 403 is not charged.
+ * describe, limits) is authenticated (401), refused while the org's API access is off (403
+ * API_DISABLED_FOR_ORG), charged to the daily allocation (403 TotalRequests once it is spent),
+ * then routed; a describe of a flow the user may not run answers 403 INSUFFICIENT_ACCESS. The
+ * 401s, API_DISABLED_FOR_ORG and TotalRequests are free; every answer after the charge (200, 304,
+ * 403 INSUFFICIENT_ACCESS, 404, 405) counts.
  */
 export function handleDataRequest(
   ctx: SimulatorContext,
   req: IncomingMessage,
   res: ServerResponse,
-  path: string,
+  { version, rest, flowPath, flowName }: DataPath,
 ): Promise<void> | undefined {
-  // ['', 'services', 'data', 'v65.0', 'actions', 'custom', 'flow', 'Name']
-  const segments = path.split('/');
-  if (segments.length > 4 && segments[segments.length - 1] === '') segments.pop();
-  const versionSegment = segments[3] ?? '';
-  const version = versionSegment.startsWith('v') ? versionSegment.slice(1) : '';
-  const rest = segments.slice(4);
   const method = req.method ?? 'GET';
-  const flowPath =
-    rest.length >= 3 && rest[0] === 'actions' && rest[1] === 'custom' && rest[2] === 'flow';
-  const flowName = flowPath && rest.length === 4 ? safeDecode(rest[3] ?? '') : null;
 
   if (method === 'POST' && flowName !== null) return handleInvoke(ctx, req, res, version, flowName);
   req.resume();
@@ -48,6 +44,12 @@ export function handleDataRequest(
       401,
       session === 'invalid' ? invalidSessionBody : sessionNotValidForRestBody,
     );
+    return;
+  }
+  const orgRefused = orgRefusal(ctx.config.refuse);
+  if (orgRefused !== null) {
+    ctx.counters.refusedApiDisabled++;
+    sendApiJson(ctx, res, 403, orgRefused);
     return;
   }
   if (!ctx.daily.tryCharge(nowMs)) {
@@ -67,18 +69,27 @@ export function handleDataRequest(
     if (readOnly) handleFlowList(ctx, res, version);
     else sendApiJson(ctx, res, 405, methodNotAllowedBody(method, 'GET,HEAD'));
   } else if (flowName !== null) {
-    if (readOnly) handleDescribe(ctx, req, res, flowName);
-    else sendApiJson(ctx, res, 405, methodNotAllowedBody(method, 'GET,HEAD,POST'));
+    if (!readOnly) sendApiJson(ctx, res, 405, methodNotAllowedBody(method, 'GET,HEAD,POST'));
+    else describeUnlessRefused(ctx, req, res, flowName);
   } else {
     sendApiJson(ctx, res, 404, notFoundBody);
   }
   return;
 }
 
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
+/** A flow the user may not run is refused only once it is known to exist (else 404). */
+function describeUnlessRefused(
+  ctx: SimulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  flowName: string,
+): void {
+  const refused = flowRefusal(ctx.config.refuse, flowName);
+  const acceptUnknown = ctx.config.unknownFlows === 'accept';
+  if (refused !== null && ctx.flows.find(flowName, acceptUnknown, Date.now()) !== undefined) {
+    ctx.counters.refusedInsufficientAccess++;
+    sendApiJson(ctx, res, 403, refused);
+    return;
   }
+  handleDescribe(ctx, req, res, flowName);
 }

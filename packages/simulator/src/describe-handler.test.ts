@@ -115,7 +115,9 @@ describe('describe', () => {
     const again = await api(sim, token, path, { headers: { 'if-modified-since': lastModified } });
     expect(again.status).toBe(304);
     expect(again.text).toBe('');
-    expect(again.headers.get('sforce-limit-info')).toMatch(/^api-usage=\d+\/100000$/);
+    expect(again.headers.get('sforce-limit-info')).toMatch(
+      /^api-usage=\d+\/100000, api-bursts=\d+\/750$/,
+    );
     const older = new Date(Date.parse(lastModified) - 60_000).toUTCString();
     expect((await api(sim, token, path, { headers: { 'if-modified-since': older } })).status).toBe(
       200,
@@ -235,6 +237,6 @@ describe('list and limits', () => {
     const fixture = fixtureJson('limits-response-simple-salesforce.json') as object;
     expect(Object.keys(body).sort()).toEqual(Object.keys(fixture).sort());
     expect(body.DailyApiRequests).toEqual({ Max: 15000, Remaining: 14998 });
-    expect(reply.headers.get('sforce-limit-info')).toBe('api-usage=2/15000');
+    expect(reply.headers.get('sforce-limit-info')).toBe('api-usage=2/15000, api-bursts=1/750');
   });
 });

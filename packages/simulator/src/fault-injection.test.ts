@@ -5,6 +5,7 @@ import { defaultConfig } from './simulator-config.js';
 import {
   clientCredentialsToken,
   closeAll,
+  fixtureJson,
   fixtureText,
   inputsFor,
   invoke,
@@ -155,6 +156,36 @@ describe('concurrency', () => {
     expect(Math.max(...sim.calls().map((c) => c.concurrencyAtStart))).toBe(
       stats.concurrency.highest,
     );
+  });
+
+  it('answers the concurrency refusal configured, ConcurrentPerOrgLongTxn by default', async () => {
+    const sim = await start({ maxConcurrency: 0 });
+    const token = await clientCredentialsToken(sim);
+    const refusal = async () => {
+      const reply = await invoke(sim, token, 'Welcome_SMS', inputsFor(['r']));
+      expect(reply.status).toBe(403);
+      return reply.json;
+    };
+    expect(await refusal()).toEqual(
+      fixtureJson('error-403-request-limit-exceeded-concurrent.json'),
+    );
+    sim.configure({ concurrencyRefusal: 'ConcurrentRequests' });
+    expect(await refusal()).toEqual([
+      {
+        message: 'ConcurrentRequests (Concurrent API Requests) Limit exceeded',
+        errorCode: 'REQUEST_LIMIT_EXCEEDED',
+      },
+    ]);
+    sim.configure({ concurrencyRefusal: 'ConcurrentPerOrgApex' });
+    expect(await refusal()).toEqual([
+      { message: 'ConcurrentPerOrgApex Limit exceeded', errorCode: 'REQUEST_LIMIT_EXCEEDED' },
+    ]);
+    expect(() => sim.configure({ concurrencyRefusal: 'Other' as never })).toThrow(
+      /concurrencyRefusal/,
+    );
+    expect(sim.stats().refusedForLimits.concurrency).toBe(3);
+    expect(sim.stats().apiUsage.used).toBe(0);
+    expect(sim.deliveries().size).toBe(0);
   });
 
   it('tracks the peak without a cap', async () => {

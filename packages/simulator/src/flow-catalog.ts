@@ -15,6 +15,8 @@ export interface CompiledFlow {
   readonly describeBody: string;
   /** Whole seconds (ms value), as If-Modified-Since compares them. */
   readonly lastModifiedMs: number;
+  /** This flow's own transaction capacity; null: the global one applies. */
+  readonly transactionCapacity: number | null;
 }
 
 /**
@@ -136,5 +138,6 @@ function compile(
       type: 'FLOW',
     }),
     lastModifiedMs,
+    transactionCapacity: spec.transactionCapacity ?? null,
   };
 }

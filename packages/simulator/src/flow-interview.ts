@@ -10,6 +10,8 @@ export interface InterviewBatch {
   failed: number;
   /** Each input's IndividualId in order ('' when absent), when asked for. */
   individualIds: string[] | undefined;
+  /** The call's shared transaction broke a governor limit: every input failed, nothing ran. */
+  rolledBack: boolean;
 }
 
 /** Bytes per Flow__InterviewGuid: 38 hex digits, '-', 4 hex digits, like the real v63 answer. */
@@ -18,10 +20,16 @@ const guidBytes = 21;
 const successTail = '"Flow__InterviewStatus":"Started"},"sortOrder":-1,"version":1}';
 
 /**
- * Runs one interview per input and builds the answer. Each input is checked in this order:
- * undeclared input name (element mode), missing required input, the governor limit, the fault
- * rules, then the random transient/permanent rates. An interview that passes all of them succeeds
- * and is recorded as a delivery of its IndividualId.
+ * Runs one interview per input and builds the answer.
+ *
+ * The inputs of one call share one bulk transaction. When the call carries more inputs than the
+ * flow's transaction capacity, that transaction breaks a governor limit and rolls back: every
+ * input fails with the generic UNKNOWN_EXCEPTION flow fault (the limit's own text never reaches
+ * the answer), nothing is delivered, and no fault rule or random rate is consulted.
+ *
+ * Otherwise each input is checked in this order: undeclared input name (element mode), missing
+ * required input, the fault rules, then the random transient/permanent rates. An interview that
+ * passes all of them succeeds and is recorded as a delivery of its IndividualId.
  *
  * The answer is built as strings from fragments prepared per flow, so a 200-input call allocates
  * about one string per input. Key order matches the real v63 response: actionName, errors,
@@ -35,13 +43,8 @@ export function runInterviews(
 ): InterviewBatch {
   const { config } = ctx;
   const n = inputs.length;
-  const governor =
-    config.governorLimit !== null && n > config.governorLimit.maxInputs
-      ? {
-          statusCode: config.governorLimit.statusCode ?? interviewErrors.governorDefault.statusCode,
-          message: config.governorLimit.message ?? interviewErrors.governorDefault.message,
-        }
-      : null;
+  const capacity = flow.transactionCapacity ?? config.transactionCapacity;
+  if (capacity !== null && n > capacity) return rolledBack(flow, inputs, recordIds);
   const checkUndeclared = flow.declared !== null && config.unknownInputMode === 'element';
   const transientRate = config.transientInputRate;
   const randomRate = transientRate + config.permanentInputRate;
@@ -52,19 +55,12 @@ export function runInterviews(
 
   for (let i = 0; i < n; i++) {
     const input = inputs[i] ?? {};
-    const rawId = input.IndividualId;
-    const individualId =
-      typeof rawId === 'string'
-        ? rawId
-        : rawId === undefined || rawId === null
-          ? ''
-          : String(rawId);
+    const individualId = individualIdOf(input);
     if (individualIds !== undefined) individualIds[i] = individualId;
 
     let error: InterviewError | null = null;
     if (checkUndeclared) error = undeclaredInput(flow, input);
     if (error === null) error = missingRequired(flow, input);
-    if (error === null) error = governor;
     if (error === null && !ctx.inputFaults.empty)
       error = ctx.inputFaults.check(input, individualId);
     if (error === null && randomRate > 0) {
@@ -83,7 +79,35 @@ export function runInterviews(
       parts[i] = flow.resultHead + failureTail(error);
     }
   }
-  return { body: `[${parts.join(',')}]`, succeeded, failed: n - succeeded, individualIds };
+  return {
+    body: `[${parts.join(',')}]`,
+    succeeded,
+    failed: n - succeeded,
+    individualIds,
+    rolledBack: false,
+  };
+}
+
+/** The answer of a call whose shared transaction rolled back: the same failure for every input. */
+function rolledBack(
+  flow: CompiledFlow,
+  inputs: readonly Record<string, unknown>[],
+  recordIds: boolean,
+): InterviewBatch {
+  const element = flow.resultHead + failureTail(interviewErrors.rolledBack);
+  return {
+    body: `[${new Array<string>(inputs.length).fill(element).join(',')}]`,
+    succeeded: 0,
+    failed: inputs.length,
+    individualIds: recordIds ? inputs.map(individualIdOf) : undefined,
+    rolledBack: true,
+  };
+}
+
+function individualIdOf(input: Record<string, unknown>): string {
+  const rawId = input.IndividualId;
+  if (typeof rawId === 'string') return rawId;
+  return rawId === undefined || rawId === null ? '' : String(rawId);
 }
 
 /** The first input name the flow does not declare, for the unknownInputMode 'request' check. */

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { alwaysAvailableInputs } from './simulator-config.js';
+import { SimulatorConfigError } from './simulator-errors.js';
 import {
   api,
   clientCredentialsToken,
@@ -53,7 +55,7 @@ describe('invoke success', () => {
     }
     expect(guids.size).toBe(3);
     expect([...sim.deliveries()]).toEqual(ids.map((id) => [id, 1]));
-    expect(reply.headers.get('sforce-limit-info')).toBe('api-usage=1/100000');
+    expect(reply.headers.get('sforce-limit-info')).toBe('api-usage=1/100000, api-bursts=1/750');
   });
 
   it('accepts a nested Apex-defined input', async () => {
@@ -165,32 +167,117 @@ describe('per-input failures', () => {
     expect(sim.deliveries().size).toBe(0);
     expect(sim.stats().apiUsage.used).toBe(1);
   });
+});
 
-  it('fails every input past the governor limit', async () => {
-    const sim = await start({ governorLimit: { maxInputs: 2 } });
+describe('transaction capacity (one call = one bulk transaction)', () => {
+  const allFailed = () =>
+    (fixtureJson('invoke-flow-all-failed-http400.json') as Array<{ errors: unknown }>)[0]?.errors;
+
+  it('rolls back a call over the capacity: every input gets the generic flow fault, nothing is delivered', async () => {
+    const sim = await start({ transactionCapacity: 2 });
     const token = await clientCredentialsToken(sim);
     expect((await invoke(sim, token, 'Welcome_SMS', inputsFor(['a', 'b']))).status).toBe(200);
     const reply = await invoke(sim, token, 'Welcome_SMS', inputsFor(['c', 'd', 'e']));
     expect(reply.status).toBe(400);
-    for (const element of results(reply)) {
-      expect(element.errors).toEqual([
-        {
-          statusCode: 'UNKNOWN_EXCEPTION',
-          message:
-            'An error occurred when executing a flow interview. System.LimitException: Too many SOQL queries: 101',
-          fields: [],
-        },
-      ]);
+    const elements = results(reply);
+    expect(elements).toHaveLength(3);
+    for (const element of elements) {
+      // Exactly the real all-failed answer: no LimitException text, no limit name.
+      expect(element.errors).toEqual(allFailed());
+      expect(element).toMatchObject({ isSuccess: false, outputValues: null });
     }
-    sim.configure({
-      governorLimit: { maxInputs: 1, statusCode: 'LIMIT_EXCEEDED', message: 'too many' },
-    });
-    const custom = await invoke(sim, token, 'Welcome_SMS', inputsFor(['f', 'g']));
-    expect(results(custom)[0]?.errors?.[0]).toMatchObject({
-      statusCode: 'LIMIT_EXCEEDED',
-      message: 'too many',
-    });
     expect([...sim.deliveries().keys()]).toEqual(['a', 'b']);
+    expect(sim.calls().at(-1)).toMatchObject({
+      status: 400,
+      inputs: 3,
+      succeeded: 0,
+      failed: 3,
+      rolledBack: true,
+    });
+    expect(sim.calls()[0]?.rolledBack).toBeUndefined();
+    expect(sim.stats().invokeCalls.rolledBack).toBe(1);
+    expect(sim.stats().apiUsage.used).toBe(2);
+  });
+
+  it('rolls back inputs that would have failed on their own, and spends no fault rule', async () => {
+    const sim = await start({
+      transactionCapacity: 2,
+      inputFaults: [
+        {
+          match: { field: 'IndividualId', equals: 'x' },
+          error: { statusCode: 'UNABLE_TO_LOCK_ROW', message: 'locked' },
+          times: 1,
+        },
+      ],
+    });
+    const token = await clientCredentialsToken(sim);
+    const reply = await invoke(sim, token, 'Welcome_SMS', [
+      { IndividualId: 'x' },
+      { EmailAddress: 'no-id@example.com' },
+      { IndividualId: 'y', Bogus: 1 },
+    ]);
+    expect(results(reply).map((element) => element.errors)).toEqual([
+      allFailed(),
+      allFailed(),
+      allFailed(),
+    ]);
+    // The rolled-back call ran no interview, so the rule still has its one failure to serve.
+    const alone = await invoke(sim, token, 'Welcome_SMS', inputsFor(['x']));
+    expect(results(alone)[0]?.errors?.[0]?.statusCode).toBe('UNABLE_TO_LOCK_ROW');
+    expect((await invoke(sim, token, 'Welcome_SMS', inputsFor(['x']))).status).toBe(200);
+  });
+
+  it("takes a flow's own capacity over the global one, and both change live", async () => {
+    const sim = await start();
+    const token = await clientCredentialsToken(sim);
+    const five = (tag: string) => inputsFor(individualIds(5, tag));
+    expect((await invoke(sim, token, 'Welcome_SMS', five('A'))).status).toBe(200);
+    sim.configure({
+      transactionCapacity: 4,
+      flows: {
+        Welcome_SMS: { inputs: [...alwaysAvailableInputs], transactionCapacity: 5 },
+        Order_Confirmation_Email: { inputs: [...alwaysAvailableInputs] },
+      },
+    });
+    expect((await invoke(sim, token, 'Welcome_SMS', five('B'))).status).toBe(200);
+    expect((await invoke(sim, token, 'Order_Confirmation_Email', five('C'))).status).toBe(400);
+    expect(
+      (await invoke(sim, token, 'Order_Confirmation_Email', inputsFor(individualIds(4, 'D'))))
+        .status,
+    ).toBe(200);
+    sim.configure({ transactionCapacity: null });
+    expect((await invoke(sim, token, 'Order_Confirmation_Email', five('E'))).status).toBe(200);
+    expect(sim.stats().invokeCalls.rolledBack).toBe(1);
+    expect(sim.stats().deliveries.unique).toBe(19);
+  });
+
+  it('still fails a single input alone with the generic error through an input fault rule', async () => {
+    const sim = await start({
+      transactionCapacity: 200,
+      inputFaults: [
+        {
+          match: { field: 'IndividualId', equals: 'bad' },
+          error: {
+            statusCode: 'UNKNOWN_EXCEPTION',
+            message: 'An error occurred when executing a flow interview.',
+          },
+        },
+      ],
+    });
+    const token = await clientCredentialsToken(sim);
+    const reply = await invoke(sim, token, 'Welcome_SMS', inputsFor(['ok1', 'bad', 'ok2']));
+    expect(reply.status).toBe(400);
+    expect(results(reply).map((element) => element.isSuccess)).toEqual([true, false, true]);
+    expect(results(reply)[1]?.errors).toEqual(allFailed());
+    expect(sim.calls()[0]?.rolledBack).toBeUndefined();
+  });
+
+  it('refuses a capacity below 1 and the removed governorLimit key', async () => {
+    const sim = await start();
+    expect(() => sim.configure({ transactionCapacity: 0 })).toThrow(SimulatorConfigError);
+    expect(() => sim.configure({ governorLimit: { maxInputs: 2 } } as never)).toThrow(
+      /governorLimit/,
+    );
   });
 });
 

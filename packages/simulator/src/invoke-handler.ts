@@ -4,8 +4,9 @@ import type { CallStatus, RecordedCall } from './call-log.js';
 import { firstUndeclaredName, runInterviews } from './flow-interview.js';
 import { canAnswer, readBody, sendHtmlError } from './http-exchange.js';
 import { sampleLatencyMs } from './latency.js';
+import { flowRefusal, orgRefusal } from './request-refusals.js';
 import {
-  concurrentLimitBody,
+  concurrentLimitBodies,
   dailyLimitBody,
   invalidSessionBody,
   notFoundBody,
@@ -22,14 +23,17 @@ import { type SimulatorContext, schedule } from './simulator-context.js';
  * `POST /services/data/vXX.X/actions/custom/flow/{flow}`, top to bottom:
  *
  * 1. record the call and count it open;
- * 2. session (401), daily allocation (403, charged here), concurrency cap (403);
+ * 2. session (401), the org's API access (403 API_DISABLED_FOR_ORG, not charged), daily
+ *    allocation (403, charged here), concurrency cap (403 with the configured refusal);
  * 3. read the body (413 when too large);
  * 4. whole-call fault: reset / 502 / 503 / 429 end the call here, nothing runs and the charge is
  *    refunded; `hang` is remembered for step 7;
- * 5. API version and flow (404), body shape (400 JSON_PARSER_ERROR / MISSING_ARGUMENT), input
- *    count (400 LIMIT_EXCEEDED), undeclared inputs in 'request' mode (400 INVALID_INPUT);
- * 6. run every input now (deliveries are recorded at once, as the org would run them even if the
- *    client stopped waiting);
+ * 5. API version and flow (404), the user's access to the flow (403 INSUFFICIENT_ACCESS), body
+ *    shape (400 JSON_PARSER_ERROR / MISSING_ARGUMENT), input count (400 LIMIT_EXCEEDED),
+ *    undeclared inputs in 'request' mode (400 INVALID_INPUT);
+ * 6. run every input now in one shared transaction (deliveries are recorded at once, as the org
+ *    would run them even if the client stopped waiting; a call over the transaction capacity
+ *    rolls back and delivers nothing);
  * 7. answer 200, or 400 when any input failed, after the sampled latency (or after `hangMs`).
  */
 export async function handleInvoke(
@@ -61,6 +65,12 @@ export async function handleInvoke(
     refuse(401, session === 'invalid' ? invalidSessionBody : sessionNotValidForRestBody);
     return;
   }
+  const orgRefused = orgRefusal(ctx.config.refuse);
+  if (orgRefused !== null) {
+    ctx.counters.refusedApiDisabled++;
+    refuse(403, orgRefused);
+    return;
+  }
   if (!ctx.daily.tryCharge(startedAt)) {
     ctx.counters.refusedDaily++;
     refuse(403, dailyLimitBody);
@@ -69,7 +79,7 @@ export async function handleInvoke(
   charged = true;
   if (!ctx.gauge.admit(ctx.config.maxConcurrency)) {
     ctx.counters.refusedConcurrency++;
-    refuse(403, concurrentLimitBody);
+    refuse(403, concurrentLimitBodies[ctx.config.concurrencyRefusal]);
     return;
   }
   admitted = true;
@@ -120,6 +130,12 @@ export async function handleInvoke(
     answer(ctx, res, call, 404, notFoundBody);
     return;
   }
+  const flowRefused = flowRefusal(config.refuse, flowName);
+  if (flowRefused !== null) {
+    ctx.counters.refusedInsufficientAccess++;
+    answer(ctx, res, call, 403, flowRefused);
+    return;
+  }
   const parsed = parseInputs(read.body);
   if (typeof parsed === 'string') {
     answer(ctx, res, call, 400, parsed);
@@ -146,6 +162,10 @@ export async function handleInvoke(
   call.succeeded = batch.succeeded;
   call.failed = batch.failed;
   if (batch.individualIds !== undefined) call.individualIds = batch.individualIds;
+  if (batch.rolledBack) {
+    call.rolledBack = true;
+    ctx.counters.invokeRolledBack++;
+  }
   ctx.counters.inputsSucceeded += batch.succeeded;
   ctx.counters.inputsFailed += batch.failed;
   const status = batch.failed === 0 ? 200 : 400;

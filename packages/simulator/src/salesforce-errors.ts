@@ -1,6 +1,8 @@
+import type { ConcurrencyRefusal } from './simulator-config.js';
+
 /**
  * Request-level error bodies. The ones marked "fixture" are byte-for-byte the bodies in
- * shared/salesforce/fixtures; the others are the simulator's choice (see README, "Assumptions").
+ * packages/shared/fixtures/salesforce; the others are the simulator's choice (see README, "Assumptions").
  */
 
 /** `[{"errorCode","message"}]`, the REST error envelope (key order as Salesforce's own bodies). */
@@ -20,9 +22,30 @@ export const sessionNotValidForRestBody =
 export const dailyLimitBody =
   '[{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]';
 
-/** fixture: error-403-request-limit-exceeded-concurrent.json (envelope partly reconstructed there) */
-export const concurrentLimitBody =
-  '[{"message":"ConcurrentPerOrgLongTxn Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]';
+/**
+ * The 403 of a call over the concurrency cap, by the refusal configured. ConcurrentPerOrgLongTxn
+ * is the fixture error-403-request-limit-exceeded-concurrent.json (envelope partly reconstructed
+ * there); the other two carry the messages Salesforce documents, in the same envelope (README).
+ */
+export const concurrentLimitBodies: Readonly<Record<ConcurrencyRefusal, string>> = {
+  ConcurrentPerOrgLongTxn:
+    '[{"message":"ConcurrentPerOrgLongTxn Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]',
+  ConcurrentRequests:
+    '[{"message":"ConcurrentRequests (Concurrent API Requests) Limit exceeded","errorCode":"REQUEST_LIMIT_EXCEEDED"}]',
+  ConcurrentPerOrgApex:
+    '[{"message":"ConcurrentPerOrgApex Limit exceeded","errorCode":"REQUEST_LIMIT_EXCEEDED"}]',
+};
+
+/** The org's API access is off: a body reported from a real org (README, "Assumptions"). */
+export const apiDisabledBody =
+  '[{"message":"The REST API is not enabled for this Organization.","errorCode":"API_DISABLED_FOR_ORG"}]';
+
+/**
+ * The integration user may not run the flow. No flow-specific body is known; this is the text
+ * other Salesforce APIs answer with INSUFFICIENT_ACCESS (see README, "Assumptions").
+ */
+export const insufficientAccessBody =
+  '[{"message":"insufficient access rights on entity","errorCode":"INSUFFICIENT_ACCESS"}]';
 
 /** fixture: error-404-flow-not-found.json */
 export const notFoundBody =
@@ -65,10 +88,13 @@ export const interviewErrors = {
     statusCode: 'UNKNOWN_EXCEPTION',
     message: 'An error occurred when executing a flow interview.',
   },
-  governorDefault: {
+  /**
+   * Every input of a call whose shared transaction broke a governor limit and rolled back: the
+   * same generic flow fault, never the limit's own text (that only goes to the flow-error email).
+   */
+  rolledBack: {
     statusCode: 'UNKNOWN_EXCEPTION',
-    message:
-      'An error occurred when executing a flow interview. System.LimitException: Too many SOQL queries: 101',
+    message: 'An error occurred when executing a flow interview.',
   },
 } as const;
 

@@ -15,6 +15,10 @@ describe('simulator config', () => {
     expect(config.maxConcurrency).toBe(Number.POSITIVE_INFINITY);
     expect(config.tokenTtlMs).toBe(7_200_000);
     expect(config.latency).toEqual({ kind: 'fixed', ms: 20 });
+    expect(config.transactionCapacity).toBeNull();
+    expect(config.refuse).toBeNull();
+    expect(config.concurrencyRefusal).toBe('ConcurrentPerOrgLongTxn');
+    expect(config.apiBurstsMax).toBe(750);
     expect(Object.keys(config.flows)).toEqual(['Welcome_SMS', 'Order_Confirmation_Email']);
     expect(Object.isFrozen(config.flows.Welcome_SMS)).toBe(true);
     expect(simulatorDefaults.auth.clientId).toBe('sim-client-id');

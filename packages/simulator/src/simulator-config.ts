@@ -39,6 +39,11 @@ export interface FlowSpec {
   outputs?: FlowOutputSpec[];
   /** An inactive flow answers 404 on GET and POST, like a missing one. @defaultValue true */
   active?: boolean;
+  /**
+   * Most inputs one call's shared transaction holds before it breaks a governor limit and rolls
+   * back; overrides the global `transactionCapacity` for this flow. @defaultValue the global one
+   */
+  transactionCapacity?: number;
 }
 
 /** How long an invoke call takes before it is answered. */
@@ -77,14 +82,22 @@ export interface InputFaultRule {
   times?: number;
 }
 
-/** Per-transaction limit of a flow: a call with more inputs fails every one of them. */
-export interface GovernorLimit {
-  maxInputs: number;
-  /** @defaultValue 'UNKNOWN_EXCEPTION' */
-  statusCode?: string;
-  /** @defaultValue 'An error occurred when executing a flow interview. System.LimitException: Too many SOQL queries: 101' */
-  message?: string;
-}
+/**
+ * A request-level refusal that concerns no input (nothing runs):
+ * - `api-disabled`: every /services/data request answers 403 API_DISABLED_FOR_ORG (the org's API
+ *   access is off);
+ * - `insufficient-access`: invoke calls and describes of `flows` (every flow when omitted) answer
+ *   403 INSUFFICIENT_ACCESS (the integration user may not run them).
+ */
+export type RequestRefusal =
+  | { kind: 'api-disabled' }
+  | { kind: 'insufficient-access'; flows?: string[] };
+
+/** The three concurrency refusals Salesforce is known to answer, by the name in their message. */
+export type ConcurrencyRefusal =
+  | 'ConcurrentPerOrgLongTxn'
+  | 'ConcurrentRequests'
+  | 'ConcurrentPerOrgApex';
 
 /** Whole-call faults armed for the next invoke calls, consumed one per call. */
 export interface FailNext {
@@ -116,12 +129,18 @@ export interface SimulatorConfig {
   dailyUsed: number;
   /** Usage older than this drops off. */
   dailyWindowMs: number;
-  /** Invoke calls admitted at once; more answer 403 ConcurrentPerOrgLongTxn. */
+  /** Invoke calls admitted at once; more answer 403 with the `concurrencyRefusal` message. */
   maxConcurrency: number;
+  /** Which REQUEST_LIMIT_EXCEEDED message a call over `maxConcurrency` gets. */
+  concurrencyRefusal: ConcurrencyRefusal;
   /** Issued tokens older than this answer 401 INVALID_SESSION_ID. */
   tokenTtlMs: number;
   /** Every valid token answers 401 "This session is not valid for use with the REST API". */
   restApiDisabled: boolean;
+  /** A refusal that concerns no input, for the whole org or some flows; null: none. */
+  refuse: RequestRefusal | null;
+  /** The max shown as `api-bursts=N/MAX` in `Sforce-Limit-Info`; null leaves that part out. */
+  apiBurstsMax: number | null;
   /** Bearer tokens accepted without the token endpoint (no TTL, not touched by expireTokens). */
   staticTokens: string[];
   /** Configuring `auth` merges into the current credentials. */
@@ -131,7 +150,11 @@ export interface SimulatorConfig {
   transientInputRate: number;
   /** Probability per input of UNKNOWN_EXCEPTION. */
   permanentInputRate: number;
-  governorLimit: GovernorLimit | null;
+  /**
+   * Most inputs one call's shared transaction holds: a call with more breaks a governor limit,
+   * rolls back, and every input fails with the generic UNKNOWN_EXCEPTION. null: no limit.
+   */
+  transactionCapacity: number | null;
   /** Probability per invoke call of a 503 SERVER_UNAVAILABLE; nothing runs. */
   http503Rate: number;
   /** Probability per invoke call of a 502 HTML page; nothing runs. */
@@ -201,8 +224,11 @@ export const simulatorDefaults = deepFreeze({
   dailyUsed: 0,
   dailyWindowMs: dayMs,
   maxConcurrency: Number.POSITIVE_INFINITY,
+  concurrencyRefusal: 'ConcurrentPerOrgLongTxn',
   tokenTtlMs: 2 * 60 * 60 * 1000,
   restApiDisabled: false,
+  refuse: null,
+  apiBurstsMax: 750,
   staticTokens: [],
   auth: {
     clientId: 'sim-client-id',
@@ -212,7 +238,7 @@ export const simulatorDefaults = deepFreeze({
   inputFaults: [],
   transientInputRate: 0,
   permanentInputRate: 0,
-  governorLimit: null,
+  transactionCapacity: null,
   http503Rate: 0,
   http502Rate: 0,
   http429Rate: 0,
@@ -258,6 +284,7 @@ const flowSchema = z.strictObject({
   inputs: z.array(inputSchema),
   outputs: z.array(outputSchema).optional(),
   active: z.boolean().optional(),
+  transactionCapacity: z.number().int().min(1).optional(),
 });
 
 const latencyExtras = {
@@ -332,7 +359,21 @@ const patchSchema = z.strictObject({
     ])
     .optional(),
   tokenTtlMs: durationMs.optional(),
+  concurrencyRefusal: z
+    .enum(['ConcurrentPerOrgLongTxn', 'ConcurrentRequests', 'ConcurrentPerOrgApex'])
+    .optional(),
   restApiDisabled: z.boolean().optional(),
+  refuse: z
+    .discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('api-disabled') }),
+      z.strictObject({
+        kind: z.literal('insufficient-access'),
+        flows: z.array(z.string().regex(/^\w+$/, 'flow API names are word characters')).optional(),
+      }),
+    ])
+    .nullable()
+    .optional(),
+  apiBurstsMax: z.number().int().min(1).nullable().optional(),
   staticTokens: z.array(text).optional(),
   auth: z
     .strictObject({
@@ -359,14 +400,7 @@ const patchSchema = z.strictObject({
     .optional(),
   transientInputRate: rate.optional(),
   permanentInputRate: rate.optional(),
-  governorLimit: z
-    .strictObject({
-      maxInputs: count,
-      statusCode: text.optional(),
-      message: z.string().optional(),
-    })
-    .nullable()
-    .optional(),
+  transactionCapacity: z.number().int().min(1).nullable().optional(),
   http503Rate: rate.optional(),
   http502Rate: rate.optional(),
   http429Rate: rate.optional(),

@@ -5,6 +5,7 @@ import type { DeliveryLedger } from './delivery-ledger.js';
 import type { FaultInjector } from './fault-injection.js';
 import type { FlowCatalog } from './flow-catalog.js';
 import type { InputFaultRules } from './input-faults.js';
+import type { RequestLog } from './request-log.js';
 import type { Random } from './seeded-random.js';
 import type { SimulatorConfig } from './simulator-config.js';
 import type { StatsCounters } from './simulator-stats.js';
@@ -24,6 +25,7 @@ export interface SimulatorContext {
   inputFaults: InputFaultRules;
   flows: FlowCatalog;
   calls: CallLog;
+  requests: RequestLog;
   ledger: DeliveryLedger;
   counters: StatsCounters;
   /** Latency and hang timers not yet fired; `close()` clears them. */

@@ -10,6 +10,8 @@ import { FaultInjector } from './fault-injection.js';
 import { FlowCatalog } from './flow-catalog.js';
 import { canAnswer, sendJson, splitUrl } from './http-exchange.js';
 import { InputFaultRules } from './input-faults.js';
+import { type DataPath, parseDataPath, type RequestKind, requestKind } from './request-kind.js';
+import { type RecordedRequest, RequestLog } from './request-log.js';
 import { notFoundBody, restError } from './salesforce-errors.js';
 import { createRandom, randomSeed } from './seeded-random.js';
 import {
@@ -44,9 +46,14 @@ export interface Simulator {
   stats(): SimulatorStats;
   /** Every invoke POST still kept, in arrival order; `since`: only calls with a larger seq. */
   calls(opts?: { since?: number }): RecordedCall[];
+  /**
+   * Every request to the token and /services/data endpoints still kept, in arrival order (own
+   * numbering); `since`: only requests with a larger seq; `kind`: only that kind.
+   */
+  requests(opts?: { since?: number; kind?: RequestKind }): RecordedRequest[];
   /** IndividualId → how many of its interviews succeeded (a copy). */
   deliveries(): Map<string, number>;
-  /** Clears the call record, deliveries, counters and fault-rule counts; usage restarts at `dailyUsed`. Tokens stay valid. */
+  /** Clears the call and request records, deliveries, counters and fault-rule counts; usage restarts at `dailyUsed`. Tokens stay valid. */
   reset(): void;
   /** Every issued token becomes invalid now. */
   expireTokens(): void;
@@ -70,6 +77,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     inputFaults: new InputFaultRules(),
     flows: new FlowCatalog(),
     calls: new CallLog(config.maxRecordedCalls),
+    requests: new RequestLog(config.maxRecordedCalls),
     ledger: new DeliveryLedger(),
     counters: new StatsCounters(),
     timers: new Set(),
@@ -90,14 +98,22 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (change.inputFaults !== undefined) ctx.inputFaults.load(next.inputFaults);
     if (change.failNext !== undefined) ctx.faults.arm(next.failNext);
     if (change.seed !== undefined) ctx.random = createRandom(next.seed ?? randomSeed());
-    if (change.maxRecordedCalls !== undefined) ctx.calls.resize(next.maxRecordedCalls);
+    if (change.maxRecordedCalls !== undefined) {
+      ctx.calls.resize(next.maxRecordedCalls);
+      ctx.requests.resize(next.maxRecordedCalls);
+    }
   };
 
   const stats = (): SimulatorStats => {
     const { counters } = ctx;
     const deliveries = ctx.ledger.summary();
     return {
-      invokeCalls: { total: counters.invokeTotal, byStatus: { ...counters.invokeByStatus } },
+      invokeCalls: {
+        total: counters.invokeTotal,
+        byStatus: { ...counters.invokeByStatus },
+        rolledBack: counters.invokeRolledBack,
+      },
+      requests: counters.requestCounts(),
       inputs: {
         received: counters.inputsReceived,
         succeeded: counters.inputsSucceeded,
@@ -116,12 +132,22 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         limit: Number.isFinite(ctx.config.maxConcurrency) ? ctx.config.maxConcurrency : null,
       },
       refusedForLimits: { daily: counters.refusedDaily, concurrency: counters.refusedConcurrency },
+      refusedForAccess: {
+        apiDisabled: counters.refusedApiDisabled,
+        insufficientAccess: counters.refusedInsufficientAccess,
+      },
       armedFaults: ctx.faults.armed(),
     };
   };
 
+  const requests = (since: number, kind: RequestKind | undefined): RecordedRequest[] => {
+    const kept = ctx.requests.since(since);
+    return kind === undefined ? kept : kept.filter((request) => request.kind === kind);
+  };
+
   const reset = (): void => {
     ctx.calls.clear();
+    ctx.requests.clear();
     ctx.ledger.clear();
     ctx.counters.clear();
     ctx.inputFaults.clearCounts();
@@ -134,6 +160,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const admin: AdminOperations = {
     stats,
     calls: (since) => ctx.calls.since(since),
+    requests,
     deliveries: () => ctx.ledger.toJson(),
     deliverySummary: () => ctx.ledger.summary(),
     config: () => configToJson(ctx.config),
@@ -170,6 +197,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     configure,
     stats,
     calls: (opts) => ctx.calls.since(opts?.since ?? 0),
+    requests: (opts) => requests(opts?.since ?? 0, opts?.kind),
     deliveries: () => ctx.ledger.snapshot(),
     reset,
     expireTokens: () => ctx.tokens.expireAll(),
@@ -192,14 +220,35 @@ function route(
   res: ServerResponse,
 ): Promise<void> | undefined {
   const { path, query } = splitUrl(req.url ?? '/');
-  if (path.startsWith('/services/data/')) return handleDataRequest(ctx, req, res, path);
-  if (path === '/services/oauth2/token') return handleTokenRequest(ctx, req, res);
   if (path.startsWith('/__sim/')) {
     return handleAdminRequest(admin, ctx.config.adminAccess === 'any', req, res, path, query);
   }
+  const data = path.startsWith('/services/data/') ? parseDataPath(path) : null;
+  record(ctx, req, res, path, data);
+  if (data !== null) return handleDataRequest(ctx, req, res, data);
+  if (path === '/services/oauth2/token') return handleTokenRequest(ctx, req, res);
   req.resume();
   sendJson(res, 404, notFoundBody);
   return undefined;
+}
+
+/** Counts a Salesforce request by kind and records it; its status once the answer is written. */
+function record(
+  ctx: SimulatorContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  data: DataPath | null,
+): void {
+  const method = req.method ?? 'GET';
+  const kind = requestKind(method, path, data);
+  const flow = kind === 'invoke' || kind === 'describe' ? (data?.flowName ?? null) : null;
+  const recorded = ctx.requests.open(kind, method, flow, Date.now());
+  ctx.counters.requestArrived(kind);
+  res.once('finish', () => {
+    recorded.status = res.statusCode;
+    ctx.counters.requestAnswered(kind, res.statusCode);
+  });
 }
 
 function urlHost(address: string): string {

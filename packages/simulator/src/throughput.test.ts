@@ -27,7 +27,11 @@ it('serves 200 calls of 200 inputs over keep-alive connections without errors', 
   };
   await Promise.all(Array.from({ length: parallel }, worker));
   const stats = sim.stats();
-  expect(stats.invokeCalls).toEqual({ total: calls, byStatus: { '200': calls } });
+  expect(stats.invokeCalls).toEqual({
+    total: calls,
+    byStatus: { '200': calls },
+    rolledBack: 0,
+  });
   expect(stats.deliveries).toEqual({ unique: calls * 200, total: calls * 200, duplicates: 0 });
   expect(stats.concurrency.highest).toBeLessThanOrEqual(parallel);
 });

@@ -178,7 +178,7 @@ describe('sessions on /services/data', () => {
       const reply = await api(sim, token, '/services/data/v65.0/limits');
       expect(reply.status).toBe(401);
       expect(reply.json).toEqual(expected);
-      expect(reply.headers.get('sforce-limit-info')).toBe('api-usage=0/100000');
+      expect(reply.headers.get('sforce-limit-info')).toBe('api-usage=0/100000, api-bursts=0/750');
     }
     const invoke = await api(
       sim,

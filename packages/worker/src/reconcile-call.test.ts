@@ -112,6 +112,17 @@ describe('reconcileCall', () => {
       false,
     ],
     [{ kind: 'rate-limited', retryAfterMs: 5_000, message: 'slow down' }, 'HTTP_429', false],
+    [
+      {
+        kind: 'refused',
+        status: 403,
+        errorCode: 'INSUFFICIENT_ACCESS',
+        message: 'INSUFFICIENT_ACCESS: insufficient access rights on entity',
+        scope: 'flow',
+      },
+      'INSUFFICIENT_ACCESS',
+      false,
+    ],
   ] as [CallVerdict, string, boolean][])(
     'retries every input of %o (code %s, counted %s)',
     (verdict, code, counted) => {

@@ -42,6 +42,7 @@ interface RetryHow {
  * | auth-expired, auth-misconfigured| retry (waits for an operator)          | no                |
  * | daily-limit, concurrency-limit, rate-limited | retry after the window    | no                |
  * | flow-missing (404)              | retry (the flow's circuit opens)       | no                |
+ * | refused (403, no input named)   | retry after 30 s                       | no                |
  * | rejected (request-level 4xx)    | split the call; a lone input is dead   | yes               |
  *
  * Uncounted retries never dead-letter: a trigger waits out limits, outages and configuration
@@ -164,6 +165,12 @@ export function reconcileCall(
         ),
         { counted: false, floorMs: 5_000 },
       );
+    case 'refused':
+      // Placeholder until refused flows are held: wait, spending no attempt.
+      return all(withStatus(verdict.errorCode, verdict.message), {
+        counted: false,
+        floorMs: 30_000,
+      });
     case 'rejected': {
       const error = withStatus(verdict.errorCode, verdict.message);
       if (sent.length > 1) return { kind: 'split', error };

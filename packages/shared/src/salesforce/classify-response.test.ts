@@ -206,14 +206,47 @@ const invokeCases: InvokeCase[] = [
     expected: (v) => expect(v.kind).toBe('concurrency-limit'),
   },
   {
+    name: 'ConcurrentRequests (Help 000389067) is a concurrency limit',
+    status: 403,
+    body: json([
+      {
+        message: 'ConcurrentRequests (Concurrent API Requests) Limit exceeded',
+        errorCode: 'REQUEST_LIMIT_EXCEEDED',
+      },
+    ]),
+    expected: {
+      kind: 'concurrency-limit',
+      message:
+        'REQUEST_LIMIT_EXCEEDED: ConcurrentRequests (Concurrent API Requests) Limit exceeded',
+    },
+  },
+  {
+    name: 'ConcurrentPerOrgApex is a concurrency limit',
+    status: 403,
+    body: envelope('REQUEST_LIMIT_EXCEEDED', 'ConcurrentPerOrgApex Limit exceeded'),
+    expected: {
+      kind: 'concurrency-limit',
+      message: 'REQUEST_LIMIT_EXCEEDED: ConcurrentPerOrgApex Limit exceeded',
+    },
+  },
+  {
+    name: 'ConcurrentPerOrgApex on 503 with another code (status and envelope UNCONFIRMED)',
+    status: 503,
+    body: envelope(
+      'UNKNOWN_EXCEPTION',
+      'System.LimitException: ConcurrentPerOrgApex Limit exceeded',
+    ),
+    expected: (v) => expect(v.kind).toBe('concurrency-limit'),
+  },
+  {
     name: 'an unnamed REQUEST_LIMIT_EXCEEDED backs off',
     status: 403,
-    body: envelope('REQUEST_LIMIT_EXCEEDED', 'ConcurrentRequests Limit exceeded.'),
+    body: envelope('REQUEST_LIMIT_EXCEEDED', 'SomeOtherLimit Limit exceeded.'),
     headers: { 'retry-after': '30' },
     expected: {
       kind: 'rate-limited',
       retryAfterMs: 30_000,
-      message: 'REQUEST_LIMIT_EXCEEDED: ConcurrentRequests Limit exceeded.',
+      message: 'REQUEST_LIMIT_EXCEEDED: SomeOtherLimit Limit exceeded.',
     },
   },
   {
@@ -301,11 +334,71 @@ const invokeCases: InvokeCase[] = [
       expect(v).toMatchObject({ kind: 'rejected', status: 400, errorCode: 'INVALID_INPUT' }),
   },
   {
-    name: '403 API_DISABLED_FOR_ORG',
-    status: 403,
-    body: envelope('API_DISABLED_FOR_ORG', 'API is not enabled for this Organization or Partner'),
+    name: '400 INSUFFICIENT_ACCESS stays a rejection (a 400 may name an input)',
+    status: 400,
+    body: envelope('INSUFFICIENT_ACCESS', 'insufficient access rights on cross-reference id'),
     expected: (v) =>
-      expect(v).toMatchObject({ kind: 'rejected', status: 403, errorCode: 'API_DISABLED_FOR_ORG' }),
+      expect(v).toMatchObject({ kind: 'rejected', status: 400, errorCode: 'INSUFFICIENT_ACCESS' }),
+  },
+  // Refused: nothing ran, no input is named
+  {
+    name: '403 API_DISABLED_FOR_ORG (the real body): the whole org',
+    status: 403,
+    body: json([
+      {
+        message: 'The REST API is not enabled for this Organization.',
+        errorCode: 'API_DISABLED_FOR_ORG',
+      },
+    ]),
+    expected: {
+      kind: 'refused',
+      status: 403,
+      errorCode: 'API_DISABLED_FOR_ORG',
+      message: 'API_DISABLED_FOR_ORG: The REST API is not enabled for this Organization.',
+      scope: 'org',
+    },
+  },
+  {
+    name: '403 API_DISABLED_FOR_ORG after another error still covers the org',
+    status: 403,
+    body: json([
+      { errorCode: 'FORBIDDEN', message: 'x' },
+      { errorCode: 'API_DISABLED_FOR_ORG', message: 'off' },
+    ]),
+    expected: (v) =>
+      expect(v).toMatchObject({ kind: 'refused', errorCode: 'API_DISABLED_FOR_ORG', scope: 'org' }),
+  },
+  ...[
+    'INSUFFICIENT_ACCESS',
+    'INSUFFICIENT_PRIVILEGES',
+    'INSUFFICIENT_ACCESS_OR_READONLY',
+    'FORBIDDEN',
+  ].map(
+    (errorCode): InvokeCase => ({
+      name: `403 ${errorCode}: this flow`,
+      status: 403,
+      body: envelope(errorCode, 'insufficient access rights on entity'),
+      expected: {
+        kind: 'refused',
+        status: 403,
+        errorCode,
+        message: `${errorCode}: insufficient access rights on entity`,
+        scope: 'flow',
+      },
+    }),
+  ),
+  {
+    name: '403 without an error envelope: this flow',
+    status: 403,
+    body: '<html>Forbidden</html>',
+    headers: { 'content-type': 'text/html' },
+    expected: {
+      kind: 'refused',
+      status: 403,
+      errorCode: 'HTTP_403',
+      message: 'HTTP 403 with a body of 22 chars (text/html)',
+      scope: 'flow',
+    },
   },
   {
     name: '413 without a body',
@@ -350,6 +443,20 @@ describe('classifyHttpFailure', () => {
     expect(
       classifyHttpFailure({ status: 404, headers: {}, body: envelope('NOT_FOUND', 'nope') }),
     ).toEqual({ kind: 'flow-missing', message: 'NOT_FOUND: nope' });
+    expect(
+      classifyHttpFailure({
+        status: 403,
+        headers: {},
+        body: envelope('REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.'),
+      }).kind,
+    ).toBe('daily-limit');
+    expect(
+      classifyHttpFailure({
+        status: 403,
+        headers: {},
+        body: envelope('INSUFFICIENT_ACCESS', 'insufficient access rights on entity'),
+      }),
+    ).toMatchObject({ kind: 'refused', scope: 'flow' });
   });
 });
 
@@ -441,6 +548,30 @@ const inputCases: { name: string; result: ActionResult; expected: InputVerdict }
       error: error('UNKNOWN_EXCEPTION', message),
     } as InputVerdict,
   })),
+  ...[
+    'ConcurrentPerOrgLongTxn Limit exceeded.',
+    'ConcurrentRequests (Concurrent API Requests) Limit exceeded',
+    'ConcurrentPerOrgApex Limit exceeded',
+    'System.LimitException: ConcurrentPerOrgApex Limit exceeded',
+  ].map((message) => ({
+    name: `a concurrency refusal in an input is transient: ${message}`,
+    result: result(error('REQUEST_LIMIT_EXCEEDED', message)),
+    expected: {
+      kind: 'transient',
+      error: error('REQUEST_LIMIT_EXCEEDED', message),
+    } as InputVerdict,
+  })),
+  {
+    name: 'a concurrency refusal wins over a permanent first error',
+    result: result(
+      error('UNKNOWN_EXCEPTION', 'An error occurred when executing a flow interview.'),
+      error('UNKNOWN_EXCEPTION', 'ConcurrentPerOrgApex Limit exceeded'),
+    ),
+    expected: {
+      kind: 'transient',
+      error: error('UNKNOWN_EXCEPTION', 'ConcurrentPerOrgApex Limit exceeded'),
+    },
+  },
   {
     name: 'a governor sign wins over a permanent first error',
     result: result(error('UNKNOWN_EXCEPTION', 'flow fault'), error('LIMIT_EXCEEDED', 'x')),

@@ -61,8 +61,11 @@ export interface HttpFailure {
 const NOT_VALID_FOR_REST = /not valid for use with the REST API/i;
 /** jsforce (src/http-api.ts) treats this 401 like the one above: refreshing cannot fix it. */
 const NOT_ATTACHED_TO_AGENT = /Connected app is not attached to Agent/i;
-const CONCURRENT_LONG_TXN = /ConcurrentPerOrgLongTxn/i;
+/** The three concurrency refusals Salesforce is known to send: fewer calls at once, no bad input. */
+const CONCURRENCY_REFUSAL = /ConcurrentPerOrgLongTxn|ConcurrentRequests|ConcurrentPerOrgApex/i;
 const DAILY_TOTAL_REQUESTS = /TotalRequests/i;
+/** The org's API access is off: every request is refused, whatever the flow. */
+const ORG_API_DISABLED = 'API_DISABLED_FOR_ORG';
 
 const MISCONFIGURED_HINT =
   'This is a configuration problem, not an expired token: check the connected app / external ' +
@@ -71,12 +74,15 @@ const MISCONFIGURED_HINT =
 
 /**
  * Classifies any answer that is not a reconcilable per-input result array. Rules, in order:
- * - `ConcurrentPerOrgLongTxn` anywhere, any status → concurrency-limit (envelope and status
- *   UNCONFIRMED, message text confirmed).
+ * - `ConcurrentPerOrgLongTxn`, `ConcurrentRequests` or `ConcurrentPerOrgApex` anywhere, any
+ *   status → concurrency-limit (envelope and status UNCONFIRMED, message texts confirmed).
  * - 401 "not valid for use with the REST API" → auth-misconfigured (no refresh, as jsforce does);
  *   any other 401 → auth-expired (refresh once, resend).
  * - REQUEST_LIMIT_EXCEEDED "TotalRequests" → daily-limit; any other REQUEST_LIMIT_EXCEEDED →
  *   rate-limited (a limit we cannot name: back off rather than drop the call).
+ * - any other 403 → refused, nothing ran and no input is named: scope `org` for
+ *   API_DISABLED_FOR_ORG, `flow` for the rest (INSUFFICIENT_ACCESS and its kin, or a 403 without
+ *   an error envelope).
  * - 404 → flow-missing; 429 → rate-limited; 5xx → overloaded (both with `Retry-After`).
  * - 400 that is not an error envelope → malformed-response (types.ts: a 2xx/400 whose body is not a
  *   result array); any other 4xx → rejected; 2xx and anything else → malformed-response.
@@ -90,7 +96,7 @@ export function classifyHttpFailure(input: HttpFailure): Exclude<CallVerdict, { 
   const message = first ? describeRequestError(first) : describeBody(status, headers, body);
   const retryAfterMs = () => parseRetryAfterMs(headerValue(headers, 'retry-after'), nowOf(input));
 
-  if (CONCURRENT_LONG_TXN.test(text)) return { kind: 'concurrency-limit', message };
+  if (CONCURRENCY_REFUSAL.test(text)) return { kind: 'concurrency-limit', message };
 
   if (status === 401) {
     if (NOT_VALID_FOR_REST.test(text) || NOT_ATTACHED_TO_AGENT.test(text)) {
@@ -106,6 +112,16 @@ export function classifyHttpFailure(input: HttpFailure): Exclude<CallVerdict, { 
   }
   if (status === 403 && DAILY_TOTAL_REQUESTS.test(text) && /limit exceeded/i.test(text)) {
     return { kind: 'daily-limit', message };
+  }
+  if (status === 403) {
+    const orgWide = errors?.some((e) => e.errorCode === ORG_API_DISABLED) ?? false;
+    return {
+      kind: 'refused',
+      status,
+      errorCode: orgWide ? ORG_API_DISABLED : (first?.errorCode ?? `HTTP_${status}`),
+      message,
+      scope: orgWide ? 'org' : 'flow',
+    };
   }
 
   if (status === 404) return { kind: 'flow-missing', message };
@@ -147,7 +163,7 @@ const TRANSIENT_STATUS_CODES = new Set([
   'SERVER_UNAVAILABLE',
 ]);
 const TRANSIENT_MESSAGE =
-  /UNABLE_TO_LOCK_ROW|unable to obtain exclusive access to this record|Record Currently Unavailable|REQUEST_RUNNING_TOO_LONG|SERVER_UNAVAILABLE|ConcurrentPerOrgLongTxn/i;
+  /UNABLE_TO_LOCK_ROW|unable to obtain exclusive access to this record|Record Currently Unavailable|REQUEST_RUNNING_TOO_LONG|SERVER_UNAVAILABLE/i;
 
 const NO_ERROR_DETAIL: InputError = {
   statusCode: 'NO_ERROR_DETAIL',
@@ -157,14 +173,17 @@ const NO_ERROR_DETAIL: InputError = {
 
 /**
  * What became of one input. An element is a success when `isSuccess` says so. A failure with any
- * retryable sign (governor limit first, then transient) is retried: a permanent error wrongly
- * retried costs a few attempts, a transient one wrongly dead-lettered costs a replay. Everything
- * else (UNKNOWN_EXCEPTION flow fault, REQUIRED_FIELD_MISSING, INVALID_INPUT, INVALID_ID_FIELD,
- * unknown codes) is permanent.
+ * retryable sign (a concurrency refusal first: it is never the input's fault, even in a message
+ * that also names a LimitException; then a governor limit; then transient) is retried: a
+ * permanent error wrongly retried costs a few attempts, a transient one wrongly dead-lettered
+ * costs a replay. Everything else (UNKNOWN_EXCEPTION flow fault, REQUIRED_FIELD_MISSING,
+ * INVALID_INPUT, INVALID_ID_FIELD, unknown codes) is permanent.
  */
 export function classifyInputResult(result: ActionResult): InputVerdict {
   if (result.isSuccess) return { kind: 'succeeded', outputValues: result.outputValues };
   const errors = result.errors.length > 0 ? result.errors : [NO_ERROR_DETAIL];
+  const concurrency = errors.find((e) => CONCURRENCY_REFUSAL.test(e.message));
+  if (concurrency) return { kind: 'transient', error: concurrency };
   const governor = errors.find(
     (e) => GOVERNOR_STATUS_CODES.has(e.statusCode) || GOVERNOR_MESSAGE.test(e.message),
   );

@@ -42,6 +42,23 @@ const limitInfoCases: { header: string | string[] | undefined; expected: LimitIn
       header: 'api-usage=abc/100; per-app-api-usage=17/250(appName=x)',
       expected: { perAppApiUsage: { used: 17, max: 250, appName: 'x' } },
     },
+    // The REST API guide's current example: api-bursts has no documented meaning and is ignored.
+    {
+      header: 'api-usage=18/5000, api-bursts=1/750',
+      expected: { apiUsage: { used: 18, max: 5000 } },
+    },
+    {
+      header: 'api-bursts=1/750; api-usage=18/5000',
+      expected: { apiUsage: { used: 18, max: 5000 } },
+    },
+    {
+      header: 'api-usage=25/5000; per-app-api-usage=17/250(appName=x), api-bursts=3/750',
+      expected: {
+        apiUsage: { used: 25, max: 5000 },
+        perAppApiUsage: { used: 17, max: 250, appName: 'x' },
+      },
+    },
+    { header: 'api-bursts=1/750', expected: undefined },
     { header: 'api-usage=12/100 garbage', expected: undefined },
     { header: 'api-usage=-1/100', expected: undefined },
     { header: 'api-usage=1.5/100', expected: undefined },

@@ -6,9 +6,11 @@ import type { LimitInfo } from './types.js';
  *
  *     api-usage=10018/100000
  *     api-usage=25/5000; per-app-api-usage=17/250(appName=sample-app)
+ *     api-usage=18/5000, api-bursts=1/750
  *
- * Tolerates spacing, letter case, `;` or `,` separators and repeated headers. A part that does not
- * parse is left out; `undefined` when no part parses. Never throws.
+ * Tolerates spacing, letter case, `;` or `,` separators and repeated headers. Parts it does not
+ * know (`api-bursts`, which the guide shows without documenting it) and parts that do not parse
+ * are left out; `undefined` when no part parses. Never throws.
  */
 export function parseLimitInfo(header: string | string[] | undefined): LimitInfo | undefined {
   if (header === undefined) return undefined;

@@ -562,6 +562,33 @@ describe('SalesforceClient.describeFlow, listFlows, getLimits', () => {
     });
   });
 
+  it('reports a spent daily allocation on /limits as daily-limit, and a refused describe as refused', async () => {
+    const org = await startFakeOrg();
+    org.state.route = (req, res) => {
+      if (req.url === '/services/data/v65.0/limits')
+        return json(res, 403, fixture('error-403-request-limit-exceeded-daily.json'));
+      json(
+        res,
+        403,
+        JSON.stringify([
+          { message: 'insufficient access rights on entity', errorCode: 'INSUFFICIENT_ACCESS' },
+        ]),
+      );
+    };
+    const client = clientFor(ccTokens(org.url));
+    await expect(client.getLimits()).rejects.toMatchObject({
+      name: 'SalesforceRequestError',
+      code: 'daily-limit',
+      status: 403,
+    });
+    await expect(client.describeFlow('Send_SMS')).rejects.toMatchObject({
+      name: 'SalesforceRequestError',
+      code: 'refused',
+      status: 403,
+      verdict: { kind: 'refused', errorCode: 'INSUFFICIENT_ACCESS', scope: 'flow' },
+    });
+  });
+
   it('a list answer that is not a list is malformed-response', async () => {
     const org = await startFakeOrg();
     org.state.route = (_req, res) => json(res, 200, fixture('list-actions-custom.json'));

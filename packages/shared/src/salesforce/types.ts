@@ -29,7 +29,10 @@ export interface RequestError {
   fields?: string[];
 }
 
-/** `Sforce-Limit-Info: api-usage=25/5000; per-app-api-usage=17/250(appName=sample-app)` */
+/**
+ * `Sforce-Limit-Info: api-usage=25/5000; per-app-api-usage=17/250(appName=sample-app)`. Parts
+ * Salesforce adds that carry no documented meaning (`api-bursts=1/750`) are left out.
+ */
 export interface LimitInfo {
   apiUsage?: { used: number; max: number };
   perAppApiUsage?: { used: number; max: number; appName: string | null };
@@ -65,7 +68,11 @@ export type CallVerdict =
   | { kind: 'auth-misconfigured'; message: string }
   /** 403 REQUEST_LIMIT_EXCEEDED "TotalRequests Limit exceeded.": the daily allocation is spent. */
   | { kind: 'daily-limit'; message: string }
-  /** REQUEST_LIMIT_EXCEEDED "ConcurrentPerOrgLongTxn Limit exceeded.": too many long calls. */
+  /**
+   * A concurrency refusal: "ConcurrentPerOrgLongTxn Limit exceeded.", "ConcurrentRequests
+   * (Concurrent API Requests) Limit exceeded" or "ConcurrentPerOrgApex Limit exceeded". Fewer
+   * calls at once, never a bad input.
+   */
   | { kind: 'concurrency-limit'; message: string }
   /** 404 NOT_FOUND: the flow does not exist, is inactive, or is not shared with the API user. */
   | { kind: 'flow-missing'; message: string }
@@ -73,6 +80,21 @@ export type CallVerdict =
   | { kind: 'overloaded'; status: number; retryAfterMs?: number; message: string }
   /** 429 (not Salesforce's usual answer): back off for Retry-After. */
   | { kind: 'rate-limited'; retryAfterMs?: number; message: string }
+  /**
+   * A request-level refusal that names no input and concerns no trigger: nothing ran, and the same
+   * request (or any part of it) will be refused alike until someone changes the org. `scope`:
+   * `org` for 403 API_DISABLED_FOR_ORG (the org's API access is off: every request is refused);
+   * `flow` for any other 403 that is not REQUEST_LIMIT_EXCEEDED (INSUFFICIENT_ACCESS,
+   * INSUFFICIENT_PRIVILEGES, INSUFFICIENT_ACCESS_OR_READONLY...: the integration user may not run
+   * this flow).
+   */
+  | {
+      kind: 'refused';
+      status: number;
+      errorCode: string;
+      message: string;
+      scope: 'org' | 'flow';
+    }
   /**
    * A request-level 4xx other than the above (e.g. 400 JSON_PARSER_ERROR, an envelope naming a bad
    * input): the call was refused as a whole and nothing ran. One bad input can cause it.
