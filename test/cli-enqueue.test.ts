@@ -571,5 +571,19 @@ describe('flow-dispatcher enqueue: the key column and the describe check', () =>
       /^flow-dispatcher: the file was not checked against flow Welcome_SMS's inputs: no Salesforce credentials are configured/,
     );
     expect(JSON.parse(noCredentials.stdout)).toMatchObject({ accepted: 1, describeChecked: false });
+
+    // Credentials configured but Salesforce unreachable: the check cannot run, so nothing is sent.
+    const down = await startSimulator({ port: 0 });
+    await down.close();
+    const otherPrefix = uniquePrefix('cli-enqueue-sf-down');
+    const unreachable = await runCli(
+      ['enqueue', 'Welcome_SMS', file],
+      fleetEnv({ redisUrl: TEST_REDIS_URL, prefix: otherPrefix, simulatorUrl: down.url }),
+    );
+    expect(unreachable.code).toBe(1);
+    expect(oneLine(unreachable.stderr)).toMatch(
+      /^flow-dispatcher: the describe of flow Welcome_SMS could not be read from Salesforce \(.+\); nothing was enqueued: try again, or pass --no-describe-check/,
+    );
+    expect(await keysUnder(TEST_REDIS_URL, otherPrefix)).toEqual([]);
   });
 });
