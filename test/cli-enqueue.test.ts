@@ -4,12 +4,17 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSimulator } from '@flow-dispatcher/simulator';
+import {
+  alwaysAvailableInputs,
+  type Simulator,
+  simulatorDefaults,
+  startSimulator,
+} from '@flow-dispatcher/simulator';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CLI_BIN, runCli } from './support/cli-process.js';
-import { fleetEnv, startInProcessWorker } from './support/fleet.js';
-import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './support/redis.js';
+import { fleetEnv, startInProcessWorker, startWorkerProcess } from './support/fleet.js';
+import { deletePrefix, keysUnder, TEST_REDIS_URL, uniquePrefix } from './support/redis.js';
 import { waitFor } from './support/wait.js';
 
 const id = (prefix: string, i: number) => `${prefix}${String(i).padStart(18 - prefix.length, '0')}`;
@@ -108,7 +113,12 @@ describe('flow-dispatcher enqueue', () => {
     }, 25);
     const [code] = (await once(child, 'exit')) as [number | null];
     clearInterval(poll);
-    expect(stderr).toBe('');
+    // No Salesforce credentials in this run: the one line of stderr says the check was skipped.
+    expect(stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^flow-dispatcher: the file was not checked against flow Welcome_SMS's inputs: no Salesforce credentials are configured/,
+      ),
+    ]);
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({
       rows: 200_000,
@@ -127,6 +137,8 @@ describe('flow-dispatcher enqueue', () => {
     const worker = await startInProcessWorker(
       fleetEnv({ redisUrl: TEST_REDIS_URL, prefix, simulatorUrl: sim.url }),
     );
+    // With Salesforce credentials: the file is checked against the flow's describe (it passes).
+    env = fleetEnv({ redisUrl: TEST_REDIS_URL, prefix, simulatorUrl: sim.url });
     try {
       const total = 4_000;
       const lines = Array.from(
@@ -324,5 +336,254 @@ describe('flow-dispatcher enqueue', () => {
     expect(result.stdout).toMatch(/valid\s+1\s+\(nothing was enqueued\)/);
     expect(result.stdout).toMatch(/rejected\s+1/);
     expect(await readFile(`${file}.rejects.ndjson`, 'utf8')).toContain('"line":3');
+  });
+});
+
+describe('flow-dispatcher enqueue: the key column and the describe check', () => {
+  let dir: string;
+  let prefix: string;
+  let sim: Simulator;
+  let env: Record<string, string>;
+  let redis: Redis;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fd-cli-enqueue-describe-'));
+    redis = new Redis(TEST_REDIS_URL);
+  });
+  afterAll(() => {
+    redis.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    prefix = uniquePrefix('cli-enqueue-describe');
+    sim = await startSimulator({ port: 0, latency: { kind: 'fixed', ms: 5 } });
+    sim.configure({
+      flows: {
+        ...simulatorDefaults.flows,
+        Store_Pickup_SMS: {
+          label: 'Store pickup SMS',
+          inputs: [
+            ...alwaysAvailableInputs,
+            { name: 'Store_Code', type: 'STRING', required: true },
+          ],
+        },
+      },
+    });
+    // The worker's Salesforce credentials, pointed at the simulator.
+    env = fleetEnv({ redisUrl: TEST_REDIS_URL, prefix, simulatorUrl: sim.url });
+  });
+  afterEach(async () => {
+    await sim.close();
+    await deletePrefix(TEST_REDIS_URL, prefix);
+  });
+
+  /** Describe requests the simulator received: enqueue makes no other /services/data request. */
+  const describes = () => sim.stats().apiUsage.used;
+  const oneLine = (stderr: string) => {
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    return lines[0] as string;
+  };
+
+  it("--key-column keys the rows without sending the key: the issue's run, in small", async () => {
+    const total = 1_000;
+    const signups = (from: number, n: number) =>
+      Array.from(
+        { length: n },
+        (_, i) =>
+          `${id('0PKsig', from + i)},+1555${String(from + i).padStart(7, '0')},su-${from + i}`,
+      );
+    const file = join(dir, 'signups.csv');
+    writeFileSync(
+      file,
+      `IndividualId,TelephoneNumber,signup_id\n${signups(0, total).join('\n')}\n`,
+    );
+    const args = (source: string, ...more: string[]) => [
+      'enqueue',
+      'Welcome_SMS',
+      source,
+      '--key-column',
+      'signup_id',
+      '--json',
+      '--no-progress',
+      ...more,
+    ];
+
+    // --key-as-input sends the column as an input: Welcome_SMS does not declare it, so the
+    // describe check refuses the file before anything is written.
+    const refused = await runCli(args(file, '--key-as-input'), env);
+    expect(refused.code).toBe(2);
+    expect(oneLine(refused.stderr)).toMatch(
+      /^flow-dispatcher: column "signup_id" is not an input of flow Welcome_SMS, which takes IndividualId, EmailAddress, TelephoneNumber, Coupon_Code: it is the key column, so leave out --key-as-input/,
+    );
+    expect(await keysUnder(TEST_REDIS_URL, prefix)).toEqual([]);
+
+    // Without it: every row is keyed, none carries signup_id, and a worker delivers them all.
+    const run = await runCli(args(file), env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      rows: total,
+      accepted: total,
+      rejected: 0,
+      describeChecked: true,
+    });
+    const worker = await startWorkerProcess(env);
+    try {
+      await waitFor(() => sim.stats().deliveries.unique === total, {
+        message: 'every signup delivered',
+        timeoutMs: 60_000,
+      });
+      // The simulator refuses an input the flow does not declare (as Salesforce does): none was.
+      expect(sim.stats().inputs).toEqual({ received: total, succeeded: total, failed: 0 });
+      expect(sim.stats().deliveries.duplicates).toBe(0);
+      // The key still works: the same file again stores nothing.
+      const again = await runCli(args(file), env);
+      expect(JSON.parse(again.stdout)).toMatchObject({ accepted: 0, duplicates: total });
+
+      // --key-as-input past the check (--no-describe-check): the key reaches Salesforce as an
+      // input, and Salesforce refuses it by name.
+      const more = join(dir, 'more-signups.csv');
+      writeFileSync(
+        more,
+        `IndividualId,TelephoneNumber,signup_id\n${signups(total, 20).join('\n')}\n`,
+      );
+      const unchecked = await runCli([...args(more, '--key-as-input', '--no-describe-check')], env);
+      expect(unchecked.stderr).toBe('');
+      expect(JSON.parse(unchecked.stdout)).toMatchObject({
+        accepted: 20,
+        describeChecked: false,
+      });
+      const letters = await waitFor(
+        async () => {
+          const list = JSON.parse(
+            (await runCli(['dlq', 'list', '--flow', 'Welcome_SMS', '--json'], env)).stdout,
+          );
+          return list.total > 0 ? list.deadLetters : undefined;
+        },
+        { message: 'the refused inputs dead-lettered', timeoutMs: 60_000, intervalMs: 250 },
+      );
+      expect(sim.stats().inputs.failed).toBeGreaterThan(0);
+      expect(sim.stats().deliveries.unique).toBe(total);
+      for (const letter of letters) {
+        expect(letter.input).toMatchObject({ signup_id: expect.stringMatching(/^su-10\d\d$/) });
+        expect(letter.error.message).toBe('Invalid input parameter: signup_id');
+      }
+    } finally {
+      await worker.kill();
+    }
+  });
+
+  it('refuses a column the flow does not declare before writing anything; --drop-column and --map fix it', async () => {
+    const rows = Array.from({ length: 50 }, (_, i) => `${id('0PKcol', i)},web,SPRING${i}`);
+    const file = join(dir, 'campaign.csv');
+    writeFileSync(file, `IndividualId,Signup_Source,Coupon\n${rows.join('\n')}\n`);
+    const enqueue = (...more: string[]) =>
+      runCli(['enqueue', 'Welcome_SMS', file, '--json', '--no-progress', ...more], env);
+
+    const refused = await enqueue('--map', 'Coupon=Coupon_Code');
+    expect(refused.code).toBe(2);
+    expect(oneLine(refused.stderr)).toBe(
+      'flow-dispatcher: column "Signup_Source" is not an input of flow Welcome_SMS, which takes IndividualId, EmailAddress, TelephoneNumber, Coupon_Code: leave it out with --drop-column Signup_Source, or send it as one of those with --map Signup_Source=INPUT',
+    );
+    expect(await keysUnder(TEST_REDIS_URL, prefix)).toEqual([]);
+    // Each command that fixes one column finds the next.
+    const next = await enqueue('--drop-column', 'Signup_Source');
+    expect(next.code).toBe(2);
+    expect(oneLine(next.stderr)).toMatch(/^flow-dispatcher: column "Coupon" is not an input/);
+    expect(await keysUnder(TEST_REDIS_URL, prefix)).toEqual([]);
+
+    const fixed = await enqueue('--drop-column', 'Signup_Source', '--map', 'Coupon=Coupon_Code');
+    expect(fixed.stderr).toBe('');
+    expect(fixed.code).toBe(0);
+    expect(JSON.parse(fixed.stdout)).toMatchObject({ accepted: 50, describeChecked: true });
+
+    // Case matters to Salesforce: the fix names the declared spelling.
+    const cased = join(dir, 'cased.ndjson');
+    writeFileSync(
+      cased,
+      `${JSON.stringify({ IndividualId: id('0PKcas', 1), coupon_code: 'X' })}\n`,
+    );
+    const wrongCase = await runCli(['enqueue', 'Welcome_SMS', cased], env);
+    expect(wrongCase.code).toBe(2);
+    expect(oneLine(wrongCase.stderr)).toBe(
+      'flow-dispatcher: field "coupon_code" is not an input of flow Welcome_SMS, which takes Coupon_Code (names are case-sensitive): send it as that with --map coupon_code=Coupon_Code',
+    );
+    const mapped = await runCli(
+      ['enqueue', 'Welcome_SMS', cased, '--map', 'coupon_code=Coupon_Code', '--json'],
+      env,
+    );
+    expect(JSON.parse(mapped.stdout)).toMatchObject({ accepted: 1 });
+    expect(await redis.hget(`{${prefix}}:pending`, 'Welcome_SMS')).toBe('51');
+  });
+
+  it('refuses a missing required input and a flow Salesforce does not have; rejects rows leaving a required input empty', async () => {
+    const noStore = join(dir, 'no-store.csv');
+    writeFileSync(noStore, `IndividualId\n${id('0PKst', 1)}\n`);
+    const missing = await runCli(['enqueue', 'Store_Pickup_SMS', noStore], env);
+    expect(missing.code).toBe(2);
+    expect(oneLine(missing.stderr)).toBe(
+      'flow-dispatcher: flow Store_Pickup_SMS requires input Store_Code, and no column is sent as it: add it, or name the column that holds it with --map COLUMN=Store_Code',
+    );
+    const unknownFlow = await runCli(['enqueue', 'Welcome_SMSS', noStore], env);
+    expect(unknownFlow.code).toBe(2);
+    expect(oneLine(unknownFlow.stderr)).toMatch(
+      /^flow-dispatcher: flow Welcome_SMSS was not found in Salesforce .*pass --no-describe-check to enqueue anyway$/,
+    );
+    expect(await keysUnder(TEST_REDIS_URL, prefix)).toEqual([]);
+
+    const someEmpty = join(dir, 'some-empty.csv');
+    writeFileSync(
+      someEmpty,
+      `IndividualId,Store_Code\n${id('0PKst', 1)},S1\n${id('0PKst', 2)},\n${id('0PKst', 3)},S3\n`,
+    );
+    const partial = await runCli(['enqueue', 'Store_Pickup_SMS', someEmpty, '--json'], env);
+    expect(partial.code).toBe(0);
+    expect(JSON.parse(partial.stdout)).toMatchObject({ accepted: 2, rejected: 1 });
+    const [reject] = (await readFile(`${someEmpty}.rejects.ndjson`, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(reject).toMatchObject({
+      line: 3,
+      reason: 'missing required input "Store_Code" of flow Store_Pickup_SMS',
+    });
+  });
+
+  it('skips the check, saying so, without credentials; --no-describe-check asks nothing', async () => {
+    const file = join(dir, 'unchecked.csv');
+    writeFileSync(file, `IndividualId,Anything\n${id('0PKun', 1)},x\n`);
+    const before = describes();
+    const quiet = await runCli(
+      ['enqueue', 'Welcome_SMS', file, '--no-describe-check', '--json'],
+      env,
+    );
+    expect(quiet.stderr).toBe('');
+    expect(JSON.parse(quiet.stdout)).toMatchObject({ accepted: 1, describeChecked: false });
+    expect(describes()).toBe(before);
+
+    const noCredentials = await runCli(['enqueue', 'Welcome_SMS', file, '--json'], {
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: prefix,
+    });
+    expect(noCredentials.code).toBe(0);
+    expect(oneLine(noCredentials.stderr)).toMatch(
+      /^flow-dispatcher: the file was not checked against flow Welcome_SMS's inputs: no Salesforce credentials are configured/,
+    );
+    expect(JSON.parse(noCredentials.stdout)).toMatchObject({ accepted: 1, describeChecked: false });
+
+    // Credentials configured but Salesforce unreachable: the check cannot run, so nothing is sent.
+    const down = await startSimulator({ port: 0 });
+    await down.close();
+    const otherPrefix = uniquePrefix('cli-enqueue-sf-down');
+    const unreachable = await runCli(
+      ['enqueue', 'Welcome_SMS', file],
+      fleetEnv({ redisUrl: TEST_REDIS_URL, prefix: otherPrefix, simulatorUrl: down.url }),
+    );
+    expect(unreachable.code).toBe(1);
+    expect(oneLine(unreachable.stderr)).toMatch(
+      /^flow-dispatcher: the describe of flow Welcome_SMS could not be read from Salesforce \(.+\); nothing was enqueued: try again, or pass --no-describe-check/,
+    );
+    expect(await keysUnder(TEST_REDIS_URL, otherPrefix)).toEqual([]);
   });
 });

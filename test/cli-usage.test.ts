@@ -53,6 +53,19 @@ describe('operator commands: usage', () => {
     ],
     [['enqueue', 'Welcome_SMS', '-', '--map', 'a=b c'], /is not a Salesforce input name/],
     [['enqueue', 'Welcome_SMS', '-'], /--format csv or --format ndjson/],
+    [['enqueue', 'Welcome_SMS', '-', '--key-as-input'], /--key-as-input needs a --key-column/],
+    [
+      ['enqueue', 'Welcome_SMS', '-', '--key-column', 'k', '--key-as-input', '--drop-column', 'k'],
+      /--drop-column k leaves it out: choose one/,
+    ],
+    [
+      ['enqueue', 'Welcome_SMS', '-', '--key-column', 'k', '--map', 'k=Order_Id'],
+      /k is the --key-column, which is not sent as an input; add --key-as-input/,
+    ],
+    [
+      ['enqueue', 'Welcome_SMS', '-', '--key-column', 'IndividualId'],
+      /every trigger needs IndividualId; add --key-as-input to use it as both/,
+    ],
   ])('%j exits 2 with one line', async (args, message) => {
     const result = await runCli(args, env);
     expect(result.code).toBe(2);

@@ -7,6 +7,11 @@ export {
   type FlowStatus,
   type PauseResult,
 } from './flow-control.js';
+export {
+  ALWAYS_AVAILABLE_INPUTS,
+  checkInputAgainstDescribe,
+  type DescribeProblem,
+} from './ingest/describe-check.js';
 export { InvalidTriggerError } from './invalid-trigger-error.js';
 export { type PartitionPart, RoundRobin, splitByPartition } from './partition-routing.js';
 export { MAX_KEY_LENGTH, Producer, type ProducerOptions, type TriggerOptions } from './producer.js';

@@ -1,17 +1,9 @@
 import { isValidFlowName, loadConfig, requireSalesforceAuth } from '@flow-dispatcher/shared/config';
 import type { Command } from 'commander';
+import { describeFlowNow, isCredentialRefusal, isFlowMissing } from '../operator/flow-describe.js';
 import { operatorCommand } from '../options/operator-command.js';
 import { renderTable } from '../output/text-table.js';
 import { UsageError } from '../usage-error.js';
-
-/** Credentials the org refused: a configuration problem (exit 2), not a passing failure. */
-const CONFIG_AUTH_CODES = new Set([
-  'token-rejected',
-  'static-token-expired',
-  'private-key-unreadable',
-  'private-key-invalid',
-  'auth-misconfigured',
-]);
 
 /** `flow-dispatcher describe FLOW`: the flow's inputs, from Salesforce. */
 export function registerDescribeCommand(program: Command): void {
@@ -32,65 +24,48 @@ async function describe(flow: string, options: { json?: boolean }): Promise<void
     );
   }
   const config = loadConfig();
-  // tokenSourceFromConfig checks this too; checked before the Salesforce client loads, missing
-  // credentials (exit 2) are refused at once.
+  // Checked before the Salesforce client loads: missing credentials (exit 2) are refused at once.
   requireSalesforceAuth(config);
-  const { SalesforceClient } = await import('@flow-dispatcher/shared');
-  const { tokenSourceFromConfig } = await import('@flow-dispatcher/worker');
-  const client = new SalesforceClient({
-    tokens: tokenSourceFromConfig(config),
-    apiVersion: config.salesforce.apiVersion,
-    requestTimeoutMs: config.salesforce.requestTimeoutMs,
-    connectTimeoutMs: config.salesforce.connectTimeoutMs,
-    maxResponseBytes: config.salesforce.maxResponseBytes,
-    connections: 1,
-    describeTtlMs: 0,
+  const described = await describeFlowNow(config, flow).catch((err: unknown) => {
+    throw explain(err, flow);
   });
-  try {
-    const described = await client.describeFlow(flow).catch((err: unknown) => {
-      throw explain(err, flow);
-    });
-    if (options.json) {
-      process.stdout.write(`${JSON.stringify(described)}\n`);
-      return;
-    }
-    const title = described.label ? `${described.name} (${described.label})` : described.name;
-    const inputs =
-      described.inputs.length === 0
-        ? '(no inputs)'
-        : renderTable(
-            [
-              { header: 'input' },
-              { header: 'type' },
-              { header: 'required' },
-              { header: 'description', maxWidth: 60 },
-            ],
-            described.inputs.map((input) => [
-              input.name,
-              `${input.type ?? '?'}${input.maxOccurs > 1 ? ' (list)' : ''}`,
-              input.required ? 'yes' : 'no',
-              input.description ?? '',
-            ]),
-          );
-    const outputs = described.outputs.length
-      ? `\noutputs: ${described.outputs.map((o) => `${o.name} (${o.type ?? '?'})`).join(', ')}`
-      : '';
-    process.stdout.write(`${title}\n\n${inputs}${outputs}\n`);
-  } finally {
-    await client.close();
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(described)}\n`);
+    return;
   }
+  const title = described.label ? `${described.name} (${described.label})` : described.name;
+  const inputs =
+    described.inputs.length === 0
+      ? '(no inputs)'
+      : renderTable(
+          [
+            { header: 'input' },
+            { header: 'type' },
+            { header: 'required' },
+            { header: 'description', maxWidth: 60 },
+          ],
+          described.inputs.map((input) => [
+            input.name,
+            `${input.type ?? '?'}${input.maxOccurs > 1 ? ' (list)' : ''}`,
+            input.required ? 'yes' : 'no',
+            input.description ?? '',
+          ]),
+        );
+  const outputs = described.outputs.length
+    ? `\noutputs: ${described.outputs.map((o) => `${o.name} (${o.type ?? '?'})`).join(', ')}`
+    : '';
+  process.stdout.write(`${title}\n\n${inputs}${outputs}\n`);
 }
 
 function explain(err: unknown, flow: string): Error {
-  const code = (err as { code?: unknown })?.code;
   const message = err instanceof Error ? err.message : String(err);
-  if (code === 'flow-missing') {
+  if (isFlowMissing(err)) {
     return new Error(
       `flow ${flow} was not found: it does not exist, is not active, or is not shared with the API user`,
       { cause: err },
     );
   }
-  if (typeof code === 'string' && CONFIG_AUTH_CODES.has(code)) {
+  if (isCredentialRefusal(err)) {
     return new UsageError(`Salesforce refused the configured credentials: ${message}`, {
       cause: err,
     });

@@ -2,13 +2,20 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import type { Producer } from '@flow-dispatcher/producer';
-import { isValidFlowName, loadConfig } from '@flow-dispatcher/shared/config';
+import { type Config, isValidFlowName, loadConfig } from '@flow-dispatcher/shared/config';
 import type { Command } from 'commander';
 import { csvRows } from '../enqueue/csv-source.js';
+import type { DescribeGate } from '../enqueue/describe-gate.js';
 import type { BatchWriter, EnqueueResult } from '../enqueue/enqueue-run.js';
 import { ndjsonRows } from '../enqueue/ndjson-source.js';
 import { RejectsFile } from '../enqueue/rejects-file.js';
-import { INPUT_NAME, type RowMapping, type SourceRow } from '../enqueue/source-row.js';
+import {
+  INPUT_NAME,
+  NDJSON_CHECKED_ROWS,
+  type RowMapping,
+  type SourceRow,
+} from '../enqueue/source-row.js';
+import { describeFlowNow, isCredentialRefusal, isFlowMissing } from '../operator/flow-describe.js';
 import { type OperatorContext, openOperatorContext } from '../operator/operator-redis.js';
 import { operatorCommand } from '../options/operator-command.js';
 import { parseWholeNumber } from '../options/whole-number-option.js';
@@ -22,6 +29,8 @@ interface EnqueueOptions {
   dropColumn: string[];
   jsonColumn: string[];
   keyColumn?: string;
+  keyAsInput?: boolean;
+  describeCheck: boolean;
   rejects?: string;
   batchSize: string;
   dryRun?: boolean;
@@ -57,7 +66,15 @@ export function registerEnqueueCommand(program: Command): void {
     )
     .option(
       '--key-column <column>',
-      "each row's idempotency key: a re-run of the same file (after a crash) sends nothing twice within the idempotency window (IDEMPOTENCY_WINDOW_MS, 24 h). The column is also sent as an input unless dropped",
+      "each row's idempotency key: a re-run of the same file (after a crash) sends nothing twice within the idempotency window (IDEMPOTENCY_WINDOW_MS, 24 h). The column is the key only, not an input",
+    )
+    .option(
+      '--key-as-input',
+      'send the --key-column as an input too (the flow must declare it). Until this option was added, the key column was always sent: see Upgrading in the README',
+    )
+    .option(
+      '--no-describe-check',
+      "do not check the file against the flow's describe (see below), and do not ask Salesforce for it",
     )
     .option(
       '--rejects <file>',
@@ -70,13 +87,22 @@ export function registerEnqueueCommand(program: Command): void {
     .addHelpText(
       'after',
       `
+Describe check: with Salesforce credentials configured (the worker's SF_* variables), the flow's
+describe is read first and the CSV header (or the fields of the first ${NDJSON_CHECKED_ROWS} NDJSON rows) checked
+against it, as ingest checks requests: a column the flow does not declare, or a required input no
+column sends, stops the run before anything is written (exit 2), naming the column and the fix
+(--drop-column COLUMN, --map COLUMN=Input). Rows that leave a required input empty are rejected.
+Without credentials the check is skipped, and a successful run says so on stderr.
+
 Typed inputs: CSV cells are strings. For numbers, booleans or nested objects use NDJSON
 (one JSON object per line, e.g. {"IndividualId":"0PK...","Points":12,"Opt_In":true}),
 or mark CSV columns with --json-column (cells such as 12, true or {"Sku":"X","Qty":2}).
 
 Exit status: 0 when every valid row was stored (rejected rows are listed in the rejects file),
 1 when Redis failed or the run was interrupted (re-run with the same --key-column to finish
-safely), 2 for bad usage or when no valid row remains (header problems, every row rejected).`,
+safely) or the flow's describe could not be read (nothing was enqueued), 2 for bad usage or when
+no valid row remains (header problems, a column the flow does not declare, a flow Salesforce does
+not have, every row rejected).`,
     )
     .action((flow: string, file: string, options: EnqueueOptions) => enqueue(flow, file, options));
 }
@@ -111,12 +137,16 @@ async function enqueue(flow: string, file: string, options: EnqueueOptions): Pro
   if (!stdin && rejectsPath === resolve(file)) {
     throw new UsageError('--rejects must not be the input file');
   }
-  // Configuration and Redis are checked before the file is read (a dry run needs neither).
+  // Configuration, the flow's describe and Redis are checked before the file is read (a dry run
+  // needs no Redis).
+  const config = loadConfig();
+  const { gate, skipped } = options.describeCheck
+    ? await describeGate(config, flow, format, mapping)
+    : { gate: undefined, skipped: undefined };
   let ctx: OperatorContext | undefined;
   let producer: Producer | undefined;
   let write: BatchWriter | undefined;
   if (!options.dryRun) {
-    const config = loadConfig();
     ctx = await openOperatorContext({ config });
     const { Producer } = await import('@flow-dispatcher/producer');
     const p = Producer.fromConfig(config, { redis: ctx.redis });
@@ -130,10 +160,11 @@ async function enqueue(flow: string, file: string, options: EnqueueOptions): Pro
   const rejects = new RejectsFile(rejectsPath);
   await rejects.clear();
   const input = stdin ? process.stdin : createReadStream(file, { highWaterMark: 256 * 1024 });
+  const checkColumns = gate?.checkColumns;
   const rows: AsyncIterable<SourceRow> =
     format === 'csv'
-      ? csvRows(input, mapping, { delimiter: options.delimiter })
-      : ndjsonRows(input, mapping);
+      ? csvRows(input, mapping, { delimiter: options.delimiter, checkColumns })
+      : ndjsonRows(input, mapping, { checkColumns });
   const label = `${flow} ← ${stdin ? 'stdin' : basename(file)}`;
   const progress = new EnqueueProgress({
     label,
@@ -163,6 +194,7 @@ async function enqueue(flow: string, file: string, options: EnqueueOptions): Pro
       rejects,
       progress,
       shouldStop: () => stopRequested,
+      checkInput: gate ? (row) => gate.rowProblem(row) : undefined,
     });
   } finally {
     process.off('SIGINT', onSignal);
@@ -180,6 +212,7 @@ async function enqueue(flow: string, file: string, options: EnqueueOptions): Pro
         file: stdin ? '-' : file,
         format,
         dryRun: options.dryRun === true,
+        describeChecked: gate !== undefined,
         rows: result.rows,
         accepted: result.accepted,
         duplicates: result.duplicates,
@@ -213,6 +246,12 @@ async function enqueue(flow: string, file: string, options: EnqueueOptions): Pro
     const examples = result.firstRejects.map((r) => `line ${r.line}: ${r.reason}`).join('; ');
     throw new UsageError(
       `no valid rows: all ${formatCount(result.rejected)} rejected (${examples}${result.rejected > result.firstRejects.length ? '; …' : ''}); every row is in ${rejectsPath}`,
+    );
+  }
+  // Said once the run succeeded, so that a failed run's stderr stays its one-line reason.
+  if (skipped !== undefined) {
+    process.stderr.write(
+      `flow-dispatcher: the file was not checked against flow ${flow}'s inputs: ${skipped}\n`,
     );
   }
 }
@@ -262,14 +301,82 @@ function rowMapping(options: EnqueueOptions): RowMapping {
     if (rename.has(column)) throw new UsageError(`--map names column ${column} twice`);
     rename.set(column, target);
   }
-  if (options.keyColumn !== undefined && options.keyColumn.trim() === '') {
-    throw new UsageError('--key-column needs a column name');
+  const drop = new Set(options.dropColumn.map((c) => c.trim()));
+  const keyColumn = options.keyColumn?.trim();
+  const keyAsInput = options.keyAsInput === true;
+  if (keyColumn === '') throw new UsageError('--key-column needs a column name');
+  if (keyColumn === undefined) {
+    if (keyAsInput) throw new UsageError('--key-as-input needs a --key-column');
+  } else if (keyAsInput) {
+    if (drop.has(keyColumn)) {
+      throw new UsageError(
+        `--key-as-input sends the key column ${keyColumn} as an input, and --drop-column ${keyColumn} leaves it out: choose one`,
+      );
+    }
+  } else if (rename.has(keyColumn)) {
+    throw new UsageError(
+      `--map ${keyColumn}=${rename.get(keyColumn)}: ${keyColumn} is the --key-column, which is not sent as an input; add --key-as-input to send it as one too`,
+    );
+  } else if (keyColumn === 'IndividualId') {
+    throw new UsageError(
+      '--key-column IndividualId: the key column is not sent as an input, and every trigger needs IndividualId; add --key-as-input to use it as both',
+    );
   }
   return {
     rename,
-    drop: new Set(options.dropColumn.map((c) => c.trim())),
+    drop,
     json: new Set(options.jsonColumn.map((c) => c.trim())),
-    keyColumn: options.keyColumn?.trim(),
+    keyColumn,
+    keyAsInput,
+  };
+}
+
+/**
+ * The flow's describe as a gate for the file (see `--help`), or why there is nothing to check
+ * against: no credentials configured, or a describe that lists no inputs (a shape we do not
+ * recognise, so nothing is checked, as ingest does); the caller says so on stderr.
+ * A flow Salesforce does not have, or refused credentials, stop the run (exit 2); a Salesforce
+ * that cannot be reached stops it too (exit 1): the user asked for a check by configuring it.
+ */
+async function describeGate(
+  config: Config,
+  flow: string,
+  format: 'csv' | 'ndjson',
+  mapping: RowMapping,
+): Promise<{ gate?: DescribeGate; skipped?: string }> {
+  if (config.salesforce.auth === undefined) {
+    return {
+      skipped:
+        'no Salesforce credentials are configured (SF_LOGIN_URL and the others; --no-describe-check skips the check without this note)',
+    };
+  }
+  const describe = await describeFlowNow(config, flow).catch((err: unknown) => {
+    const reason = err instanceof Error ? err.message : String(err);
+    if (isFlowMissing(err)) {
+      throw new UsageError(
+        `flow ${flow} was not found in Salesforce (it does not exist, is not active, or is not shared with the API user); nothing was enqueued: check the name, or pass --no-describe-check to enqueue anyway`,
+        { cause: err },
+      );
+    }
+    if (isCredentialRefusal(err)) {
+      throw new UsageError(
+        `Salesforce refused the configured credentials (${reason}); nothing was enqueued: fix the SF_* variables, or pass --no-describe-check`,
+        { cause: err },
+      );
+    }
+    throw new Error(
+      `the describe of flow ${flow} could not be read from Salesforce (${reason}); nothing was enqueued: try again, or pass --no-describe-check to enqueue without the check`,
+      { cause: err },
+    );
+  });
+  if (describe.inputs.length === 0) return { skipped: 'its describe lists no inputs' };
+  const { DescribeGate } = await import('../enqueue/describe-gate.js');
+  return {
+    gate: new DescribeGate(describe, {
+      format,
+      keyColumn: mapping.keyColumn,
+      keyAsInput: mapping.keyAsInput,
+    }),
   };
 }
 

@@ -46,6 +46,22 @@ describe('CsvRowBuilder', () => {
     });
   });
 
+  it('sends the key column as the key only, unless --key-as-input', () => {
+    const header = ['IndividualId', 'signup_id'];
+    const only = new CsvRowBuilder(header, mapping({ keyColumn: 'signup_id' }));
+    expect(only.columns).toEqual([{ column: 'IndividualId', input: 'IndividualId' }]);
+    expect(only.build(['0PK1', 'S-1'], 2, 2, 0)).toMatchObject({
+      input: { IndividualId: '0PK1' },
+      key: 'S-1',
+    });
+    const both = new CsvRowBuilder(header, mapping({ keyColumn: 'signup_id', keyAsInput: true }));
+    expect(both.columns.map((c) => c.input)).toEqual(['IndividualId', 'signup_id']);
+    expect(both.build(['0PK1', 'S-1'], 2, 2, 0)).toMatchObject({
+      input: { IndividualId: '0PK1', signup_id: 'S-1' },
+      key: 'S-1',
+    });
+  });
+
   it('reports a row with missing or extra fields, bad JSON, or no key', () => {
     const builder = new CsvRowBuilder(
       ['IndividualId', 'Points', 'k'],
@@ -106,6 +122,17 @@ describe('ndjsonRow', () => {
       key: '7',
       endOffset: 50,
     });
+  });
+
+  it('leaves the key field out of the input unless --key-as-input', () => {
+    const text = '{"IndividualId":"0PK1","signup_id":42}';
+    expect(ndjsonRow(text, 1, 0, mapping({ keyColumn: 'signup_id' }))).toMatchObject({
+      input: { IndividualId: '0PK1' },
+      key: '42',
+    });
+    expect(
+      ndjsonRow(text, 1, 0, mapping({ keyColumn: 'signup_id', keyAsInput: true })),
+    ).toMatchObject({ input: { IndividualId: '0PK1', signup_id: 42 }, key: '42' });
   });
 
   it.each([

@@ -1,18 +1,28 @@
 import type { FlowInput } from '@flow-dispatcher/shared';
 import { UsageError } from '../usage-error.js';
 import { CsvRecordReader } from './csv-record-reader.js';
-import { INPUT_NAME, type RowMapping, type SourceRow, withoutByteOrderMark } from './source-row.js';
+import {
+  type ColumnsCheck,
+  INPUT_NAME,
+  type InputColumn,
+  inputOf,
+  type RowMapping,
+  type SourceRow,
+  withoutByteOrderMark,
+} from './source-row.js';
 
 /**
  * The rows of a CSV file as triggers. The header row names the inputs (renamed with `--map`,
  * dropped with `--drop-column`); every cell is a string, an empty cell is left out of the input,
  * and a `--json-column` cell is parsed as JSON (for numbers, booleans and nested objects; NDJSON
- * input carries types natively). Header problems stop everything (exit 2): nothing could be sent.
+ * input carries types natively). The key column is not an input unless `--key-as-input`. Header
+ * problems stop everything (exit 2), before any row: nothing could be sent. `checkColumns` (the
+ * flow's describe) is one of them.
  */
 export async function* csvRows(
   chunks: AsyncIterable<Uint8Array>,
   mapping: RowMapping,
-  options: { delimiter?: string } = {},
+  options: { delimiter?: string; checkColumns?: ColumnsCheck } = {},
 ): AsyncGenerator<SourceRow> {
   const reader = new CsvRecordReader({ delimiter: options.delimiter ?? ',' });
   let builder: CsvRowBuilder | undefined;
@@ -31,6 +41,7 @@ export async function* csvRows(
         };
       } else if (!builder) {
         builder = new CsvRowBuilder(event.fields, mapping);
+        options.checkColumns?.(builder.columns);
       } else {
         yield builder.build(event.fields, event.line, event.lastLine, event.endOffset);
       }
@@ -48,6 +59,8 @@ export class CsvRowBuilder {
   readonly #json: boolean[];
   readonly #keyIndex: number | undefined;
   readonly #header: string[];
+  /** The columns sent, in header order, with the input each becomes. */
+  readonly columns: readonly InputColumn[];
 
   constructor(header: readonly string[], mapping: RowMapping) {
     this.#header = header.map((name) => name.trim());
@@ -80,8 +93,8 @@ export class CsvRowBuilder {
     }
     const inputs = new Map<string, string>();
     this.#targets = this.#header.map((name, i) => {
-      if (mapping.drop.has(name)) return undefined;
-      const target = mapping.rename.get(name) ?? name;
+      const target = inputOf(name, mapping);
+      if (target === undefined) return undefined;
       if (!INPUT_NAME.test(target)) {
         throw new UsageError(
           `column ${i + 1} ${JSON.stringify(name)} is not a Salesforce input name: rename it (--map '${name}=InputName') or leave it out (--drop-column '${name}')`,
@@ -101,6 +114,10 @@ export class CsvRowBuilder {
         `no IndividualId column (every trigger needs one): the header has ${listed()}; rename a column with --map COLUMN=IndividualId`,
       );
     }
+    this.columns = this.#header.flatMap((column, i) => {
+      const input = this.#targets[i];
+      return input === undefined ? [] : [{ column, input }];
+    });
     this.#json = this.#header.map((name) => mapping.json.has(name));
     this.#keyIndex = mapping.keyColumn === undefined ? undefined : where(mapping.keyColumn);
   }

@@ -43,8 +43,10 @@ export async function runEnqueue(options: {
   rejects: RejectsFile;
   progress: EnqueueProgress;
   shouldStop: () => boolean;
+  /** A row's problem beyond its shape (the flow's describe), or undefined. */
+  checkInput?: (input: FlowInput) => string | undefined;
 }): Promise<EnqueueResult> {
-  const { rows, write, batchSize, rejects, progress, shouldStop } = options;
+  const { rows, write, batchSize, rejects, progress, shouldStop, checkInput } = options;
   const result: EnqueueResult = {
     rows: 0,
     bytes: 0,
@@ -97,7 +99,7 @@ export async function runEnqueue(options: {
           ...(row.cells !== undefined ? { cells: row.cells } : {}),
         });
       } else {
-        const problem = rowProblem(row.input, row.key);
+        const problem = rowProblem(row.input, row.key) ?? checkInput?.(row.input);
         if (problem) await reject(row.line, row.lastLine, problem, { input: row.input });
         else {
           inputs.push(row.input);

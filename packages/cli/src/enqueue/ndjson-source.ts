@@ -1,17 +1,30 @@
 import type { FlowInput } from '@flow-dispatcher/shared';
 import { UsageError } from '../usage-error.js';
 import { LineReader } from './line-reader.js';
-import { INPUT_NAME, type RowMapping, type SourceRow, withoutByteOrderMark } from './source-row.js';
+import {
+  type ColumnsCheck,
+  INPUT_NAME,
+  type InputColumn,
+  inputOf,
+  NDJSON_CHECKED_ROWS,
+  type RowMapping,
+  type SourceRow,
+  withoutByteOrderMark,
+} from './source-row.js';
 
 /**
  * The lines of an NDJSON file as triggers: each line is one JSON object, the trigger's input,
  * with JSON's own types (numbers, booleans, nested objects). `--map` renames and `--drop-column`
  * removes top-level fields; `--key-column` names the field holding the idempotency key (a string
- * or a number).
+ * or a number), not sent as an input unless `--key-as-input`.
+ *
+ * With `checkColumns`, the first NDJSON_CHECKED_ROWS lines are read ahead and the fields their
+ * valid rows send are checked (an NDJSON file has no header) before any row is passed on.
  */
 export async function* ndjsonRows(
   chunks: AsyncIterable<Uint8Array>,
   mapping: RowMapping,
+  options: { checkColumns?: ColumnsCheck } = {},
 ): AsyncGenerator<SourceRow> {
   if (mapping.json.size > 0) {
     throw new UsageError('--json-column is for CSV files: NDJSON values are JSON already');
@@ -35,8 +48,62 @@ export async function* ndjsonRows(
       } else yield ndjsonRow(event.text, event.line, event.endOffset, mapping);
     }
   };
-  for await (const chunk of withoutByteOrderMark(chunks)) yield* rows(reader.push(chunk));
-  yield* rows(reader.end());
+  const iterator = withoutByteOrderMark(chunks)[Symbol.asyncIterator]();
+  /** The rows of the next chunk (parsed as they are taken), or undefined at the end. */
+  const read = async (): Promise<Iterable<SourceRow> | undefined> => {
+    const next = await iterator.next();
+    return next.done ? undefined : rows(reader.push(next.value));
+  };
+  try {
+    let ended = false;
+    if (options.checkColumns) {
+      // Read ahead, check the fields, then pass the rows read ahead on.
+      const ahead: SourceRow[] = [];
+      while (!ended && ahead.length < NDJSON_CHECKED_ROWS) {
+        const more = await read();
+        if (more) ahead.push(...more);
+        else {
+          ahead.push(...rows(reader.end()));
+          ended = true;
+        }
+      }
+      const checked = ahead.slice(0, NDJSON_CHECKED_ROWS);
+      if (checked.some((row) => 'input' in row)) {
+        options.checkColumns(columnsOf(checked, mapping));
+      }
+      yield* ahead;
+    }
+    while (!ended) {
+      const more = await read();
+      if (more) yield* more;
+      else {
+        yield* rows(reader.end());
+        ended = true;
+      }
+    }
+  } finally {
+    await iterator.return?.(undefined);
+  }
+}
+
+/** The fields the valid rows among `rows` send, each once, in order of first appearance (pure). */
+function columnsOf(rows: readonly SourceRow[], mapping: RowMapping): InputColumn[] {
+  const columns = new Map<string, InputColumn>();
+  for (const row of rows) {
+    if (!('input' in row)) continue;
+    // The row's input is already mapped: find each input's field through the mapping.
+    for (const input of Object.keys(row.input)) {
+      if (!columns.has(input)) columns.set(input, { column: fieldOf(input, mapping), input });
+    }
+  }
+  return [...columns.values()];
+}
+
+function fieldOf(input: string, mapping: RowMapping): string {
+  for (const [field, target] of mapping.rename) {
+    if (target === input && inputOf(field, mapping) === input) return field;
+  }
+  return input;
 }
 
 /** One NDJSON line as a trigger (pure). */
@@ -72,8 +139,8 @@ export function ndjsonRow(
   }
   const input: FlowInput = {};
   for (const [name, field] of Object.entries(source)) {
-    if (mapping.drop.has(name)) continue;
-    const target = mapping.rename.get(name) ?? name;
+    const target = inputOf(name, mapping);
+    if (target === undefined) continue;
     if (Object.hasOwn(input, target)) {
       return bad(`two fields would both be input ${target}`);
     }

@@ -11,6 +11,30 @@ export interface RowMapping {
   json: ReadonlySet<string>;
   /** The column holding each row's idempotency key (`--key-column`). */
   keyColumn: string | undefined;
+  /** Send the key column as an input too (`--key-as-input`); otherwise it is only the key. */
+  keyAsInput?: boolean;
+}
+
+/** A column (CSV) or top-level field (NDJSON) that is sent, and the input it becomes. */
+export interface InputColumn {
+  column: string;
+  input: string;
+}
+
+/**
+ * Called once with the columns a file sends (a CSV header, or the fields of an NDJSON file's
+ * first rows) before any of its rows is passed on; it may throw a UsageError to stop the run.
+ */
+export type ColumnsCheck = (columns: readonly InputColumn[]) => void;
+
+/** Rows an NDJSON file is read ahead by before its fields are checked. */
+export const NDJSON_CHECKED_ROWS = 100;
+
+/** The input a column or field becomes, or undefined when it is not sent (pure). */
+export function inputOf(name: string, mapping: RowMapping): string | undefined {
+  if (mapping.drop.has(name)) return undefined;
+  if (name === mapping.keyColumn && mapping.keyAsInput !== true) return undefined;
+  return mapping.rename.get(name) ?? name;
 }
 
 /** One row of the input file: a trigger to send, or the reason it cannot be. */

@@ -109,4 +109,85 @@ describe('DescribeCache', () => {
       status: 503,
     });
   });
+
+  it('lookupHeld waits for the first describe: one fetch for every caller, then ready or missing', async () => {
+    const { describer, calls } = manualDescriber();
+    const cache = new DescribeCache(describer, { ttlMs: 60_000, holdMs: 60_000, logger });
+    const held = Array.from({ length: 50 }, () => cache.lookupHeld('Welcome_SMS'));
+    const gone = [cache.lookupHeld('Made_Up'), cache.lookupHeld('Made_Up')];
+    await tick();
+    expect(calls.map((c) => c.flow)).toEqual(['Welcome_SMS', 'Made_Up']);
+    calls[0]?.answer(describeOf('Welcome_SMS'));
+    calls[1]?.answer(new SalesforceRequestError({ kind: 'flow-missing', message: 'NOT_FOUND' }));
+    for (const answer of await Promise.all(held)) expect(answer).toMatchObject({ kind: 'ready' });
+    expect(await Promise.all(gone)).toEqual([{ kind: 'missing' }, { kind: 'missing' }]);
+    expect(await cache.lookupHeld('Made_Up')).toEqual({ kind: 'missing' });
+    expect(calls).toHaveLength(2);
+  });
+
+  it('lookupHeld gives up after holdMs, and does not wait once Salesforce is known to fail', async () => {
+    const { describer, calls } = manualDescriber();
+    const cache = new DescribeCache(describer, { ttlMs: 60_000, holdMs: 20, logger });
+    expect(await cache.lookupHeld('Slow')).toEqual({ kind: 'unchecked', reason: 'not_cached' });
+    // The describe still hangs: later requests are not held for it again.
+    const again = cache.lookupHeld('Slow');
+    const first = await Promise.race([again, new Promise((r) => setImmediate(() => r('held')))]);
+    expect(first).toEqual({ kind: 'unchecked', reason: 'not_cached' });
+    calls[0]?.answer(new Error('connect ETIMEDOUT'));
+    await tick();
+    expect(await cache.lookupHeld('Slow')).toEqual({
+      kind: 'unchecked',
+      reason: 'salesforce_unavailable',
+    });
+    expect(calls).toHaveLength(1);
+    expect(await new DescribeCache(undefined, { ttlMs: 1, logger }).lookupHeld('F')).toEqual({
+      kind: 'unchecked',
+      reason: 'no_salesforce',
+    });
+  });
+
+  it('believes a missing flow for missingTtlMs, then waits for the fresh answer', async () => {
+    let now = 0;
+    const { describer, calls } = manualDescriber();
+    const cache = new DescribeCache(describer, {
+      ttlMs: 300_000,
+      missingTtlMs: 60_000,
+      holdMs: 60_000,
+      logger,
+      clock: () => now,
+    });
+    const first = cache.lookupHeld('Late');
+    await tick();
+    calls[0]?.answer(new SalesforceRequestError({ kind: 'flow-missing', message: 'NOT_FOUND' }));
+    expect(await first).toEqual({ kind: 'missing' });
+    now = 59_999;
+    expect(await cache.lookupHeld('Late')).toEqual({ kind: 'missing' });
+    expect(calls).toHaveLength(1);
+    now = 60_000; // the flow was activated meanwhile: the first request after the TTL sees it
+    const fresh = cache.lookupHeld('Late');
+    await tick();
+    expect(calls).toHaveLength(2);
+    calls[1]?.answer(describeOf('Late'));
+    expect(await fresh).toMatchObject({ kind: 'ready' });
+  });
+
+  it('lookupHeld queues for a fetch slot: no more than maxFetches describes at once', async () => {
+    const { describer, calls } = manualDescriber();
+    const cache = new DescribeCache(describer, {
+      ttlMs: 60_000,
+      holdMs: 60_000,
+      maxFetches: 1,
+      logger,
+    });
+    const a = cache.lookupHeld('A');
+    const b = cache.lookupHeld('B');
+    await tick();
+    expect(calls.map((c) => c.flow)).toEqual(['A']);
+    calls[0]?.answer(describeOf('A'));
+    expect(await a).toMatchObject({ kind: 'ready' });
+    await tick();
+    expect(calls.map((c) => c.flow)).toEqual(['A', 'B']);
+    calls[1]?.answer(new SalesforceRequestError({ kind: 'flow-missing', message: 'NOT_FOUND' }));
+    expect(await b).toEqual({ kind: 'missing' });
+  });
 });

@@ -10,7 +10,7 @@ export interface FlowDescriber {
 export type ValidationSkipReason =
   /** No Salesforce credentials are configured. */
   | 'no_salesforce'
-  /** The flow's first describe is still being fetched. */
+  /** The flow's first describe did not arrive within the hold (`holdMs`). */
   | 'not_cached'
   /** Salesforce could not be asked (down, slow, auth failing) and no earlier describe is known. */
   | 'salesforce_unavailable'
@@ -32,6 +32,8 @@ interface Entry {
   /** The last answer Salesforce gave: kept through later failures (stale beats nothing). */
   known: { kind: 'ready'; describe: FlowDescribe } | { kind: 'missing' } | undefined;
   failing: boolean;
+  /** A hold ran out before the fetch in flight answered: later lookups do not wait for it. */
+  holdExpired: boolean;
   nextFetchAtMs: number;
   fetching: Promise<FetchOutcome> | undefined;
 }
@@ -39,6 +41,16 @@ interface Entry {
 export interface DescribeCacheOptions {
   /** A describe is fetched again in the background once it is this old. */
   ttlMs: number;
+  /**
+   * Salesforce's "this flow does not exist" is believed this long (at most `ttlMs`), then asked
+   * again. @defaultValue 60000
+   */
+  missingTtlMs?: number;
+  /**
+   * Longest wait of `lookupHeld` for an answer being fetched: a flow's first describe, or a
+   * fresh look at a flow known to be missing. @defaultValue 2000
+   */
+  holdMs?: number;
   /** After a failed fetch, the next try waits this long. @defaultValue 30000 */
   retryMs?: number;
   /** Flows remembered; the oldest is forgotten past it. @defaultValue 1000 */
@@ -54,17 +66,25 @@ export interface DescribeCacheOptions {
 /**
  * Flow describes for checking triggers, kept off the hot path.
  *
- * Per flow: absent → fetching (in the background, started by the first lookup) → known (ready or
- * missing) → refreshed in the background once older than `ttlMs`, the old answer served
- * meanwhile. A failed fetch keeps the old answer and is tried again after `retryMs`. `lookup`
- * never waits: until a flow's first answer arrives, or while Salesforce cannot be reached and
- * nothing is known, triggers are accepted unchecked (and counted by the caller). The trade-off:
- * a slow or absent Salesforce never slows ingest or stops it, at the price of letting through
- * the first few requests of a flow unchecked.
+ * Per flow: absent → fetching (started by the first lookup; one request shared by every caller)
+ * → known (ready, or missing) → refreshed once older than `ttlMs` (`missingTtlMs` for a missing
+ * flow), the old answer served meanwhile. A failed fetch keeps the old answer and is tried again
+ * after `retryMs`. At most `maxFetches` fetches run at once, whatever the number of flows named.
+ *
+ * `lookup` never waits. `lookupHeld` (the trigger routes) waits up to `holdMs` while an answer
+ * is on its way: a flow's first describe (so a flow's first request is checked like the others,
+ * and a made-up flow name is refused from its first request), and the refresh of a flow known to
+ * be missing (so a flow activated meanwhile is accepted at once). When the hold runs out, or
+ * Salesforce cannot be reached and nothing is known, triggers are accepted unchecked (counted by
+ * the caller). The trade-off: a flow's first request, and a missing flow's first request after
+ * `missingTtlMs`, wait for one describe (up to `holdMs`), and a slow or absent Salesforce delays
+ * ingest by at most that once per flow and never stops it.
  */
 export class DescribeCache {
   readonly #entries = new Map<string, Entry>();
   readonly #ttlMs: number;
+  readonly #missingTtlMs: number;
+  readonly #holdMs: number;
   readonly #retryMs: number;
   readonly #maxFlows: number;
   readonly #maxFetches: number;
@@ -72,12 +92,16 @@ export class DescribeCache {
   readonly #logger: Logger;
   readonly #clock: () => number;
   #fetches = 0;
+  /** Callers of `lookupHeld` waiting for a fetch slot, woken whenever a fetch ends. */
+  #slotWaiters: (() => void)[] = [];
 
   constructor(
     private readonly describer: FlowDescriber | undefined,
     options: DescribeCacheOptions,
   ) {
     this.#ttlMs = Math.max(1_000, options.ttlMs);
+    this.#missingTtlMs = Math.min(this.#ttlMs, Math.max(1_000, options.missingTtlMs ?? 60_000));
+    this.#holdMs = Math.max(0, options.holdMs ?? 2_000);
     this.#retryMs = options.retryMs ?? 30_000;
     this.#maxFlows = options.maxFlows ?? 1_000;
     this.#maxFetches = options.maxFetches ?? 4;
@@ -105,6 +129,46 @@ export class DescribeCache {
       return { kind: 'unchecked', reason: 'describe_empty' };
     }
     return known;
+  }
+
+  /**
+   * What is known of `flow`, after waiting up to `holdMs` for an answer on its way: the flow's
+   * first describe (queued for a fetch slot if all are busy), or the refresh of a flow known to
+   * be missing. Every other case answers at once, as `lookup` does.
+   */
+  async lookupHeld(flow: string): Promise<DescribeLookup> {
+    let found = this.lookup(flow);
+    if (!this.#worthWaiting(flow, found)) return found;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'expired'>((resolve) => {
+      timer = setTimeout(() => resolve('expired'), this.#holdMs);
+    });
+    try {
+      while (this.#worthWaiting(flow, found)) {
+        const fetching = this.#entries.get(flow)?.fetching;
+        const next = fetching ?? new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+        if ((await Promise.race([next, expired])) === 'expired') {
+          const entry = this.#entries.get(flow);
+          if (entry) entry.holdExpired = true;
+          return this.lookup(flow);
+        }
+        found = this.lookup(flow);
+      }
+      return found;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * An answer is on its way (or waits for a fetch slot) that may change what `found` says, and
+   * no earlier hold for it ran out: a describe that hangs delays one wave of requests, not all.
+   */
+  #worthWaiting(flow: string, found: DescribeLookup): boolean {
+    const entry = this.#entries.get(flow);
+    if (entry === undefined || entry.holdExpired) return false;
+    if (found.kind === 'unchecked') return found.reason === 'not_cached';
+    return found.kind === 'missing' && entry.fetching !== undefined;
   }
 
   /**
@@ -160,7 +224,13 @@ export class DescribeCache {
         const oldest = this.#entries.keys().next().value;
         if (oldest !== undefined) this.#entries.delete(oldest);
       }
-      entry = { known: undefined, failing: false, nextFetchAtMs: 0, fetching: undefined };
+      entry = {
+        known: undefined,
+        failing: false,
+        holdExpired: false,
+        nextFetchAtMs: 0,
+        fetching: undefined,
+      };
       this.#entries.set(flow, entry);
     }
     return entry;
@@ -183,6 +253,10 @@ export class DescribeCache {
     })().then((outcome) => {
       this.#fetches--;
       entry.fetching = undefined;
+      entry.holdExpired = false;
+      const waiters = this.#slotWaiters;
+      this.#slotWaiters = [];
+      for (const wake of waiters) wake();
       if (outcome.kind === 'failed') {
         if (!entry.failing) {
           this.#logger.warn(
@@ -196,7 +270,8 @@ export class DescribeCache {
         if (entry.failing) this.#logger.info({ flow }, 'flow describe works again');
         entry.failing = false;
         entry.known = outcome;
-        entry.nextFetchAtMs = this.#clock() + this.#ttlMs;
+        entry.nextFetchAtMs =
+          this.#clock() + (outcome.kind === 'missing' ? this.#missingTtlMs : this.#ttlMs);
       }
       return outcome;
     });

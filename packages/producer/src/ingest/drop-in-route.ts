@@ -36,7 +36,7 @@ export function registerDropInRoute(
       const flow = flowParam(request.params.flow);
       const key = parseIdempotencyKey(request.headers['idempotency-key']);
       const inputs = parseDropInRequest(request.body, ctx.limits.maxTriggers);
-      const describe = ctx.describes.lookup(flow);
+      const describe = await ctx.describes.lookupHeld(flow);
       if (describe.kind === 'missing') throw flowNotFound(flow);
 
       const outcomes: (TriggerReceipt | DropInInputError)[] = new Array(inputs.length);

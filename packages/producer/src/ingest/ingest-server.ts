@@ -132,6 +132,8 @@ export async function startIngestServer(options: IngestServerOptions): Promise<I
   });
   const describes = new DescribeCache(options.describer, {
     ttlMs: config.salesforce.describeTtlMs,
+    missingTtlMs: defaults.ingestMissingFlowTtlMs,
+    holdMs: Math.min(config.salesforce.requestTimeoutMs, defaults.ingestDescribeHoldMs),
     logger,
   });
 

@@ -18,7 +18,7 @@ export function registerTriggerRoutes(
     async (request, reply) => {
       const flow = flowParam(request.params.flow);
       const items = parseTriggerRequest(request.body, ctx.limits);
-      const describe = ctx.describes.lookup(flow);
+      const describe = await ctx.describes.lookupHeld(flow);
       if (describe.kind === 'missing') throw flowNotFound(flow);
       if (describe.kind === 'ready') {
         items.forEach((item, index) => {

@@ -68,6 +68,16 @@ export const defaults = {
    * so more in flight would only queue small chunks.
    */
   ingestMaxKeyedWritesInFlight: 1,
+  /**
+   * Longest wait of an ingest request for its flow's first describe (capped by the Salesforce
+   * request timeout); past it the request is accepted unchecked.
+   */
+  ingestDescribeHoldMs: 2_000,
+  /**
+   * Ingest answers 404 for a flow Salesforce said does not exist for this long (or
+   * SF_DESCRIBE_TTL_MS if shorter) before asking again: one describe per made-up name per minute.
+   */
+  ingestMissingFlowTtlMs: 60_000,
   /** How often ingest reads the backlog (the pending-trigger counters). */
   ingestBacklogPollMs: 500,
   /** `Retry-After` of ingest's 429 and 503 answers, in seconds. */
