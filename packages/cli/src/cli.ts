@@ -5,6 +5,7 @@ import { registerDescribeCommand } from './commands/describe-command.js';
 import { registerDlqCommand } from './commands/dlq-command.js';
 import { registerDrainCommand } from './commands/drain-command.js';
 import { registerEnqueueCommand } from './commands/enqueue-command.js';
+import { registerFlowsCommands } from './commands/flows-command.js';
 
 import { registerPauseCommand } from './commands/pause-command.js';
 import { registerResumeCommand } from './commands/resume-command.js';
@@ -86,6 +87,7 @@ function buildProgram(): Command {
   registerDlqCommand(program);
   registerPauseCommand(program);
   registerResumeCommand(program);
+  registerFlowsCommands(program);
   registerDrainCommand(program);
 
   return program;

@@ -11,15 +11,31 @@ export interface FlowJobCounts {
   failed: number;
 }
 
+/**
+ * Why the fleet holds a flow (or the whole org), as the workers wrote it: calls stopped, triggers
+ * waiting (see the worker's flow-holds.ts).
+ */
+export interface HoldView {
+  /** not_found (404), refused (403: a permission, API access), breaker (the same input error on every input). */
+  reason: string;
+  /** Salesforce's error code. */
+  code: string;
+  message: string;
+  /** Epoch ms. */
+  since: number;
+  /** When a worker next probes whether the cause is gone (epoch ms); null: `resume` only. */
+  nextProbeAt: number | null;
+}
+
 /** One flow as the fleet sees it. */
 export interface FlowStatus {
   flow: string;
   /** Its queue is paused (in every partition that has it): no worker fetches its chunks. */
   paused: boolean;
-  /** Its circuit breaker is open (`{prefix}:circuit:<flow>` exists). */
+  /** Held by the workers, and why (null when not). */
+  held: HoldView | null;
+  /** It is held, for whatever reason (`{prefix}:circuit:<flow>` exists). */
   circuitOpen: boolean;
-  /** Time left on the circuit key, when it has one (ms). */
-  circuitTtlMs: number | null;
   /** Triggers stored and not yet settled (succeeded or dead-lettered), over every partition. */
   pending: number;
   /** Over every partition. */
@@ -31,8 +47,24 @@ export interface FleetStatus {
   pausedAll: boolean;
   /** When the whole fleet was paused (epoch ms), if it is. */
   pausedAllSince: number | null;
+  /** Every flow is held: Salesforce refused the org itself (API_DISABLED_FOR_ORG). */
+  heldAll: HoldView | null;
   /** Every flow in the registry, by name. */
   flows: FlowStatus[];
+}
+
+/** What `forget` dropped. */
+export interface ForgetResult {
+  /** Chunk jobs removed (every state), over every partition. */
+  chunks: number;
+  /** Triggers that were pending (stored, never settled). */
+  pending: number;
+}
+
+/** A flow cannot be forgotten while a worker holds one of its chunks. */
+export class FlowBusyError extends Error {
+  override readonly name = 'FlowBusyError';
+  readonly code = 'FLOW_BUSY';
 }
 
 export interface PauseResult {
@@ -121,7 +153,7 @@ export class FlowControl {
     return { flows: [...flows.keys()].sort(), registered: false };
   }
 
-  /** Resumes one flow (closing its circuit), or every flow and the fleet itself. */
+  /** Resumes one flow (releasing its hold), or every flow and the fleet itself. */
   async resume(flow?: string): Promise<string[]> {
     if (flow !== undefined) {
       checkFlow(flow);
@@ -129,7 +161,7 @@ export class FlowControl {
       await this.redis.del(this.keys.circuit(flow));
       return [flow];
     }
-    await this.redis.del(this.keys.pausedAll);
+    await this.redis.del(this.keys.pausedAll, this.keys.fleetHold);
     const flows = await this.#registry();
     for (const [name, partitions] of flows) {
       for (const partition of partitions) await this.#queues.get(name, partition).resume();
@@ -149,18 +181,71 @@ export class FlowControl {
     return [...resumed].sort();
   }
 
-  /** Every flow with its pause, circuit, backlog and chunk counts. */
+  /**
+   * Forgets a flow: its queue in every partition (every chunk job, whatever its state), its
+   * triggers' records, its pending count, its hold and its place in the registry. Its dead letters
+   * are the caller's to purge (the dead-letter queue's `purge({ flow })`). Refused with a
+   * FlowBusyError while a worker holds one of its chunks: pause it first. A producer or ingest
+   * that writes the flow again brings it back, empty.
+   */
+  async forget(flow: string): Promise<ForgetResult> {
+    checkFlow(flow);
+    const registry = await this.#registry();
+    const partitions = registry.get(flow) ?? [];
+    let chunks = 0;
+    for (const partition of partitions) {
+      const queue = this.#queues.get(flow, partition);
+      if ((await queue.getActiveCount()) > 0) {
+        throw new FlowBusyError(
+          `a worker is dispatching ${flow} now: pause it (flow-dispatcher pause ${flow}), wait for its chunks to go back, and try again`,
+        );
+      }
+    }
+    for (const partition of partitions) {
+      const keys = this.keys.forPartition(partition);
+      const queue = this.#queues.get(flow, partition);
+      await queue.pause();
+      const ids: string[] = [];
+      for (let start = 0; ; start += 1_000) {
+        const jobs = await queue.getJobs(
+          ['wait', 'delayed', 'prioritized', 'failed', 'completed', 'active'],
+          start,
+          start + 999,
+        );
+        for (const job of jobs) if (job?.id) ids.push(job.id);
+        if (jobs.length < 1_000) break;
+      }
+      await queue.obliterate({ force: true });
+      for (let i = 0; i < ids.length; i += 500) {
+        const batch = ids.slice(i, i + 500).map((id) => keys.outcomes(id));
+        if (batch.length > 0) await this.redis.del(...batch);
+      }
+      chunks += ids.length;
+    }
+    let pending = 0;
+    for (const keys of this.keys.allPartitions) {
+      const count = Number(await this.redis.hget(keys.pending, flow));
+      if (Number.isFinite(count)) pending += Math.max(0, count);
+      await this.redis.hdel(keys.pending, flow);
+      await this.redis.srem(keys.flows, flow);
+    }
+    await this.redis.del(this.keys.circuit(flow));
+    return { chunks, pending };
+  }
+
+  /** Every flow with its pause, hold, backlog and chunk counts. */
   async status(): Promise<FleetStatus> {
     const registry = await this.#registry();
     const flows = [...registry.keys()].sort();
-    const [pausedAllRaw, pendingByPartition] = await Promise.all([
+    const [pausedAllRaw, heldAllRaw, pendingByPartition] = await Promise.all([
       this.redis.get(this.keys.pausedAll),
+      this.redis.get(this.keys.fleetHold),
       Promise.all(this.keys.allPartitions.map((keys) => this.redis.hgetall(keys.pending))),
     ]);
     const statuses = await Promise.all(
       flows.map(async (flow): Promise<FlowStatus> => {
         const partitions = registry.get(flow) ?? [];
-        const [perPartition, circuitTtl] = await Promise.all([
+        const [perPartition, holdRaw] = await Promise.all([
           Promise.all(
             partitions.map(async (partition) => {
               const queue = this.#queues.get(flow, partition);
@@ -171,16 +256,15 @@ export class FlowControl {
               return { paused, counts };
             }),
           ),
-          this.redis.pttl(this.keys.circuit(flow)),
+          this.redis.get(this.keys.circuit(flow)),
         ]);
         const sum = (state: (typeof JOB_STATES)[number]) =>
           perPartition.reduce((n, p) => n + (p.counts[state] ?? 0), 0);
         return {
           flow,
           paused: perPartition.length > 0 && perPartition.every((p) => p.paused),
-          // PTTL: -2 no key, -1 a key without expiry.
-          circuitOpen: circuitTtl !== -2,
-          circuitTtlMs: circuitTtl >= 0 ? circuitTtl : null,
+          held: parseHoldView(holdRaw),
+          circuitOpen: holdRaw !== null,
           pending: pendingByPartition.reduce(
             (n, pending) => n + Math.max(0, Number(pending[flow] ?? 0)),
             0,
@@ -199,6 +283,7 @@ export class FlowControl {
     return {
       pausedAll: pausedAllRaw !== null,
       pausedAllSince: since !== null && Number.isFinite(since) ? since : null,
+      heldAll: parseHoldView(heldAllRaw),
       flows: statuses,
     };
   }
@@ -207,6 +292,31 @@ export class FlowControl {
   async close(): Promise<void> {
     await this.#queues.close();
   }
+}
+
+/** A hold as the workers store it (JSON); holds written before reasons existed were 404s. */
+function parseHoldView(raw: string | null): HoldView | null {
+  if (raw === null) return null;
+  let value: Record<string, unknown> = {};
+  try {
+    value = JSON.parse(raw) as Record<string, unknown>;
+  } catch {
+    // An unreadable hold is still a hold.
+  }
+  const text = (v: unknown, fallback: string) => (typeof v === 'string' ? v : fallback);
+  const since = typeof value.openedAt === 'number' ? value.openedAt : 0;
+  return {
+    reason: text(value.reason, 'not_found'),
+    code: text(value.code, 'NOT_FOUND'),
+    message: text(value.message, ''),
+    since,
+    nextProbeAt:
+      value.nextProbeAt === null
+        ? null
+        : typeof value.nextProbeAt === 'number'
+          ? value.nextProbeAt
+          : since,
+  };
 }
 
 function checkFlow(flow: string): void {

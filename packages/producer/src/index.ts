@@ -2,9 +2,12 @@ export type { ChunkItem, TriggerReceipt } from './chunk-writer.js';
 export { type DeadLetterFilter, DeadLetterQueue } from './dead-letter-queue.js';
 export {
   type FleetStatus,
+  FlowBusyError,
   FlowControl,
   type FlowJobCounts,
   type FlowStatus,
+  type ForgetResult,
+  type HoldView,
   type PauseResult,
 } from './flow-control.js';
 export {

@@ -9,6 +9,9 @@ import type { RetryPolicy } from './backoff.js';
 import type { BatchSizes } from './batch-sizes.js';
 import type { CallPermit } from './call-slots.js';
 import type { PendingTrigger } from './chunk-run.js';
+import { type FailurePattern, failurePattern } from './failure-pattern.js';
+import type { FlowBreaker } from './flow-breaker.js';
+import type { HoldReason } from './flow-holds.js';
 import { type LimitSignal, limitSignal } from './limit-signals.js';
 import type { OutcomeStore } from './outcome-store.js';
 import { reconcileCall } from './reconcile-call.js';
@@ -62,8 +65,16 @@ export interface CallExecutorDeps {
   batchSizes?: BatchSizes;
   /** Learns from each answer (usage, adaptive concurrency, pauses); not awaited. */
   onSignal?: (signal: LimitSignal, outcome: InvokeOutcome) => void;
-  /** Salesforce answered 404 for the flow. */
-  onFlowMissing?: (flow: string, message: string) => void;
+  /** Watches for a sender's systematic mistake (the same error on every input, call after call). */
+  breaker?: FlowBreaker;
+  /**
+   * Holds a flow (fleet-wide) whose calls fail for a reason that is not its triggers': 404, a
+   * request-level 403, a tripped breaker; `scope: 'org'` holds every flow.
+   */
+  onHold?: (
+    flow: string,
+    cause: { reason: HoldReason; code: string; message: string; scope?: 'flow' | 'org' },
+  ) => void;
 }
 
 /** Salesforce error codes are an upper-case enum; anything else is folded so labels stay bounded. */
@@ -136,26 +147,41 @@ export class CallExecutor {
     }
 
     const now = Date.now();
-    const signal = limitSignal(outcome.verdict, outcome.durationMs);
+    const { verdict } = outcome;
+    const signal = limitSignal(verdict, outcome.durationMs);
     // The limiter hears of a pause before the slot is released, so the slot is not handed on.
     this.deps.onSignal?.(signal, outcome);
     permit.release();
-    if (signal.flowMissing && outcome.verdict.kind === 'flow-missing') {
-      this.deps.onFlowMissing?.(flow, outcome.verdict.message);
+    if (verdict.kind === 'flow-missing') {
+      this.deps.onHold?.(flow, {
+        reason: 'not_found',
+        code: 'NOT_FOUND',
+        message: `${verdict.message}: the flow does not exist, is not active, or is not shared with the integration user`,
+      });
+    } else if (verdict.kind === 'refused') {
+      this.deps.onHold?.(flow, {
+        reason: 'refused',
+        code: verdict.errorCode,
+        message: verdict.message,
+        scope: verdict.scope,
+      });
     }
-    if (signal.governorLimit && batch.length > 1 && this.deps.batchSizes) {
-      // Every input hit a governor limit, so none ran: send them again in smaller calls.
+
+    const pattern = failurePattern(verdict);
+    if (pattern.rolledBack && batch.length > 1 && this.deps.batchSizes) {
+      // Every input failed alike with a governor limit or the generic flow fault: the call's one
+      // transaction may have rolled back for its size (nothing ran). Smaller calls tell.
       const size = this.deps.batchSizes.shrink(flow, batch.length);
       logger.warn(
-        { flow, inputs: batch.length, batchSize: size },
-        'governor limit on every input: smaller calls for this flow',
+        { flow, inputs: batch.length, batchSize: size, errorCode: pattern.error?.code },
+        'every input failed alike (a rolled-back transaction?): sending them again in smaller calls',
       );
-      this.#resend(flow, batch, size, outcome, 'GOVERNOR_LIMIT', now);
+      this.#resend(flow, batch, size, outcome, pattern.error?.code ?? 'ROLLED_BACK', now);
       return;
     }
-    if (signal.healthy && !signal.governorLimit)
-      this.deps.batchSizes?.succeeded(flow, batch.length);
-    const plan = reconcileCall(batch, outcome, policy, now);
+    if (signal.healthy) this.deps.batchSizes?.succeeded(flow, batch.length);
+    const keepForRetry = this.#observeForBreaker(flow, batch, pattern, verdict);
+    const plan = reconcileCall(batch, outcome, policy, now, Math.random, { keepForRetry });
 
     if (plan.kind === 'split') {
       logger.warn(
@@ -233,6 +259,42 @@ export class CallExecutor {
       at: now,
     });
   };
+
+  /**
+   * Shows the flow's breaker what this answer says of its inputs, and holds the flow when it
+   * trips. Returns whether the call's triggers, having all failed alike in a call of several, are
+   * kept for a retry instead of dead-lettered: the failure may be the sender's (an input the flow
+   * does not declare), not each trigger's, and a held flow's triggers must still be there when it
+   * is resumed. A trigger that fails alone is dead-lettered as usual.
+   */
+  #observeForBreaker(
+    flow: string,
+    batch: PendingTrigger[],
+    pattern: FailurePattern,
+    verdict: CallVerdict,
+  ): boolean {
+    const { breaker } = this.deps;
+    if (!breaker || (verdict.kind !== 'results' && verdict.kind !== 'rejected')) return false;
+    const succeeded =
+      verdict.kind === 'results' && verdict.inputs.some((input) => input.kind === 'succeeded');
+    let fresh = 0;
+    if (pattern.signature !== undefined) {
+      for (const trigger of batch) {
+        if (trigger.evidence) continue;
+        trigger.evidence = true;
+        fresh++;
+      }
+    }
+    const tripped = breaker.observe(flow, { signature: pattern.signature, succeeded, fresh });
+    if (tripped && pattern.error) {
+      this.deps.onHold?.(flow, {
+        reason: 'breaker',
+        code: pattern.error.code,
+        message: `every input of several calls failed with: ${pattern.error.message}`,
+      });
+    }
+    return pattern.signature !== undefined && verdict.kind === 'results' && batch.length > 1;
+  }
 
   #countCall(
     flow: string,

@@ -13,6 +13,11 @@ export interface PendingTrigger {
   enqueuedAt: number;
   /** When it entered the batcher (for the linger clock). */
   arrivedAt: number;
+  /**
+   * Set once a call that carried it failed alike on every input: the flow's breaker has counted
+   * it, and counts it no more (the halves of a call refused whole carry the same triggers).
+   */
+  evidence?: boolean;
 }
 
 /**

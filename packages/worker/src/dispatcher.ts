@@ -14,8 +14,9 @@ import { CallExecutor, type CallObserver, type FlowInvoker } from './call-execut
 import { type CallSlots, LocalCallSlots } from './call-slots.js';
 import { ChunkProcessor } from './chunk-processor.js';
 import { FlowBatcher } from './flow-batcher.js';
-import { FlowCircuits } from './flow-circuits.js';
+import { type BreakerThresholds, FlowBreaker } from './flow-breaker.js';
 import { FlowConsumer } from './flow-consumer.js';
+import { FlowHolds, type ProbeResult } from './flow-holds.js';
 import type { LimitSignal } from './limit-signals.js';
 import { OutcomeStore } from './outcome-store.js';
 
@@ -59,10 +60,17 @@ export interface DispatcherOptions {
   onSignal?: (signal: LimitSignal, outcome: InvokeOutcome) => void;
   /** Multiplies the linger time (the fleet limiter stretches it as the budget runs out). */
   lingerFactor?: () => number;
-  /** Does a flow whose circuit is open exist again? Without it, circuits open but only close by hand. */
-  probeFlow?: (flow: string) => Promise<boolean>;
-  /** How often an open circuit is probed. @defaultValue 60000 */
-  circuitProbeMs?: number;
+  /**
+   * Is the cause of a flow's hold gone (a fresh describe answers)? Without it, holds are only
+   * released by hand.
+   */
+  probeFlow?: (flow: string) => Promise<ProbeResult>;
+  /** First probe of a held flow after this long; then twice as far each time. */
+  circuitProbeMs: number;
+  /** The longest wait between two probes of a held flow. */
+  circuitProbeMaxMs: number;
+  /** When the same input error on every input of a flow's calls holds the flow. */
+  breaker: BreakerThresholds;
 }
 
 /**
@@ -86,7 +94,7 @@ export class Dispatcher {
   readonly #processor: ChunkProcessor;
   readonly #executor: CallExecutor;
   readonly #batchSizes: BatchSizes;
-  readonly #circuits: FlowCircuits;
+  readonly #holds: FlowHolds;
   readonly #partitions: readonly RedisKeys[];
   #pollTimer: NodeJS.Timeout | undefined;
   #state: 'created' | 'running' | 'stopping' | 'stopped' = 'created';
@@ -101,14 +109,18 @@ export class Dispatcher {
     metrics.concurrencyLimit.set(this.#slots.limit);
     const store = new OutcomeStore(redis, keys, options.resultTtlMs);
     this.#batchSizes = new BatchSizes(options.maxInputsPerCall);
-    this.#circuits = new FlowCircuits({
+    this.#holds = new FlowHolds({
       redis,
       keys,
       logger,
       metrics,
-      probe: options.probeFlow ?? (async () => false),
-      probeMs: options.circuitProbeMs ?? 60_000,
-      onOpen: (flow) => this.#batchers.get(flow)?.handBackBuffered(),
+      probe: options.probeFlow ?? (async () => 'still-held'),
+      probeMs: options.circuitProbeMs,
+      probeMaxMs: options.circuitProbeMaxMs,
+      onHold: (flow) => {
+        if (flow !== '*') this.#batchers.get(flow)?.handBackBuffered();
+        else for (const batcher of this.#batchers.values()) batcher.handBackBuffered();
+      },
     });
     this.#executor = new CallExecutor({
       invoker: options.invoker,
@@ -120,10 +132,11 @@ export class Dispatcher {
       observers: options.observers ?? [],
       batchSizes: this.#batchSizes,
       onSignal: options.onSignal,
-      onFlowMissing: (flow, message) => {
-        void this.#circuits
-          .open(flow, message)
-          .catch((err) => logger.error({ flow, err }, 'could not open the circuit'));
+      breaker: new FlowBreaker(options.breaker),
+      onHold: (flow, cause) => {
+        void this.#holds
+          .hold(flow, cause)
+          .catch((err) => logger.error({ flow, err }, 'could not hold the flow'));
       },
     });
     this.#processor = new ChunkProcessor({
@@ -151,7 +164,7 @@ export class Dispatcher {
   async start(): Promise<void> {
     if (this.#state !== 'created') throw new Error(`dispatcher is ${this.#state}`);
     this.#state = 'running';
-    await this.#circuits.start();
+    await this.#holds.start();
     await this.#discoverFlows();
     this.#schedulePoll();
     this.options.logger.info(
@@ -203,7 +216,7 @@ export class Dispatcher {
         this.#processor,
         this.#budget,
         this.options.logger,
-        () => this.#circuits.isOpen(flow),
+        () => this.#holds.isHeld(flow),
       );
       this.#consumers.set(id(flow), consumer);
       await consumer.start();
@@ -221,7 +234,7 @@ export class Dispatcher {
         {
           maxInputs: () => Math.min(maxInputsPerCall, this.#batchSizes.get(flow)),
           lingerMs: () => lingerMs * lingerFactor(),
-          blocked: () => this.#circuits.isOpen(flow),
+          blocked: () => this.#holds.isHeld(flow),
         },
         this.#slots,
         this.#executor.send,
@@ -240,7 +253,7 @@ export class Dispatcher {
     if (this.#state === 'stopped' || this.#state === 'stopping') return;
     this.#state = 'stopping';
     clearTimeout(this.#pollTimer);
-    this.#circuits.stop();
+    this.#holds.stop();
     for (const consumer of this.#consumers.values()) consumer.stopFetching();
     this.#budget.wakeAll();
     for (const batcher of this.#batchers.values()) batcher.close();

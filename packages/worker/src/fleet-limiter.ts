@@ -400,6 +400,16 @@ export class FleetLimiter implements CallSlots {
       await this.#recordUsage({ used: max - remaining, max }, true);
       logger.info({ apiUsed: max - remaining, apiMax: max }, 'read the org API usage');
     } catch (err) {
+      // Past the daily cap every request is refused, /limits included: that answer is a reading
+      // too (the cap still holds), not a failure. Keep waiting; the next probe reads it again.
+      if ((err as { code?: unknown } | null)?.code === 'daily-limit' && this.#usage) {
+        await this.#recordUsage({ used: this.#usage.max, max: this.#usage.max }, true);
+        logger.info(
+          { apiMax: this.#usage.max },
+          'the org API allocation is still spent (GET /limits refused); dispatch keeps waiting',
+        );
+        return;
+      }
       logger.warn(
         { err: { message: err instanceof Error ? err.message : String(err) } },
         'could not read the org API usage; learning it from the next answer',

@@ -13,7 +13,7 @@ export type SendBatch = (
 ) => Promise<void>;
 
 export interface BatcherLimits {
-  /** The flow may not be called now (its circuit is open): hand triggers back instead. */
+  /** The flow may not be called now (it is held): hand triggers back instead. */
   blocked(): boolean;
   /** Most inputs per call, read at each call (it may adapt per flow). */
   maxInputs(): number;

@@ -48,7 +48,7 @@ export class FlowConsumer {
     private readonly processor: ChunkProcessor,
     private readonly budget: BufferBudget,
     private readonly logger: Logger,
-    /** The flow may not be called now (circuit open): fetch nothing. */
+    /** The flow may not be called now (it is held): fetch nothing. */
     private readonly blocked: () => boolean = () => false,
   ) {
     this.#worker = new Worker(flow, null, {

@@ -1,4 +1,4 @@
-import type { CallVerdict, InputVerdict } from '@flow-dispatcher/shared';
+import type { CallVerdict } from '@flow-dispatcher/shared';
 import { describe, expect, it } from 'vitest';
 import { limitSignal, pauseMs } from './limit-signals.js';
 
@@ -6,10 +6,6 @@ const ok: CallVerdict = {
   kind: 'results',
   status: 200,
   inputs: [{ kind: 'succeeded', outputValues: null }],
-};
-const governor: InputVerdict = {
-  kind: 'governor-limit',
-  error: { statusCode: 'UNKNOWN_EXCEPTION', message: 'Too many SOQL queries: 101', fields: [] },
 };
 
 describe('limitSignal', () => {
@@ -60,22 +56,6 @@ describe('limitSignal', () => {
     ['404 opens the circuit', { kind: 'flow-missing', message: '' }, 50, { flowMissing: true }],
   ] as [string, CallVerdict, number, object][])('%s', (_name, verdict, durationMs, expected) => {
     expect(limitSignal(verdict, durationMs)).toMatchObject(expected);
-  });
-
-  it('sees a governor limit only when every input hit one', () => {
-    expect(
-      limitSignal({ kind: 'results', status: 400, inputs: [governor, governor] }, 50).governorLimit,
-    ).toBe(true);
-    expect(
-      limitSignal(
-        {
-          kind: 'results',
-          status: 400,
-          inputs: [governor, { kind: 'succeeded', outputValues: null }],
-        },
-        50,
-      ).governorLimit,
-    ).toBe(false);
   });
 });
 

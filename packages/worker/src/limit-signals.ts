@@ -16,8 +16,6 @@ export interface LimitSignal {
   budgetExhausted: boolean;
   /** A flow's circuit should open (404). */
   flowMissing: boolean;
-  /** Every input failed with a governor limit: the flow's calls are too large. */
-  governorLimit: boolean;
   /** The call succeeded as far as the org is concerned (resets pause backoff). */
   healthy: boolean;
 }
@@ -31,7 +29,6 @@ export type PauseCause = 'overloaded' | 'rate-limited' | 'daily-limit' | 'concur
  * |----------------------------------|-------------|------------------------|-----------------|
  * | results, fast                    | increase    |                        | healthy         |
  * | results, ≥ 15 s (nearing 20 s)   | decrease    |                        | healthy         |
- * | results, every input governor    | (as above)  |                        | shrink the flow |
  * | overloaded (500/502/503)         | decrease    | overloaded (Retry-After)|                |
  * | rate-limited (429)               | decrease    | rate-limited (Retry-After)|              |
  * | concurrency-limit                | decrease    | concurrency-limit      |                 |
@@ -45,7 +42,6 @@ export function limitSignal(verdict: CallVerdict, durationMs: number): LimitSign
     increase: false,
     budgetExhausted: false,
     flowMissing: false,
-    governorLimit: false,
     healthy: false,
   };
   switch (verdict.kind) {
@@ -53,9 +49,6 @@ export function limitSignal(verdict: CallVerdict, durationMs: number): LimitSign
       signal.healthy = true;
       if (durationMs >= NEARING_LONG_CALL_MS) signal.decrease = true;
       else signal.increase = true;
-      signal.governorLimit =
-        verdict.inputs.length > 0 &&
-        verdict.inputs.every((input) => input.kind === 'governor-limit');
       return signal;
     }
     case 'overloaded':

@@ -188,4 +188,42 @@ describe('reconcileCall', () => {
       },
     ]);
   });
+
+  it('keeps the triggers of a call that failed alike for a retry, counted, when asked', () => {
+    const verdict: CallVerdict = {
+      kind: 'results',
+      status: 400,
+      inputs: [1, 2].map(() => ({
+        kind: 'permanent' as const,
+        error: { statusCode: 'INVALID_INPUT', message: 'Invalid input parameter: x', fields: [] },
+      })),
+    };
+    const plan = reconcileCall([fresh, fresh], { verdict }, policy, NOW, half, {
+      keepForRetry: true,
+    });
+    expect(plan).toMatchObject({
+      kind: 'settle',
+      records: [
+        { s: 'retry', a: 1, e: { code: 'INVALID_INPUT' } },
+        { s: 'retry', a: 1, e: { code: 'INVALID_INPUT' } },
+      ],
+    });
+    // Still bounded by the attempts: kept, but not for ever.
+    const worn = { attempts: policy.maxAttempts - 1, enqueuedAt: NOW - 1_000 };
+    const last = reconcileCall([worn, worn], { verdict }, policy, NOW, half, {
+      keepForRetry: true,
+    });
+    expect(last).toMatchObject({ kind: 'settle', records: [{ s: 'dead' }, { s: 'dead' }] });
+  });
+
+  it('holds refused calls without spending attempts', () => {
+    const records = settle([fresh], {
+      kind: 'refused',
+      status: 403,
+      errorCode: 'INSUFFICIENT_ACCESS',
+      message: 'insufficient access rights on entity',
+      scope: 'flow',
+    });
+    expect(records).toMatchObject([{ s: 'retry', a: 0, e: { code: 'INSUFFICIENT_ACCESS' } }]);
+  });
 });

@@ -41,9 +41,13 @@ interface RetryHow {
  * | timeout/refused before sending  | retry                                  | no                |
  * | auth-expired, auth-misconfigured| retry (waits for an operator)          | no                |
  * | daily-limit, concurrency-limit, rate-limited | retry after the window    | no                |
- * | flow-missing (404)              | retry (the flow's circuit opens)       | no                |
- * | refused (403, no input named)   | retry after 30 s                       | no                |
+ * | flow-missing (404)              | retry (the flow is held)               | no                |
+ * | refused (403, no input named)   | retry (the flow, or the org, is held)  | no                |
  * | rejected (request-level 4xx)    | split the call; a lone input is dead   | yes               |
+ *
+ * With `keepForRetry` (every input of a call of several failed alike: the failure may be the
+ * sender's, and the flow's breaker is counting), a permanent input error is a counted retry
+ * instead of a dead letter; a trigger sent alone that fails is its own fault and dies as above.
  *
  * Uncounted retries never dead-letter: a trigger waits out limits, outages and configuration
  * mistakes. A 503 is Salesforce saying it is unavailable and took nothing: it says nothing of the
@@ -57,6 +61,7 @@ export function reconcileCall(
   policy: RetryPolicy,
   now: number,
   random: () => number = Math.random,
+  options: { keepForRetry?: boolean } = {},
 ): CallPlan {
   const { verdict } = outcome;
   const status =
@@ -109,6 +114,9 @@ export function reconcileCall(
           case 'succeeded':
             return { s: 'ok', a: trigger.attempts + 1, t: now, o: input.outputValues };
           case 'permanent':
+            if (options.keepForRetry) {
+              return retry(trigger, inputError(input.error, verdict.status), { counted: true });
+            }
             return dead(trigger.attempts + 1, inputError(input.error, verdict.status));
           default:
             // transient, governor-limit
@@ -166,10 +174,11 @@ export function reconcileCall(
         { counted: false, floorMs: 5_000 },
       );
     case 'refused':
-      // Placeholder until refused flows are held: wait, spending no attempt.
+      // Nothing ran and no input was named (a permission, the API switched off): the flow, or
+      // the whole org, is held (the worker does that); its triggers wait, they do not die.
       return all(withStatus(verdict.errorCode, verdict.message), {
         counted: false,
-        floorMs: 30_000,
+        floorMs: 5_000,
       });
     case 'rejected': {
       const error = withStatus(verdict.errorCode, verdict.message);

@@ -3,6 +3,7 @@ import {
   type Config,
   ConfigError,
   connectRedis,
+  defaults,
   isSalesforceAuthError,
   isSalesforceRequestError,
   JwtBearerTokenMinter,
@@ -151,16 +152,24 @@ export async function startWorker(
     observers: [stats.observe],
     onSignal: (signal, outcome) => void limiter.observe(signal, outcome.limitInfo),
     lingerFactor: () => limiter.lingerFactor(),
+    // A probe is a request to Salesforce like any other: it waits for a call permit of the fleet
+    // (the concurrency cap, the daily budget, a pause) and holds it while it runs.
     probeFlow: async (flow) => {
+      const permit = await limiter.acquire();
       try {
+        if (!(await permit.covers(config.salesforce.requestTimeoutMs))) return 'still-held';
         await client.describeFlow(flow, { fresh: true });
-        return true;
+        return 'back';
       } catch (err) {
-        if (isSalesforceRequestError(err) && err.code === 'flow-missing') return false;
+        if (isSalesforceRequestError(err)) return 'still-held';
         throw err;
+      } finally {
+        permit.release();
       }
     },
     circuitProbeMs: config.salesforce.circuitProbeMs,
+    circuitProbeMaxMs: Math.max(config.salesforce.circuitProbeMs, defaults.circuitProbeMaxMs),
+    breaker: { calls: defaults.breakerCalls, triggers: defaults.breakerTriggers },
     logger: logger.child({ component: 'dispatcher' }),
     metrics,
     policy: {

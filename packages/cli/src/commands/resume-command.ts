@@ -9,7 +9,7 @@ export function registerResumeCommand(program: Command): void {
   operatorCommand(program, 'resume')
     .summary('resume a flow, or every flow, fleet-wide')
     .description(
-      "resume a paused flow fleet-wide and close its circuit breaker; without FLOW, resume every flow and lift the fleet's pause",
+      "resume a paused flow fleet-wide and release its hold (a flow held because Salesforce said it was missing or refused it, or because its breaker tripped); without FLOW, resume every flow and lift the fleet's pause and the org's hold",
     )
     .argument('[flow]', 'flow API name')
     .option('--json', 'print the result as JSON')
@@ -33,7 +33,7 @@ export function registerResumeCommand(program: Command): void {
         process.stdout.write(
           flow === undefined
             ? `resumed the fleet: ${resumed.length} flow(s)${resumed.length ? ` (${resumed.join(', ')})` : ''}\n`
-            : `resumed ${flow} fleet-wide (its circuit breaker is closed)\n`,
+            : `resumed ${flow} fleet-wide (its hold, if it had one, is released)\n`,
         );
         if (flow !== undefined && (await ctx.redis.exists(ctx.keys.pausedAll)) === 1) {
           process.stdout.write(

@@ -22,7 +22,7 @@ export function registerStatsCommand(program: Command): void {
   operatorCommand(program, 'stats')
     .summary('backlog, rates, limits, paused flows and dead letters of the fleet')
     .description(
-      'the fleet at a glance: backlog by state, triggers/s by outcome, calls/s, inputs per call, API usage and budget, concurrency, paused flows, open circuits, dead letters',
+      'the fleet at a glance: backlog by state, triggers/s by outcome, calls/s, inputs per call, API usage and budget, concurrency, paused flows, held flows and why, dead letters',
     )
     .option('--watch', `refresh every ${WATCH_INTERVAL_MS / 1_000} s until Ctrl-C`)
     .option('--json', 'print JSON (with --watch: one object per line)')

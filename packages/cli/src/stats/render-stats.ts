@@ -20,7 +20,7 @@ export function renderStats(s: StatsSnapshot): string {
     `calls/s       ${formatRate(rates.calls)}, inputs per call ${rates.inputsPerCall === null ? dash : formatRate(rates.inputsPerCall)}  (${formatCount(totals.calls)} call(s)${statuses ? `: ${statuses}` : ''})`,
     `salesforce    ${renderLimits(s.limits, s.at)}`,
     `paused        ${s.pausedAll ? 'the whole fleet' : s.pausedFlows.length ? s.pausedFlows.join(', ') : 'none'}`,
-    `circuits      ${s.openCircuits.length ? `open: ${s.openCircuits.join(', ')}` : 'none open'}`,
+    `held          ${renderHeld(s)}`,
     `dead letters  ${formatCount(s.deadLetters)}`,
   ];
   if (s.flows.length > 0) {
@@ -35,7 +35,7 @@ export function renderStats(s: StatsSnapshot): string {
           { header: 'delayed', align: 'right' },
           { header: 'failed', align: 'right' },
           { header: 'paused' },
-          { header: 'circuit' },
+          { header: 'held' },
         ],
         s.flows.map((f) => [
           f.flow,
@@ -45,13 +45,21 @@ export function renderStats(s: StatsSnapshot): string {
           formatCount(f.jobs.delayed),
           formatCount(f.jobs.failed),
           f.paused ? 'yes' : 'no',
-          f.circuitOpen ? 'open' : 'closed',
+          f.held ? `${f.held.reason} ${f.held.code}` : 'no',
         ]),
       ),
       '(waiting/active/delayed/failed count chunk jobs; pending counts triggers)',
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Held flows with their reason and Salesforce's code: what an operator needs to act. */
+function renderHeld(s: StatsSnapshot): string {
+  if (s.heldAll)
+    return `every flow: ${s.heldAll.reason} ${s.heldAll.code} (flow-dispatcher resume)`;
+  if (s.heldFlows.length === 0) return 'none';
+  return s.heldFlows.map((h) => `${h.flow} (${h.reason} ${h.code})`).join(', ');
 }
 
 function renderLimits(l: LimitsView, at: string): string {

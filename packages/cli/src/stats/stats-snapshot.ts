@@ -1,4 +1,4 @@
-import type { FlowControl, FlowJobCounts, FlowStatus } from '@flow-dispatcher/producer';
+import type { FlowControl, FlowJobCounts, FlowStatus, HoldView } from '@flow-dispatcher/producer';
 import type { RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
 import { type ActivityTotals, statsWindow, sumBuckets } from './stats-window.js';
 
@@ -39,6 +39,11 @@ export interface StatsSnapshot {
   limits: LimitsView;
   pausedAll: boolean;
   pausedFlows: string[];
+  /** Every flow is held (Salesforce refused the org), and why. */
+  heldAll: HoldView | null;
+  /** Held flows (calls stopped, triggers waiting), with why. */
+  heldFlows: { flow: string; reason: string; code: string }[];
+  /** Held flows' names (kept for scripts that read `stats --json`; see heldFlows). */
   openCircuits: string[];
   deadLetters: number;
   flows: FlowStatus[];
@@ -104,6 +109,10 @@ export async function readStatsSnapshot(
     limits: limitsView(limitsHash),
     pausedAll: status.pausedAll,
     pausedFlows: status.flows.filter((f) => f.paused).map((f) => f.flow),
+    heldAll: status.heldAll,
+    heldFlows: status.flows.flatMap((f) =>
+      f.held ? [{ flow: f.flow, reason: f.held.reason, code: f.held.code }] : [],
+    ),
     openCircuits: status.flows.filter((f) => f.circuitOpen).map((f) => f.flow),
     deadLetters,
     flows: status.flows,

@@ -69,14 +69,18 @@ describe('renderStats', () => {
     }),
     pausedAll: false,
     pausedFlows: ['Welcome_SMS'],
-    openCircuits: [],
+    heldAll: null,
+    heldFlows: [
+      { flow: 'Order_Confirmation_Email', reason: 'refused', code: 'INSUFFICIENT_ACCESS' },
+    ],
+    openCircuits: ['Order_Confirmation_Email'],
     deadLetters: 6,
     flows: [
       {
         flow: 'Welcome_SMS',
         paused: true,
+        held: null,
         circuitOpen: false,
-        circuitTtlMs: null,
         pending: 1_200,
         jobs: { waiting: 2, active: 1, delayed: 0, prioritized: 0, failed: 0 },
       },
@@ -93,6 +97,7 @@ describe('renderStats', () => {
       'API usage 500 / 100,000 (0.5%), fleet budget 49,500 call(s) (49,000 left), concurrency 3 in flight of 25',
     );
     expect(text).toMatch(/paused\s+Welcome_SMS/);
+    expect(text).toMatch(/held\s+Order_Confirmation_Email \(refused INSUFFICIENT_ACCESS\)/);
     expect(text).toMatch(/dead letters\s+6/);
     const empty = renderStats({ ...snapshot, limits: limitsView({}) });
     expect(empty).toContain(

@@ -25,8 +25,20 @@ export const defaults = {
   describeTtlMs: 5 * 60_000,
   /** While the daily budget is spent, one worker re-reads /limits this often (each read is a call). */
   budgetProbeMs: 5 * 60_000,
-  /** While a flow's circuit is open (404), one worker probes its describe this often. */
+  /**
+   * A held flow (404, a 403 refusal) is probed (one describe, by one worker) this long after it
+   * was held; each probe that finds it still refused doubles the wait, up to `circuitProbeMaxMs`.
+   */
   circuitProbeMs: 60_000,
+  /** The longest wait between two probes of a held flow: a flow gone for good costs 24 a day. */
+  circuitProbeMaxMs: 60 * 60_000,
+  /**
+   * A flow's breaker holds it after this many calls in a row whose every input failed with the
+   * same error (ids and values aside)…
+   */
+  breakerCalls: 3,
+  /** …carrying at least this many distinct triggers (a few lone bad triggers never trip it). */
+  breakerTriggers: 10,
   /** A trigger that failed transiently this many times is dead-lettered. */
   maxAttempts: 10,
   /** A trigger older than this when it fails transiently is dead-lettered. */

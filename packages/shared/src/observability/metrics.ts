@@ -115,6 +115,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['flow'] as const,
       registers,
     }),
+    flowHeld: new Gauge({
+      name: 'flow_dispatcher_flow_held',
+      help: 'Flows held (calls stopped, triggers waiting) by reason (not_found, refused, breaker) and Salesforce error code; flow="*" when the whole org is held. Present only while held.',
+      labelNames: ['flow', 'reason', 'code'] as const,
+      registers,
+    }),
     tokenRequests: new Counter({
       name: 'flow_dispatcher_token_requests_total',
       help: 'Requests this process made to the Salesforce token endpoint (the fleet shares one token).',

@@ -153,11 +153,21 @@ export class RedisKeys {
   }
 
   /**
-   * The per-flow circuit breaker's state (fleet-wide): present while the flow's circuit is open
-   * (workers stop calling a flow that keeps failing); `flow-dispatcher resume FLOW` deletes it.
+   * STRING (JSON) present while the flow is held (fleet-wide): Salesforce said it is missing (404)
+   * or refused it (403), or its breaker tripped on a systematic input error. Workers stop calling
+   * the flow; its triggers wait. Named `circuit` since the first hold was the 404 circuit.
+   * `flow-dispatcher resume FLOW` deletes it.
    */
   circuit(flow: string): string {
     return `${this.fleetRoot}:circuit:${flow}`;
+  }
+
+  /**
+   * STRING (JSON) present while every flow is held: Salesforce refused the org as a whole (403
+   * API_DISABLED_FOR_ORG). `flow-dispatcher resume` (no flow) deletes it.
+   */
+  get fleetHold(): string {
+    return `${this.fleetRoot}:hold`;
   }
 
   /**
