@@ -28,6 +28,10 @@ export function fleetEnv({
     DISPATCH_LINGER_MS: '20',
     DISPATCH_RETRY_BASE_MS: '100',
     DISPATCH_RETRY_MAX_MS: '1000',
+    // The simulator answers within a few seconds in every test: a 5 s request deadline keeps the
+    // call permits' lease (4/3 of it + 5 s, ~12 s) short, so a killed worker's permits come back
+    // in seconds instead of the ~85 s of the 60 s default.
+    SF_REQUEST_TIMEOUT_MS: '5000',
     ...extra,
   };
 }

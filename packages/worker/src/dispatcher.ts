@@ -52,6 +52,8 @@ export interface DispatcherOptions {
   stalledIntervalMs?: number;
   /** @defaultValue 2 */
   drainDelaySeconds?: number;
+  /** A flow's consumer with nothing fetched for this long closes (it reopens when work comes). */
+  consumerIdleMs: number;
   /** Replaces the per-process call slots (fleet-wide limits). */
   slots?: CallSlots;
   /** Told of every call once its triggers are settled. */
@@ -73,6 +75,9 @@ export interface DispatcherOptions {
   breaker: BreakerThresholds;
 }
 
+/** Polls of the flow registry between two looks at the queues of flows without a consumer. */
+const IDLE_CHECK_EVERY = 4;
+
 /**
  * The worker: consumes every flow's queue, packs triggers into calls, settles each trigger.
  *
@@ -88,6 +93,11 @@ export interface DispatcherOptions {
  */
 export class Dispatcher {
   readonly #consumers = new Map<string, FlowConsumer>();
+  /** `partition:flow` of every flow this process has consumed at some point. */
+  readonly #seen = new Set<string>();
+  /** Consumers closing after they went idle (awaited by `stop`). */
+  readonly #closing = new Set<Promise<void>>();
+  #polls = 0;
   readonly #batchers = new Map<string, FlowBatcher>();
   readonly #budget: BufferBudget;
   readonly #slots: CallSlots;
@@ -185,24 +195,41 @@ export class Dispatcher {
   }
 
   async #discoverFlows(): Promise<void> {
-    for (const keys of this.#partitions) await this.#discoverPartition(keys);
+    const checkIdle = this.#polls++ % IDLE_CHECK_EVERY === 0;
+    for (const keys of this.#partitions) await this.#discoverPartition(keys, checkIdle);
   }
 
-  async #discoverPartition(keys: RedisKeys): Promise<void> {
+  /**
+   * Starts a consumer for each flow of the partition's registry that has none and may have work:
+   * a flow seen for the first time, or (every few polls) a flow whose consumer closed when it went
+   * idle or was held, once its queue has chunks waiting, due, or held by a worker that may have
+   * died (its stalled check runs in a consumer). Held and paused flows get none.
+   */
+  async #discoverPartition(keys: RedisKeys, checkIdle: boolean): Promise<void> {
     const { redis } = this.options;
     const id = (flow: string) => `${keys.partition}:${flow}`;
     const flows = await redis.smembers(keys.flows);
-    const fresh = flows.filter((flow) => !this.#consumers.has(id(flow)));
+    const absent = flows.filter(
+      (flow) => !this.#consumers.has(id(flow)) && !this.#holds.isHeld(flow),
+    );
+    const unseen = absent.filter((flow) => !this.#seen.has(id(flow)));
+    const idle = checkIdle
+      ? await this.#withWork(
+          keys,
+          absent.filter((flow) => this.#seen.has(id(flow))),
+        )
+      : [];
     // `flow-dispatcher pause` (all flows) pauses the flows that exist; flows seen after it are
     // paused here, before anything is fetched from them.
-    const pausedAll = fresh.length > 0 && (await redis.exists(keys.pausedAll)) === 1;
-    for (const flow of fresh) {
+    const pausedAll = unseen.length > 0 && (await redis.exists(keys.pausedAll)) === 1;
+    for (const flow of [...unseen, ...idle]) {
       if (this.#state !== 'running' || this.#consumers.has(id(flow))) continue;
-      if (pausedAll) {
+      if (pausedAll && !this.#seen.has(id(flow))) {
         const queue = new Queue(flow, { connection: redis, prefix: keys.bullPrefix });
         await queue.pause();
         await queue.close();
       }
+      this.#seen.add(id(flow));
       const consumer = new FlowConsumer(
         flow,
         {
@@ -212,16 +239,51 @@ export class Dispatcher {
           lockDurationMs: this.options.lockDurationMs ?? 30_000,
           stalledIntervalMs: this.options.stalledIntervalMs ?? 30_000,
           drainDelaySeconds: this.options.drainDelaySeconds ?? 2,
+          idleCloseMs: this.options.consumerIdleMs,
         },
         this.#processor,
         this.#budget,
         this.options.logger,
         () => this.#holds.isHeld(flow),
+        (idled) => {
+          if (this.#consumers.get(id(flow)) === idled) this.#consumers.delete(id(flow));
+          const closing = idled
+            .close()
+            .catch((err) =>
+              this.options.logger.warn({ flow, err }, 'could not close an idle flow consumer'),
+            );
+          this.#closing.add(closing);
+          void closing.finally(() => this.#closing.delete(closing));
+        },
       );
       this.#consumers.set(id(flow), consumer);
       await consumer.start();
-      this.options.logger.info({ flow, partition: keys.partition }, 'consuming flow');
+      this.options.logger.debug({ flow, partition: keys.partition }, 'consuming flow');
     }
+  }
+
+  /** Of `flows` (no consumer here), those whose queue has work: waiting, due, or active chunks. */
+  async #withWork(keys: RedisKeys, flows: string[]): Promise<string[]> {
+    if (flows.length === 0) return [];
+    const pipeline = this.options.redis.pipeline();
+    for (const flow of flows) {
+      const queue = `${keys.bullPrefix}:${flow}`;
+      pipeline.hexists(`${queue}:meta`, 'paused');
+      pipeline.llen(`${queue}:wait`);
+      pipeline.zcard(`${queue}:prioritized`);
+      pipeline.llen(`${queue}:active`);
+      pipeline.zrange(`${queue}:delayed`, 0, 0, 'WITHSCORES');
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const now = Date.now();
+    return flows.filter((_, i) => {
+      const at = (k: number) => results[i * 5 + k]?.[1];
+      if (at(0) === 1) return false;
+      if (Number(at(1)) > 0 || Number(at(2)) > 0 || Number(at(3)) > 0) return true;
+      // BullMQ scores a delayed job with its due time × 4096 (plus a sequence number).
+      const delayed = at(4) as string[] | undefined;
+      return delayed !== undefined && delayed.length === 2 && Number(delayed[1]) / 4096 <= now;
+    });
   }
 
   #batcher(flow: string): FlowBatcher {
@@ -258,6 +320,7 @@ export class Dispatcher {
     this.#budget.wakeAll();
     for (const batcher of this.#batchers.values()) batcher.close();
     await Promise.all([...this.#consumers.values()].map((consumer) => consumer.close()));
+    await Promise.all([...this.#closing]);
     this.#state = 'stopped';
     this.options.logger.info('dispatcher stopped');
   }

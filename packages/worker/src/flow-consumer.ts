@@ -16,6 +16,12 @@ export interface FlowConsumerOptions {
   stalledIntervalMs: number;
   /** Longest block waiting for a chunk when the queue is empty, in seconds (BullMQ's unit). */
   drainDelaySeconds: number;
+  /**
+   * With no chunk fetched for this long (or while the flow is held) and none held, the consumer
+   * stops and closes its blocking connection (`onIdle`): a worker's Redis connections follow the
+   * flows that have work, not every flow ever seen.
+   */
+  idleCloseMs: number;
 }
 
 /**
@@ -50,6 +56,8 @@ export class FlowConsumer {
     private readonly logger: Logger,
     /** The flow may not be called now (it is held): fetch nothing. */
     private readonly blocked: () => boolean = () => false,
+    /** Told once the consumer stopped by itself (idle, or its flow held); it closes next. */
+    private readonly onIdle: (consumer: FlowConsumer) => void = () => {},
   ) {
     this.#worker = new Worker(flow, null, {
       connection: options.connection,
@@ -77,8 +85,18 @@ export class FlowConsumer {
   }
 
   async #fetchLoop(): Promise<void> {
+    let lastChunkAt = Date.now();
     while (!this.#closing) {
-      if (this.blocked()) {
+      const blocked = this.blocked();
+      if (
+        this.#active.size === 0 &&
+        (blocked || Date.now() - lastChunkAt >= this.options.idleCloseMs)
+      ) {
+        this.#closing = true;
+        this.onIdle(this);
+        break;
+      }
+      if (blocked) {
         await new Promise((resolve) => setTimeout(resolve, 500));
         continue;
       }
@@ -98,6 +116,7 @@ export class FlowConsumer {
         continue;
       }
       if (!job?.id) continue;
+      lastChunkAt = Date.now();
       // BullMQ stamps processedOn with the time it sent the command that took the lock.
       this.#hold(job, token, job.processedOn ?? askedAt);
     }

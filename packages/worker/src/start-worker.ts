@@ -170,6 +170,7 @@ export async function startWorker(
     circuitProbeMs: config.salesforce.circuitProbeMs,
     circuitProbeMaxMs: Math.max(config.salesforce.circuitProbeMs, defaults.circuitProbeMaxMs),
     breaker: { calls: defaults.breakerCalls, triggers: defaults.breakerTriggers },
+    consumerIdleMs: defaults.consumerIdleMs,
     logger: logger.child({ component: 'dispatcher' }),
     metrics,
     policy: {

@@ -39,6 +39,11 @@ export const defaults = {
   breakerCalls: 3,
   /** …carrying at least this many distinct triggers (a few lone bad triggers never trip it). */
   breakerTriggers: 10,
+  /**
+   * A worker closes a flow's consumer (and its blocking Redis connection) after this long without
+   * a chunk, and at once while the flow is held; it reopens within a couple of seconds of new work.
+   */
+  consumerIdleMs: 60_000,
   /** A trigger that failed transiently this many times is dead-lettered. */
   maxAttempts: 10,
   /** A trigger older than this when it fails transiently is dead-lettered. */
