@@ -149,9 +149,9 @@ export class CallExecutor {
     const now = Date.now();
     const { verdict } = outcome;
     const signal = limitSignal(verdict, outcome.durationMs);
-    // The limiter hears of a pause before the slot is released, so the slot is not handed on.
+    // The limiter hears of a pause, and the flow's hold is known, before the slot is released,
+    // so the slot is not handed on to another call of a flow that is being held.
     this.deps.onSignal?.(signal, outcome);
-    permit.release();
     if (verdict.kind === 'flow-missing') {
       this.deps.onHold?.(flow, {
         reason: 'not_found',
@@ -166,6 +166,7 @@ export class CallExecutor {
         scope: verdict.scope,
       });
     }
+    permit.release();
 
     const pattern = failurePattern(verdict);
     if (pattern.rolledBack && batch.length > 1 && this.deps.batchSizes) {

@@ -71,6 +71,8 @@ export interface DispatcherOptions {
   circuitProbeMs: number;
   /** The longest wait between two probes of a held flow. */
   circuitProbeMaxMs: number;
+  /** Probes of held flows the whole fleet may make per second. */
+  holdProbesPerSecond: number;
   /** When the same input error on every input of a flow's calls holds the flow. */
   breaker: BreakerThresholds;
 }
@@ -127,6 +129,7 @@ export class Dispatcher {
       probe: options.probeFlow ?? (async () => 'still-held'),
       probeMs: options.circuitProbeMs,
       probeMaxMs: options.circuitProbeMaxMs,
+      probesPerSecond: options.holdProbesPerSecond,
       onHold: (flow) => {
         if (flow !== '*') this.#batchers.get(flow)?.handBackBuffered();
         else for (const batcher of this.#batchers.values()) batcher.handBackBuffered();
@@ -256,9 +259,14 @@ export class Dispatcher {
           void closing.finally(() => this.#closing.delete(closing));
         },
       );
+      const reopened = !unseen.includes(flow);
       this.#consumers.set(id(flow), consumer);
       await consumer.start();
-      this.options.logger.debug({ flow, partition: keys.partition }, 'consuming flow');
+      // Once at info per flow; reopening after an idle spell is routine.
+      this.options.logger[reopened ? 'debug' : 'info'](
+        { flow, partition: keys.partition },
+        'consuming flow',
+      );
     }
   }
 

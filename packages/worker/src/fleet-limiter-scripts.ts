@@ -8,7 +8,8 @@
  * expire each other's permits early.
  *
  * KEYS: permits (ZSET id → lease expiry, Redis ms), limits (HASH)
- * ARGV: now (the caller's clock, for pauses), leaseMs, hardMax, share, id1, id2, … (candidate
+ * ARGV: now (the caller's clock, for pauses), leaseMs, hardMax, share (-1: a request that re-reads
+ *       the budget, which only the concurrency limit and pauses apply to), id1, id2, … (candidate
  *       permit ids, one per local waiter)
  * Returns {granted, reason, pausedUntil}: reason is ok | paused | budget | busy.
  */
@@ -33,7 +34,9 @@ end
 local free = limit - inflight
 local used = tonumber(st[3])
 local max = tonumber(st[4])
-if used and max then
+if share < 0 then
+  -- the budget's own re-read: bounded by the concurrency limit only
+elseif used and max then
   -- One call of the share is kept back for the GET /limits that re-reads the usage once it is spent.
   local room = math.floor(max * share) - 1 - used - inflight
   if room <= 0 then

@@ -394,6 +394,24 @@ export class FleetLimiter implements CallSlots {
       .set(keys.limitsProbe, this.#holder, 'PX', everyMs, 'NX')
       .catch(() => null);
     if (won !== 'OK') return;
+    // GET /limits is a request like a call: it takes a slot of the fleet's concurrency (not of
+    // the budget, which it is there to re-read: the README counts it beyond the share).
+    const id = `${this.#holder}:${this.#seq++}`;
+    const [granted] = await (redis as unknown as LimiterCommands)
+      .fdAcquirePermits(
+        keys.permits,
+        keys.limits,
+        Date.now(),
+        this.#o.leaseMs,
+        this.#o.maxConcurrency,
+        -1,
+        id,
+      )
+      .catch((): [number, Reason, number] => [0, 'busy', 0]);
+    if (granted !== 1) {
+      await redis.del(keys.limitsProbe).catch(() => 0); // try again at the next round
+      return;
+    }
     try {
       const limits = await this.#o.readLimits();
       const { max, remaining } = limits.dailyApiRequests;
@@ -414,6 +432,10 @@ export class FleetLimiter implements CallSlots {
         { err: { message: err instanceof Error ? err.message : String(err) } },
         'could not read the org API usage; learning it from the next answer',
       );
+    } finally {
+      await (redis as unknown as LimiterCommands)
+        .fdReleasePermits(keys.permits, keys.limits, id)
+        .catch(() => 0);
     }
   }
 

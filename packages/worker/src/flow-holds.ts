@@ -41,6 +41,11 @@ export interface FlowHoldsOptions {
   probeMs: number;
   /** The longest wait between two probes. */
   probeMaxMs: number;
+  /**
+   * Probes the whole fleet may make per second, whatever the number of held flows (300 made-up
+   * flow names must not cost 300 describes a minute).
+   */
+  probesPerSecond: number;
   /** How often this process re-reads which flows are held, and looks for probes due. @defaultValue 1000 */
   refreshMs?: number;
   random?: () => number;
@@ -60,7 +65,9 @@ export interface FlowHoldsOptions {
  *
  * Probes: one worker at a time (a lock per hold) describes the flow when its hold's `nextProbeAt`
  * is due, starting `probeMs` after the hold and doubling, jittered, up to `probeMaxMs`, so a flow
- * gone for good costs a few describes a day, not one a minute. A breaker hold is not probed: a
+ * gone for good costs a few describes a day, not one a minute; and the fleet makes at most
+ * `probesPerSecond` probes (a shared slot in Redis), however many flows are held. A probe is a
+ * Salesforce request like a call: it waits for a call permit of the fleet. A breaker hold is not probed: a
  * describe cannot tell that the sender fixed its triggers; an operator resumes it.
  *
  * This is separate from the operator's pause (BullMQ's queue pause), so releasing a hold never
@@ -74,6 +81,12 @@ export class FlowHolds {
   #ticking = false;
   /** Hold keys this process is probing now (a probe may wait long for a call permit). */
   readonly #probing = new Set<string>();
+  /**
+   * When this process last held a flow itself ('*': the org), by a counter: a refresh that read
+   * Redis before that hold's write landed must not release it.
+   */
+  readonly #heldHere = new Map<string, number>();
+  #holdsMade = 0;
   readonly #random: () => number;
 
   constructor(private readonly options: FlowHoldsOptions) {
@@ -120,6 +133,9 @@ export class FlowHolds {
       ...(org ? { flow } : {}),
     };
     const key = org ? keys.fleetHold : keys.circuit(flow);
+    // Known in this process at once (no call of the flow leaves after this line), Redis follows.
+    this.#heldHere.set(org ? '*' : flow, ++this.#holdsMade);
+    if (!this.isHeld(flow) || (org && !this.#fleet)) this.#mark(org ? '*' : flow, hold);
     const created = await redis.set(key, JSON.stringify(hold), 'NX');
     if (created === 'OK') {
       logger.error(
@@ -130,7 +146,6 @@ export class FlowHolds {
             ? 'flow held: the same error on every input of several calls; fix the sender or the flow, then `flow-dispatcher resume FLOW`'
             : 'flow held: its triggers wait; it resumes when a probe finds it back, or with `flow-dispatcher resume FLOW`',
       );
-      this.#mark(org ? '*' : flow, hold);
     } else {
       await this.#refresh();
     }
@@ -179,6 +194,8 @@ export class FlowHolds {
   /** Reads every flow's hold (and the org's) from Redis. */
   async #refresh(): Promise<void> {
     const { redis, keys } = this.options;
+    const before = this.#holdsMade;
+    const releasable = (flow: string) => (this.#heldHere.get(flow) ?? 0) <= before;
     try {
       // Holds are fleet-wide: their keys all sit in partition 0's slot (one node of a Cluster).
       const registries = await Promise.all(
@@ -191,7 +208,7 @@ export class FlowHolds {
       const results = (await pipeline.exec()) ?? [];
       const fleet = parseHold(results[0]?.[1]);
       if (fleet) this.#mark('*', fleet);
-      else if (this.#fleet) {
+      else if (this.#fleet && releasable('*')) {
         this.#fleet = undefined;
         this.#show('*', undefined);
         this.options.logger.info('the org is no longer held: dispatch resumes');
@@ -199,7 +216,10 @@ export class FlowHolds {
       flows.forEach((flow, i) => {
         const hold = parseHold(results[i + 1]?.[1]);
         if (hold) this.#mark(flow, hold);
-        else if (this.#held.delete(flow)) this.#show(flow, undefined);
+        else if (this.#held.has(flow) && releasable(flow)) {
+          this.#held.delete(flow);
+          this.#show(flow, undefined);
+        }
       });
     } catch (err) {
       this.options.logger.debug({ err }, 'could not read flow holds');
@@ -225,7 +245,11 @@ export class FlowHolds {
 
   /** One worker probes a due hold: released when the flow answers, else the next probe is set. */
   async #probeOne(flow: string, key: string, hold: Hold): Promise<void> {
-    const { redis, logger, probeMs, probeMaxMs } = this.options;
+    const { redis, keys, logger, probeMs, probeMaxMs, probesPerSecond } = this.options;
+    const slot = await redis
+      .set(`${keys.fleetHold}:probe-slot`, '1', 'PX', Math.ceil(1_000 / probesPerSecond), 'NX')
+      .catch(() => null);
+    if (slot !== 'OK') return; // the fleet's probe for this moment is taken: next tick
     const won = await redis.set(`${key}:probe`, '1', 'PX', 60_000, 'NX').catch(() => null);
     if (won !== 'OK') return;
     try {

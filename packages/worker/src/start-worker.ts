@@ -171,6 +171,7 @@ export async function startWorker(
     circuitProbeMaxMs: Math.max(config.salesforce.circuitProbeMs, defaults.circuitProbeMaxMs),
     breaker: { calls: defaults.breakerCalls, triggers: defaults.breakerTriggers },
     consumerIdleMs: defaults.consumerIdleMs,
+    holdProbesPerSecond: defaults.holdProbesPerSecond,
     logger: logger.child({ component: 'dispatcher' }),
     metrics,
     policy: {

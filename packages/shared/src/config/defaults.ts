@@ -32,6 +32,8 @@ export const defaults = {
   circuitProbeMs: 60_000,
   /** The longest wait between two probes of a held flow: a flow gone for good costs 24 a day. */
   circuitProbeMaxMs: 60 * 60_000,
+  /** Probes of held flows the whole fleet makes per second at most, however many are held. */
+  holdProbesPerSecond: 1,
   /**
    * A flow's breaker holds it after this many calls in a row whose every input failed with the
    * same error (ids and values aside)…
