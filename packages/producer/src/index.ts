@@ -1,5 +1,10 @@
 export type { ChunkItem, TriggerReceipt } from './chunk-writer.js';
-export { type DeadLetterFilter, DeadLetterQueue } from './dead-letter-queue.js';
+export { ContendedTransactionError } from './contended-transaction-error.js';
+export {
+  type DeadLetterFilter,
+  DeadLetterQueue,
+  type ReplayOptions,
+} from './dead-letter-queue.js';
 export {
   type FleetStatus,
   FlowControl,

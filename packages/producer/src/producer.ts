@@ -18,6 +18,7 @@ import { GroupCommit } from './ingest/group-commit.js';
 import { InvalidTriggerError } from './invalid-trigger-error.js';
 import { type PartitionPart, RoundRobin, splitByPartition } from './partition-routing.js';
 import { readTriggerStatus } from './trigger-status.js';
+import { WatchLane } from './watch-lane.js';
 
 export interface ProducerOptions {
   /**
@@ -92,9 +93,10 @@ export class Producer {
     // Its failures reach callers through their commands; without a listener ioredis would also
     // print "Unhandled error event" for every reconnect attempt during an outage.
     this.#txnRedis.on('error', () => {});
+    const lane = new WatchLane(this.#txnRedis);
     this.#writer = new ChunkWriter(
       this.#redis,
-      this.#txnRedis,
+      lane,
       this.keys,
       options.idempotencyWindowMs ?? defaults.idempotencyWindowMs,
     );
@@ -103,6 +105,7 @@ export class Producer {
       this.#redis,
       this.keys,
       this.#writer,
+      lane,
       options.resultTtlMs ?? defaults.resultTtlMs,
     );
     this.#maxChunkSize = options.maxChunkSize ?? defaults.maxChunkSize;

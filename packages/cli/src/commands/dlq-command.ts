@@ -135,11 +135,16 @@ async function act(
       process.stdout.write(
         `${JSON.stringify({ [action === 'replay' ? 'replayed' : 'purged']: done, matching })}\n`,
       );
-    } else {
-      process.stdout.write(
-        `${action === 'replay' ? 'replayed' : 'purged'} ${formatCount(done)} dead letter(s) (${what})${action === 'replay' && done > 0 ? '; `flow-dispatcher stats` shows them settle' : ''}\n`,
-      );
+      return;
     }
+    // What this command did: letters another replay or purge took meanwhile are not counted.
+    const others =
+      done < matching
+        ? `; ${formatCount(matching - done)} of the ${formatCount(matching)} matching were replayed or purged by someone else meanwhile`
+        : '';
+    process.stdout.write(
+      `${action === 'replay' ? 'replayed' : 'purged'} ${formatCount(done)} dead letter(s) (${what})${others}${action === 'replay' && done > 0 ? '; `flow-dispatcher stats` shows them settle' : ''}\n`,
+    );
   };
   if (matching === 0) {
     if (!options.json) process.stdout.write(`no dead letters match (${what})\n`);
@@ -162,10 +167,16 @@ async function act(
     return;
   }
   const tty = process.stderr.isTTY === true;
-  const replayed = await producer.deadLetters.replay(filter, (n) => {
-    if (tty)
-      process.stderr.write(`\r\x1b[2Kreplayed ${formatCount(n)} of ${formatCount(matching)}`);
-  });
-  if (tty) process.stderr.write('\r\x1b[2K');
+  let replayed: number;
+  try {
+    replayed = await producer.deadLetters.replay(filter, {
+      onProgress: (n) => {
+        if (tty)
+          process.stderr.write(`\r\x1b[2Kreplayed ${formatCount(n)} of ${formatCount(matching)}`);
+      },
+    });
+  } finally {
+    if (tty) process.stderr.write('\r\x1b[2K');
+  }
   result(replayed);
 }
