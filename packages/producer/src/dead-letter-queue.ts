@@ -52,10 +52,13 @@ export class DeadLetterQueue {
     /** The connection replays' and purges' transactions run on (shared with the writer's). */
     private readonly lane: WatchLane,
     private readonly resultTtlMs: number = defaults.resultTtlMs,
+    /** Resolves once the partition layout is known to match (see Producer.checkPartitionLayout). */
+    private readonly ready: () => Promise<void> = async () => {},
   ) {}
 
   /** How many dead letters match (all of them without a filter), over every partition. */
   async count(filter: DeadLetterFilter = {}): Promise<number> {
+    await this.ready();
     const { flow, errorCode, ids, since, until } = filter;
     if (flow === undefined && errorCode === undefined && ids === undefined) {
       const counts = await Promise.all(
@@ -78,6 +81,7 @@ export class DeadLetterQueue {
   }
 
   async get(id: string): Promise<DeadLetter | undefined> {
+    await this.ready();
     const keys = this.#keysOf(id);
     if (!keys) return undefined;
     const raw = await this.redis.hget(keys.deadLetterItems, id);
@@ -86,6 +90,7 @@ export class DeadLetterQueue {
 
   /** Matching dead letters, oldest first (with `ids`: in their order). */
   async *scan(filter: DeadLetterFilter = {}): AsyncGenerator<DeadLetter> {
+    await this.ready();
     if (filter.ids) {
       for (let i = 0; i < filter.ids.length; i += PAGE) {
         const ids = filter.ids.slice(i, i + PAGE);
@@ -181,6 +186,7 @@ export class DeadLetterQueue {
     options: ReplayOptions | ((replayed: number) => void) = {},
   ): Promise<number> {
     const { onProgress } = typeof options === 'function' ? { onProgress: options } : options;
+    await this.ready();
     const bounded = boundedNow(filter);
     // Collect the ids first (replaying while walking the set would move the cursor under our
     // feet); the letters themselves are read again in the transaction that replays them.
@@ -219,6 +225,7 @@ export class DeadLetterQueue {
    * deleted.
    */
   async purge(filter: DeadLetterFilter = {}): Promise<number> {
+    await this.ready();
     const bounded = boundedNow(filter);
     const byPartition = new Map<RedisKeys, string[]>();
     for await (const letter of this.scan(bounded)) {

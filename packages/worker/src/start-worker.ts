@@ -2,6 +2,7 @@ import {
   ClientCredentialsTokenMinter,
   type Config,
   ConfigError,
+  checkPartitionLayout,
   connectRedis,
   isSalesforceAuthError,
   isSalesforceRequestError,
@@ -22,7 +23,6 @@ import { Dispatcher } from './dispatcher.js';
 import { FleetLimiter } from './fleet-limiter.js';
 import { FleetStats } from './fleet-stats.js';
 import { FleetTokenSource } from './fleet-token-source.js';
-import { checkPartitionLayout } from './partition-layout.js';
 import { QueueDepthSampler } from './queue-depth-sampler.js';
 
 export interface WorkerRuntime {
