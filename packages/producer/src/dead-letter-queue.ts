@@ -1,12 +1,16 @@
 import {
+  applyInputEdits,
+  checkInputEdits,
   type DeadLetter,
   defaults,
+  type InputEdits,
   parseTriggerId,
   type RedisConnection,
   type RedisKeys,
 } from '@flow-dispatcher/shared';
 import type { ChunkWriter } from './chunk-writer.js';
 import { ContendedTransactionError } from './contended-transaction-error.js';
+import { InputEditConflictError, InvalidInputEditsError } from './input-edit-errors.js';
 import { commitTransaction, openTransaction } from './redis-transaction.js';
 import type { WatchLane } from './watch-lane.js';
 
@@ -24,6 +28,8 @@ export interface DeadLetterFilter {
 }
 
 export interface ReplayOptions {
+  /** Applied to each replayed trigger's input (see applyInputEdits). */
+  edits?: InputEdits;
   /** Called with the running count after each chunk of replayed letters is written. */
   onProgress?: (replayed: number) => void;
 }
@@ -174,32 +180,52 @@ export class DeadLetterQueue {
 
   /**
    * Sends matching dead letters again under their own ids (a new chunk per partition, flow and
-   * 1,000 letters, in the letter's own partition).
+   * 1,000 letters, in the letter's own partition), with `options.edits` applied to their inputs.
    * Each letter is replayed at most once, whatever else runs at the same time: replays and purges
    * of the same letters (see ChunkWriter.replayDeadLetters), and letters that die while this runs
    * (a letter dead from now on, a replayed trigger dying again included, is left for the next
    * replay). Answers how many letters THIS call replayed: with another replay or a purge racing it,
-   * fewer than matched.
+   * fewer than matched. Checks the edits first (InvalidInputEditsError), then every matching letter
+   * against them (InputEditConflictError) before replaying any.
    */
   async replay(
     filter: DeadLetterFilter = {},
     options: ReplayOptions | ((replayed: number) => void) = {},
   ): Promise<number> {
-    const { onProgress } = typeof options === 'function' ? { onProgress: options } : options;
+    const { edits, onProgress } = typeof options === 'function' ? { onProgress: options } : options;
+    if (edits) {
+      const problem = checkInputEdits(edits);
+      if (problem) throw new InvalidInputEditsError(problem);
+    }
     await this.ready();
     const bounded = boundedNow(filter);
     // Collect the ids first (replaying while walking the set would move the cursor under our
     // feet); the letters themselves are read again in the transaction that replays them.
     const groups = new Map<string, { flow: string; partition: number; ids: string[] }>();
+    let conflicts = 0;
+    let conflict: { id: string; reason: string } | undefined;
     for await (const letter of this.scan(bounded)) {
+      if (edits) {
+        const edited = applyInputEdits(letter.input, edits);
+        if ('conflict' in edited) {
+          conflicts++;
+          conflict ??= { id: letter.id, reason: edited.conflict };
+          continue;
+        }
+      }
       const partition = this.#keysOf(letter.id)?.partition ?? 0;
       const group = `${partition}:${letter.flow}`;
       const entry = groups.get(group) ?? { flow: letter.flow, partition, ids: [] };
       entry.ids.push(letter.id);
       groups.set(group, entry);
     }
-    const prepare = (letter: DeadLetter): DeadLetter | undefined =>
-      matches(letter, bounded) ? letter : undefined;
+    if (conflict) throw new InputEditConflictError(conflicts, conflict.id, conflict.reason);
+    const prepare = (letter: DeadLetter): DeadLetter | undefined => {
+      if (!matches(letter, bounded)) return undefined;
+      if (!edits) return letter;
+      const edited = applyInputEdits(letter.input, edits);
+      return 'input' in edited ? { ...letter, input: edited.input } : undefined;
+    };
     let replayed = 0;
     for (const { flow, partition, ids } of groups.values()) {
       for (let i = 0; i < ids.length; i += REPLAY_CHUNK) {

@@ -1,3 +1,4 @@
+export type { InputEdits } from '@flow-dispatcher/shared';
 export type { ChunkItem, TriggerReceipt } from './chunk-writer.js';
 export { ContendedTransactionError } from './contended-transaction-error.js';
 export {
@@ -12,6 +13,7 @@ export {
   type FlowStatus,
   type PauseResult,
 } from './flow-control.js';
+export { InputEditConflictError, InvalidInputEditsError } from './input-edit-errors.js';
 export { InvalidTriggerError } from './invalid-trigger-error.js';
 export { type PartitionPart, RoundRobin, splitByPartition } from './partition-routing.js';
 export { MAX_KEY_LENGTH, Producer, type ProducerOptions, type TriggerOptions } from './producer.js';

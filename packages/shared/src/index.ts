@@ -41,6 +41,7 @@ export {
   defaultInputLimits,
   type InputLimits,
   type InputProblem,
+  isValidInputName,
 } from './queue/trigger-input.js';
 export {
   type ChunkJobState,
