@@ -37,10 +37,16 @@ describe('admin UI: authentication and write policy (mounted on ingest)', () => 
   beforeEach(async () => {
     prefix = uniquePrefix('admin-auth');
     producer = new Producer({ redis: TEST_REDIS_URL, prefix });
-    await producer.trigger('Welcome_SMS', {
-      IndividualId: '0PKadm000000000001',
-      EmailAddress: 'person@example.com',
-    });
+    await producer.trigger(
+      'Welcome_SMS',
+      {
+        IndividualId: '0PKadm000000000001',
+        EmailAddress: 'person@example.com',
+        // Personal data outside the inputs named for it: masked by its shape.
+        Coupon_Code: 'for other.person@example.org, +44 20 7946 0958',
+      },
+      { key: 'signup:person@example.com:+15550100999' },
+    );
   });
 
   afterEach(async () => {
@@ -54,6 +60,7 @@ describe('admin UI: authentication and write policy (mounted on ingest)', () => 
       REDIS_URL: TEST_REDIS_URL,
       QUEUE_PREFIX: prefix,
       INGEST_TOKENS: INGEST_TOKEN,
+      ADMIN_TOKENS: ADMIN_TOKEN,
       ...extra,
     });
     servers.push(s);
@@ -102,14 +109,23 @@ describe('admin UI: authentication and write policy (mounted on ingest)', () => 
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get('set-cookie')).toBeNull();
 
-    const response = await fetch(`${url}/admin/login`, form(INGEST_TOKEN));
+    // An ingest token is not an admin token, at the login or as a bearer.
+    expect((await fetch(`${url}/admin/login`, form(INGEST_TOKEN))).status).toBe(401);
+    expect(
+      (
+        await fetch(`${url}/admin/api/queues`, {
+          headers: { authorization: `Bearer ${INGEST_TOKEN}` },
+        })
+      ).status,
+    ).toBe(401);
+    const response = await fetch(`${url}/admin/login`, form(ADMIN_TOKEN));
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe('/admin/');
     const setCookie = response.headers.get('set-cookie') ?? '';
     expect(setCookie).toMatch(
       /^fd_admin=v1\.\d+\.[A-Za-z0-9_-]{43}; Path=\/admin; Max-Age=28800; HttpOnly; SameSite=Strict$/,
     );
-    expect(setCookie).not.toContain(INGEST_TOKEN);
+    expect(setCookie).not.toContain(ADMIN_TOKEN);
     const cookie = setCookie.split(';')[0] ?? '';
 
     const home = await fetch(`${url}/admin/`, { headers: { cookie } });
@@ -122,16 +138,27 @@ describe('admin UI: authentication and write policy (mounted on ingest)', () => 
       },
     );
     expect(queues.status).toBe(200);
-    const body = (await queues.json()) as {
-      queues: { name: string; readOnlyMode: boolean; jobs: { data: { inputs: object[] } }[] }[];
+    const text = await queues.text();
+    const body = JSON.parse(text) as {
+      queues: {
+        name: string;
+        readOnlyMode: boolean;
+        jobs: { data: { inputs: object[]; keys: string[] } }[];
+      }[];
     };
     expect(body.queues.map((q) => q.name)).toEqual(['Welcome_SMS']);
     expect(body.queues[0]?.readOnlyMode).toBe(true);
-    // Personal inputs are masked in the UI.
+    // Personal data is masked in the UI: the inputs named for it whole, and anything shaped like
+    // an e-mail address or a phone number wherever it is, the idempotency key included.
     expect(body.queues[0]?.jobs[0]?.data.inputs[0]).toEqual({
       IndividualId: '0PKadm000000000001',
       EmailAddress: '[masked]',
+      Coupon_Code: 'for [email], [phone]',
     });
+    expect(body.queues[0]?.jobs[0]?.data.keys).toEqual(['signup:[email]:[phone]']);
+    for (const personal of ['example.com', 'example.org', '7946', '5550100999']) {
+      expect(text).not.toContain(personal);
+    }
 
     // A cookie altered by hand is worthless; logging out clears it.
     const forged = cookie.replace(/\.(\d+)\./, (_, n) => `.${Number(n) + 1000}.`);
@@ -145,7 +172,7 @@ describe('admin UI: authentication and write policy (mounted on ingest)', () => 
 
   it('lists flows as they appear', async () => {
     const { url } = await server();
-    const auth = { authorization: `Bearer ${INGEST_TOKEN}` };
+    const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
     const names = async () =>
       (
         (await (await fetch(`${url}/admin/api/queues`, { headers: auth })).json()) as {
@@ -162,7 +189,7 @@ describe('admin UI: authentication and write policy (mounted on ingest)', () => 
     const queue = new Queue('Welcome_SMS', { connection: producer.redis, prefix: `{${prefix}}:q` });
     try {
       const readOnly = await server();
-      const cookie = await login(readOnly.url, INGEST_TOKEN);
+      const cookie = await login(readOnly.url, ADMIN_TOKEN);
       const pause = await fetch(`${readOnly.url}/admin/api/queues/Welcome_SMS/pause`, {
         method: 'PUT',
         headers: { cookie },
@@ -172,7 +199,7 @@ describe('admin UI: authentication and write policy (mounted on ingest)', () => 
       expect(await queue.isPaused()).toBe(false);
 
       const writable = await server({ ADMIN_UI_WRITE: 'on' });
-      const writeCookie = await login(writable.url, INGEST_TOKEN);
+      const writeCookie = await login(writable.url, ADMIN_TOKEN);
       const paused = await fetch(`${writable.url}/admin/api/queues/Welcome_SMS/pause`, {
         method: 'PUT',
         headers: { cookie: writeCookie, origin: writable.url },
@@ -200,16 +227,8 @@ describe('admin UI: authentication and write policy (mounted on ingest)', () => 
     }
   });
 
-  it('takes ADMIN_TOKENS instead of the ingest tokens when set, and refuses to run without tokens', async () => {
-    const { url } = await server({ ADMIN_TOKENS: ADMIN_TOKEN });
-    expect((await fetch(`${url}/admin/login`, form(INGEST_TOKEN))).status).toBe(401);
-    expect(
-      (
-        await fetch(`${url}/admin/api/queues`, {
-          headers: { authorization: `Bearer ${INGEST_TOKEN}` },
-        })
-      ).status,
-    ).toBe(401);
+  it('needs admin tokens of its own: never the ingest tokens, never none', async () => {
+    const { url } = await server();
     const cookie = await login(url, ADMIN_TOKEN);
     expect((await fetch(`${url}/admin/api/queues`, { headers: { cookie } })).status).toBe(200);
     // An admin token is not an ingest token.
@@ -220,16 +239,27 @@ describe('admin UI: authentication and write policy (mounted on ingest)', () => 
     });
     expect(trigger.status).toBe(401);
 
-    const refused = await runCli(['ingest'], {
+    const base = {
       REDIS_URL: TEST_REDIS_URL,
       QUEUE_PREFIX: prefix,
       INGEST_PORT: '0',
-      INGEST_AUTH: 'none',
       ADMIN_UI: 'on',
-    });
-    expect(refused.code).toBe(2);
-    expect(refused.stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(/^flow-dispatcher: ADMIN_TOKENS: /),
-    ]);
+    };
+    for (const env of [
+      // Ingest tokens alone no longer open the admin UI...
+      { ...base, INGEST_TOKENS: INGEST_TOKEN },
+      // ...nor does an open ingest...
+      { ...base, INGEST_AUTH: 'none' },
+      // ...nor an admin token that is also an ingest token.
+      { ...base, INGEST_TOKENS: INGEST_TOKEN, ADMIN_TOKENS: `${ADMIN_TOKEN},${INGEST_TOKEN}` },
+    ]) {
+      const refused = await runCli(['ingest'], env, 30_000);
+      expect(refused.timedOut).toBe(false);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/^flow-dispatcher: ADMIN_TOKENS: /),
+      ]);
+      expect(refused.stderr).not.toContain(INGEST_TOKEN);
+    }
   });
 });

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './support/redis.js';
 
 const TOKEN = 'ingest-token-0123456789';
+const ADMIN_TOKEN = 'admin-token-0123456789';
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 
 describe('admin UI in a real headless Chromium', () => {
@@ -36,6 +37,7 @@ describe('admin UI in a real headless Chromium', () => {
       QUEUE_PREFIX: prefix,
       INGEST_PORT: '0',
       INGEST_TOKENS: TOKEN,
+      ADMIN_TOKENS: ADMIN_TOKEN,
       ADMIN_UI: 'on',
     });
     ingest = await startIngestServer({
@@ -82,7 +84,7 @@ describe('admin UI in a real headless Chromium', () => {
     expect(await page.getByRole('alert').textContent()).toMatch(/not accepted/);
     expect(new URL(page.url()).pathname).toBe('/admin/login');
 
-    await page.fill('input[name=token]', TOKEN);
+    await page.fill('input[name=token]', ADMIN_TOKEN);
     await Promise.all([page.waitForURL(`${ingest.url}/admin/`), page.click('button[type=submit]')]);
     for (const flow of ['Welcome_SMS', 'Order_Confirmation_Email']) {
       await page.getByText(flow, { exact: true }).first().waitFor({ timeout: 30_000 });

@@ -335,7 +335,9 @@ describe('fault: systematic failures never burn a backlog', () => {
     const requests = sim.stats().requests;
     const total = Object.values(requests).reduce((n, kind) => n + kind.total, 0);
     const admin = new Redis(redisUrl);
-    const clients = String(await admin.call('CLIENT', 'LIST')).trim().split('\n').length;
+    const clients = String(await admin.call('CLIENT', 'LIST'))
+      .trim()
+      .split('\n').length;
     await admin.quit();
     recordFigures('unknown-flows', {
       flows: names.length,

@@ -312,8 +312,9 @@ describe('ingest refuses bad requests', () => {
     }
     // Never a stack, a file path or a framework's own error body.
     expect(answer.text).not.toMatch(/\bat .+\.js|node_modules|statusCode|FST_/);
-    // Nothing was enqueued: no key at all under the prefix (no job, no pending count, no flow).
-    expect(await keysUnder(TEST_REDIS_URL, prefix)).toEqual([]);
+    // Nothing was enqueued: no key under the prefix (no job, no pending count, no flow) but the
+    // partition count ingest recorded at start-up.
+    expect(await keysUnder(TEST_REDIS_URL, prefix)).toEqual([`{${prefix}}:partitions`]);
   });
 
   it('stays up, and takes a good request after all of them', async () => {

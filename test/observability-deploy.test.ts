@@ -408,6 +408,7 @@ describe('deploy/docker', () => {
       expect(patched.code, patched.stderr).toBe(0);
 
       const token = 'deploy-token-0123456789';
+      const adminToken = 'deploy-admin-token-0123456789';
       ingest = new CliProcess(
         ['ingest'],
         {
@@ -415,6 +416,7 @@ describe('deploy/docker', () => {
           QUEUE_PREFIX: prefix,
           INGEST_PORT: '0',
           INGEST_TOKENS: token,
+          ADMIN_TOKENS: adminToken,
           ADMIN_UI: 'on',
           // As the image runs it: a flag Node refuses in NODE_OPTIONS would stop it here.
           NODE_OPTIONS: imageNodeOptions(),
@@ -434,7 +436,7 @@ describe('deploy/docker', () => {
       const login = await fetch(`${url}/admin/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ token }).toString(),
+        body: new URLSearchParams({ token: adminToken }).toString(),
         redirect: 'manual',
       });
       expect(login.status).toBe(303);

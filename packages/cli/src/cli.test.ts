@@ -57,6 +57,8 @@ describe('the CLI loads heavy packages only for a command that runs', () => {
     [['pause', 'not a flow'], 2],
     [['enqueue', 'Welcome_SMS', '-'], 2],
     [['dlq'], 2],
+    [['dlq', 'replay', '--rename-input', 'Phone='], 2],
+    [['dlq', 'replay', '--drop-input', 'IndividualId', '--yes'], 2],
   ])('%j: none (exit %i)', async (args, code) => {
     const result = await run(args);
     expect(result.code).toBe(code);

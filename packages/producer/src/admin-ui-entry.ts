@@ -2,5 +2,6 @@
 export {
   type AdminUiOptions,
   adminUiOptionsFromConfig,
+  checkAdminUiConfig,
   registerAdminUi,
 } from './admin-ui/register-admin-ui.js';

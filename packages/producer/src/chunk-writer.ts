@@ -12,8 +12,10 @@ import {
 } from '@flow-dispatcher/shared';
 import { Job, type JobsOptions } from 'bullmq';
 import type { ChainableCommander } from 'ioredis';
+import { ContendedTransactionError } from './contended-transaction-error.js';
 import { FlowQueues } from './flow-queues.js';
 import { addJob, commitTransaction } from './redis-transaction.js';
+import type { WatchLane } from './watch-lane.js';
 
 /** One trigger to write: its input and an optional idempotency key. */
 export interface ChunkItem {
@@ -36,6 +38,9 @@ export interface TriggerReceipt {
  */
 const JOB_OPTIONS: JobsOptions = { removeOnComplete: true, removeOnFail: false, attempts: 1 };
 
+/** Tries of an optimistic transaction before it gives up (each abort means another writer won). */
+const MAX_ROUNDS = 20;
+
 /**
  * Writes one chunk of triggers of one flow as one BullMQ job, atomically with its idempotency keys,
  * in one queue partition (every key of the transaction is in that partition's slot).
@@ -47,21 +52,24 @@ const JOB_OPTIONS: JobsOptions = { removeOnComplete: true, removeOnFail: false, 
  * sets one of the keys in between, EXEC aborts and the whole check runs again. So a key is never
  * stored without its trigger (a crash between the two cannot drop a trigger and later report its
  * retry as a duplicate), and two producers racing on one key store it once.
- * Transactions on the dedicated connection run one at a time (WATCH state is per connection).
+ * Transactions on the dedicated connection run one at a time (WATCH state is per connection: see
+ * watch-lane.ts). Dead-letter replays are written here too, as optimistic transactions of their
+ * own (replayDeadLetters).
  */
 export class ChunkWriter {
   readonly #plainQueues: FlowQueues;
   readonly #txnQueues: FlowQueues;
-  #txnTail: Promise<unknown> = Promise.resolve();
+  readonly #lane: WatchLane;
 
   constructor(
     redis: RedisConnection,
-    private readonly txnRedis: RedisConnection,
+    lane: WatchLane,
     private readonly keys: RedisKeys,
     private readonly idempotencyWindowMs: number,
   ) {
+    this.#lane = lane;
     this.#plainQueues = new FlowQueues(redis, keys);
-    this.#txnQueues = new FlowQueues(txnRedis, keys);
+    this.#txnQueues = new FlowQueues(lane.redis, keys);
   }
 
   /**
@@ -72,9 +80,7 @@ export class ChunkWriter {
     if (items.length === 0) return [];
     const keyed = items.some((item) => item.key != null);
     if (!keyed) return this.#writePlain(flow, items, partition);
-    const run = this.#txnTail.then(() => this.#writeKeyed(flow, items, partition));
-    this.#txnTail = run.catch(() => {});
-    return run;
+    return this.#lane.run((client) => this.#writeKeyed(client, flow, items, partition));
   }
 
   async #writePlain(
@@ -98,18 +104,18 @@ export class ChunkWriter {
   }
 
   async #writeKeyed(
+    client: RedisConnection,
     flow: string,
     items: readonly ChunkItem[],
     partition: number,
   ): Promise<TriggerReceipt[]> {
     const keys = this.keys.forPartition(partition);
-    const client = this.txnRedis;
     const distinctKeys = [
       ...new Set(items.flatMap((item) => (item.key == null ? [] : [item.key]))),
     ];
     const redisKeys = distinctKeys.map((key) => keys.idempotency(flow, key));
 
-    for (let round = 0; round < 20; round++) {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
       await client.watch(...redisKeys);
       const existing = await client.mget(...redisKeys);
       const known = new Map<string, string>();
@@ -162,58 +168,92 @@ export class ChunkWriter {
       checkResults(results);
       return receipts;
     }
-    throw new Error(`idempotency keys of flow ${flow} are too contended; try again`);
+    throw new ContendedTransactionError(
+      `idempotency keys of flow ${flow} are too contended; try again`,
+    );
   }
 
   /**
-   * Sends dead letters of one flow and one partition again, keeping their ids: one new chunk of
-   * that partition holds them (with their original ids and keys), and in the same MULTI each one
-   * leaves the dead-letter set and its old slot's record becomes a pointer to the new slot.
+   * Sends dead letters of one flow and one partition again, keeping their ids, each at most once
+   * however many replays and purges run at the same time. An optimistic transaction on the WATCH
+   * lane: WATCH the partition's dead-letter epoch, read the letters, keep those still there that
+   * `prepare` accepts (it may also change their input), and in one MULTI write one new chunk of the
+   * partition holding them (with their original ids and keys), take them out of the dead letters,
+   * turn each one's old record into a pointer to its new slot, and bump the epoch. A replay or purge
+   * that commits in between has bumped the epoch, so this EXEC aborts and the letters are read
+   * again: only those still there are replayed. Answers the ids this call replayed.
    * Idempotency keys are not checked: they still name these very triggers.
    */
-  async writeReplay(
+  async replayDeadLetters(
     flow: string,
-    letters: readonly DeadLetter[],
+    partition: number,
+    ids: readonly string[],
+    prepare: (letter: DeadLetter) => DeadLetter | undefined,
     resultTtlMs: number,
-    partition = 0,
   ): Promise<string[]> {
-    if (letters.length === 0) return [];
-    const stray = letters.find(
-      (letter) => (parseTriggerId(letter.id)?.partition ?? 0) !== partition,
-    );
-    if (stray) throw new Error(`dead letter ${stray.id} is not one of partition ${partition}`);
+    if (ids.length === 0) return [];
+    const stray = ids.find((id) => (parseTriggerId(id)?.partition ?? 0) !== partition);
+    if (stray !== undefined)
+      throw new Error(`dead letter ${stray} is not one of partition ${partition}`);
     const keys = this.keys.forPartition(partition);
-    const chunkId = newChunkId(Date.now(), partition);
-    const data: ChunkJobData = {
-      v: 1,
-      inputs: letters.map((letter) => letter.input),
-      keys: letters.map((letter) => letter.key),
-      ids: letters.map((letter) => letter.id),
-    };
-    const { queue, multi } = await this.#plainQueues.transaction(flow, partition);
-    multi.sadd(keys.flows, flow);
-    countNewChunk(multi, keys, flow, chunkId, letters.length);
-    letters.forEach((letter, index) => {
-      const old = parseTriggerId(letter.id);
-      if (old) {
-        const moved: TriggerRecord = { s: 'moved', to: triggerId(flow, chunkId, index) };
-        const outcomes = keys.outcomes(old.chunkId);
-        multi.hset(outcomes, { [String(old.index)]: encodeTriggerRecord(moved) });
-        multi.pexpire(outcomes, resultTtlMs);
+    return this.#lane.run(async (client) => {
+      for (let round = 0; round < MAX_ROUNDS; round++) {
+        await client.watch(keys.deadLetterEpoch);
+        const raws = await client.hmget(keys.deadLetterItems, ...ids);
+        const letters: DeadLetter[] = [];
+        for (const raw of raws) {
+          const letter = raw ? prepare(JSON.parse(raw) as DeadLetter) : undefined;
+          if (letter && letter.flow === flow) letters.push(letter);
+        }
+        if (letters.length === 0) {
+          // See #writeKeyed on UNWATCH and a cluster.
+          await client.unwatch();
+          return [];
+        }
+        const chunkId = newChunkId(Date.now(), partition);
+        const data: ChunkJobData = {
+          v: 1,
+          inputs: letters.map((letter) => letter.input),
+          keys: letters.map((letter) => letter.key),
+          ids: letters.map((letter) => letter.id),
+        };
+        const { queue, multi } = await this.#txnQueues.transaction(flow, partition);
+        multi.sadd(keys.flows, flow);
+        countNewChunk(multi, keys, flow, chunkId, letters.length);
+        letters.forEach((letter, index) => {
+          const old = parseTriggerId(letter.id);
+          if (old) {
+            const moved: TriggerRecord = { s: 'moved', to: triggerId(flow, chunkId, index) };
+            const outcomes = keys.outcomes(old.chunkId);
+            multi.hset(outcomes, { [String(old.index)]: encodeTriggerRecord(moved) });
+            // The old chunk's records keep no expiry while its job exists (a chunk with a dead
+            // letter may still have triggers waiting): only a completed chunk's gets RESULT_TTL_MS.
+            multi.eval(RETAIN_IF_DONE, 2, outcomes, keys.job(flow, old.chunkId), resultTtlMs);
+          }
+          multi.zrem(keys.deadLetters, letter.id);
+          multi.hdel(keys.deadLetterItems, letter.id);
+        });
+        multi.incr(keys.deadLetterEpoch);
+        await addJob(multi, new Job(queue, flow, data, JOB_OPTIONS, chunkId));
+        const results = await commitTransaction(multi);
+        if (results === null) continue; // another replay or purge took letters: read again
+        checkResults(results);
+        return letters.map((letter) => letter.id);
       }
-      multi.zrem(keys.deadLetters, letter.id);
-      multi.hdel(keys.deadLetterItems, letter.id);
+      throw new ContendedTransactionError(
+        `dead letters of flow ${flow} are too contended (other replays or purges kept taking them); try again`,
+      );
     });
-    await addJob(multi, new Job(queue, flow, data, JOB_OPTIONS, chunkId));
-    checkResults(await commitTransaction(multi));
-    return letters.map((letter) => letter.id);
   }
 
   async close(): Promise<void> {
-    await this.#txnTail;
+    await this.#lane.idle();
     await Promise.all([this.#plainQueues.close(), this.#txnQueues.close()]);
   }
 }
+
+/** PEXPIREs an outcome hash (KEYS[1]) unless its chunk's job (KEYS[2]) still exists. */
+const RETAIN_IF_DONE = `if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end return redis.call('PEXPIRE', KEYS[1], ARGV[1])`;
 
 /**
  * Adds a new chunk's triggers to the pending count, in its write's MULTI before the job is added,

@@ -1,11 +1,18 @@
 import {
+  applyInputEdits,
+  checkInputEdits,
   type DeadLetter,
   defaults,
+  type InputEdits,
   parseTriggerId,
   type RedisConnection,
   type RedisKeys,
 } from '@flow-dispatcher/shared';
 import type { ChunkWriter } from './chunk-writer.js';
+import { ContendedTransactionError } from './contended-transaction-error.js';
+import { InputEditConflictError, InvalidInputEditsError } from './input-edit-errors.js';
+import { commitTransaction, openTransaction } from './redis-transaction.js';
+import type { WatchLane } from './watch-lane.js';
 
 /** Which dead letters an operation applies to; every given condition must hold. */
 export interface DeadLetterFilter {
@@ -20,7 +27,18 @@ export interface DeadLetterFilter {
   ids?: readonly string[];
 }
 
+export interface ReplayOptions {
+  /** Applied to each replayed trigger's input (see applyInputEdits). */
+  edits?: InputEdits;
+  /** Called with the running count after each chunk of replayed letters is written. */
+  onProgress?: (replayed: number) => void;
+}
+
 const PAGE = 500;
+/** Letters per replayed chunk. */
+const REPLAY_CHUNK = 1_000;
+/** Tries of an optimistic transaction before it gives up (each abort means another one won). */
+const MAX_ROUNDS = 20;
 
 /**
  * The dead letters: triggers Salesforce refused for good, or that ran out of attempts. They stay
@@ -29,18 +47,24 @@ const PAGE = 500;
  * the partition of its trigger, whose id names it); listing walks each partition's ZSET in time
  * order by rank, filters in pages, and merges the partitions by time, so it stays cheap for any
  * size the sets reach. A listing taken while others replay or purge may skip or repeat a few
- * letters; replay and purge collect first, then act.
+ * letters. Replay and purge collect the matching ids first, then act on them in optimistic
+ * transactions that read each letter again: a letter is replayed or purged once, by one caller.
  */
 export class DeadLetterQueue {
   constructor(
     private readonly redis: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly writer: ChunkWriter,
+    /** The connection replays' and purges' transactions run on (shared with the writer's). */
+    private readonly lane: WatchLane,
     private readonly resultTtlMs: number = defaults.resultTtlMs,
+    /** Resolves once the partition layout is known to match (see Producer.checkPartitionLayout). */
+    private readonly ready: () => Promise<void> = async () => {},
   ) {}
 
   /** How many dead letters match (all of them without a filter), over every partition. */
   async count(filter: DeadLetterFilter = {}): Promise<number> {
+    await this.ready();
     const { flow, errorCode, ids, since, until } = filter;
     if (flow === undefined && errorCode === undefined && ids === undefined) {
       const counts = await Promise.all(
@@ -63,6 +87,7 @@ export class DeadLetterQueue {
   }
 
   async get(id: string): Promise<DeadLetter | undefined> {
+    await this.ready();
     const keys = this.#keysOf(id);
     if (!keys) return undefined;
     const raw = await this.redis.hget(keys.deadLetterItems, id);
@@ -71,6 +96,7 @@ export class DeadLetterQueue {
 
   /** Matching dead letters, oldest first (with `ids`: in their order). */
   async *scan(filter: DeadLetterFilter = {}): AsyncGenerator<DeadLetter> {
+    await this.ready();
     if (filter.ids) {
       for (let i = 0; i < filter.ids.length; i += PAGE) {
         const ids = filter.ids.slice(i, i + PAGE);
@@ -154,60 +180,123 @@ export class DeadLetterQueue {
 
   /**
    * Sends matching dead letters again under their own ids (a new chunk per partition, flow and
-   * 1,000 letters, in the letter's own partition). Returns how many were replayed.
+   * 1,000 letters, in the letter's own partition), with `options.edits` applied to their inputs.
+   * Each letter is replayed at most once, whatever else runs at the same time: replays and purges
+   * of the same letters (see ChunkWriter.replayDeadLetters), and letters that die while this runs
+   * (a letter dead from now on, a replayed trigger dying again included, is left for the next
+   * replay). Answers how many letters THIS call replayed: with another replay or a purge racing it,
+   * fewer than matched. Checks the edits first (InvalidInputEditsError), then every matching letter
+   * against them (InputEditConflictError) before replaying any.
    */
   async replay(
     filter: DeadLetterFilter = {},
-    onProgress?: (replayed: number) => void,
+    options: ReplayOptions | ((replayed: number) => void) = {},
   ): Promise<number> {
-    let replayed = 0;
-    const pending = new Map<string, { flow: string; partition: number; letters: DeadLetter[] }>();
-    const flush = async (group: string) => {
-      const batch = pending.get(group);
-      pending.delete(group);
-      if (!batch) return;
-      replayed += (
-        await this.writer.writeReplay(batch.flow, batch.letters, this.resultTtlMs, batch.partition)
-      ).length;
-      onProgress?.(replayed);
-    };
-    // Collect first: replaying while walking the set would move the cursor under our feet.
-    const all: DeadLetter[] = [];
-    for await (const letter of this.scan(filter)) all.push(letter);
-    for (const letter of all) {
+    const { edits, onProgress } = typeof options === 'function' ? { onProgress: options } : options;
+    if (edits) {
+      const problem = checkInputEdits(edits);
+      if (problem) throw new InvalidInputEditsError(problem);
+    }
+    await this.ready();
+    const bounded = boundedNow(filter);
+    // Collect the ids first (replaying while walking the set would move the cursor under our
+    // feet); the letters themselves are read again in the transaction that replays them.
+    const groups = new Map<string, { flow: string; partition: number; ids: string[] }>();
+    let conflicts = 0;
+    let conflict: { id: string; reason: string } | undefined;
+    for await (const letter of this.scan(bounded)) {
+      if (edits) {
+        const edited = applyInputEdits(letter.input, edits);
+        if ('conflict' in edited) {
+          conflicts++;
+          conflict ??= { id: letter.id, reason: edited.conflict };
+          continue;
+        }
+      }
       const partition = this.#keysOf(letter.id)?.partition ?? 0;
       const group = `${partition}:${letter.flow}`;
-      const batch = pending.get(group) ?? { flow: letter.flow, partition, letters: [] };
-      batch.letters.push(letter);
-      pending.set(group, batch);
-      if (batch.letters.length >= 1_000) await flush(group);
+      const entry = groups.get(group) ?? { flow: letter.flow, partition, ids: [] };
+      entry.ids.push(letter.id);
+      groups.set(group, entry);
     }
-    for (const group of [...pending.keys()]) await flush(group);
+    if (conflict) throw new InputEditConflictError(conflicts, conflict.id, conflict.reason);
+    const prepare = (letter: DeadLetter): DeadLetter | undefined => {
+      if (!matches(letter, bounded)) return undefined;
+      if (!edits) return letter;
+      const edited = applyInputEdits(letter.input, edits);
+      return 'input' in edited ? { ...letter, input: edited.input } : undefined;
+    };
+    let replayed = 0;
+    for (const { flow, partition, ids } of groups.values()) {
+      for (let i = 0; i < ids.length; i += REPLAY_CHUNK) {
+        const done = await this.writer.replayDeadLetters(
+          flow,
+          partition,
+          ids.slice(i, i + REPLAY_CHUNK),
+          prepare,
+          this.resultTtlMs,
+        );
+        replayed += done.length;
+        onProgress?.(replayed);
+      }
+    }
     return replayed;
   }
 
-  /** Deletes matching dead letters for good. Returns how many. */
+  /**
+   * Deletes matching dead letters for good (those dead before this call: not one dying while it
+   * runs). Answers how many THIS call deleted. Atomic with respect to replays: each page is an
+   * optimistic transaction on the partition's dead-letter epoch, like a replay's, so a letter is
+   * either replayed or purged, never both, and a replay never sends a letter a purge reported
+   * deleted.
+   */
   async purge(filter: DeadLetterFilter = {}): Promise<number> {
+    await this.ready();
+    const bounded = boundedNow(filter);
     const byPartition = new Map<RedisKeys, string[]>();
-    let purged = 0;
-    for await (const letter of this.scan(filter)) {
+    for await (const letter of this.scan(bounded)) {
       const keys = this.#keysOf(letter.id) ?? this.keys;
       const ids = byPartition.get(keys) ?? [];
       ids.push(letter.id);
       byPartition.set(keys, ids);
-      purged++;
     }
+    let purged = 0;
     for (const [keys, ids] of byPartition) {
       for (let i = 0; i < ids.length; i += PAGE) {
-        const page = ids.slice(i, i + PAGE);
-        await this.redis
-          .multi()
-          .zrem(keys.deadLetters, ...page)
-          .hdel(keys.deadLetterItems, ...page)
-          .exec();
+        purged += await this.#purgePage(keys, ids.slice(i, i + PAGE), bounded);
       }
     }
     return purged;
+  }
+
+  /** Deletes those of `ids` still dead and matching, in one optimistic transaction; how many. */
+  #purgePage(keys: RedisKeys, ids: readonly string[], filter: DeadLetterFilter): Promise<number> {
+    return this.lane.run(async (client) => {
+      for (let round = 0; round < MAX_ROUNDS; round++) {
+        await client.watch(keys.deadLetterEpoch);
+        const raws = await client.hmget(keys.deadLetterItems, ...ids);
+        const gone = ids.filter((_, i) => {
+          const raw = raws[i];
+          return raw ? matches(JSON.parse(raw) as DeadLetter, filter) : false;
+        });
+        if (gone.length === 0) {
+          await client.unwatch();
+          return 0;
+        }
+        const multi = openTransaction(client);
+        multi.zrem(keys.deadLetters, ...gone);
+        multi.hdel(keys.deadLetterItems, ...gone);
+        multi.incr(keys.deadLetterEpoch);
+        const results = await commitTransaction(multi);
+        if (results === null) continue; // a replay or purge took letters meanwhile: read again
+        const failed = results.find(([err]) => err !== null);
+        if (failed?.[0]) throw failed[0];
+        return gone.length;
+      }
+      throw new ContendedTransactionError(
+        'dead letters are too contended (other replays or purges kept taking them); try again',
+      );
+    });
   }
 
   /** The partition a dead letter lives in: its trigger's (undefined for one we do not have). */
@@ -215,6 +304,11 @@ export class DeadLetterQueue {
     const partition = parseTriggerId(id)?.partition ?? 0;
     return partition < this.keys.partitionCount ? this.keys.forPartition(partition) : undefined;
   }
+}
+
+/** `filter`, limited to letters dead before now when it has no end of its own. */
+function boundedNow(filter: DeadLetterFilter): DeadLetterFilter {
+  return { ...filter, until: filter.until ?? Date.now() + 1 };
 }
 
 function matches(letter: DeadLetter, filter: DeadLetterFilter): boolean {

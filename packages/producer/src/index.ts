@@ -1,5 +1,11 @@
+export type { InputEdits } from '@flow-dispatcher/shared';
 export type { ChunkItem, TriggerReceipt } from './chunk-writer.js';
-export { type DeadLetterFilter, DeadLetterQueue } from './dead-letter-queue.js';
+export { ContendedTransactionError } from './contended-transaction-error.js';
+export {
+  type DeadLetterFilter,
+  DeadLetterQueue,
+  type ReplayOptions,
+} from './dead-letter-queue.js';
 export {
   type FleetStatus,
   FlowBusyError,
@@ -15,6 +21,7 @@ export {
   checkInputAgainstDescribe,
   type DescribeProblem,
 } from './ingest/describe-check.js';
+export { InputEditConflictError, InvalidInputEditsError } from './input-edit-errors.js';
 export { InvalidTriggerError } from './invalid-trigger-error.js';
 export { type PartitionPart, RoundRobin, splitByPartition } from './partition-routing.js';
 export { MAX_KEY_LENGTH, Producer, type ProducerOptions, type TriggerOptions } from './producer.js';

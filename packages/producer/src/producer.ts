@@ -6,9 +6,11 @@ import {
   defaults,
   type FlowInput,
   type InputLimits,
+  isConfigError,
   isValidFlowName,
   type RedisConnection,
   RedisKeys,
+  requirePartitionLayout,
   type TriggerStatus,
 } from '@flow-dispatcher/shared';
 import { type ChunkItem, ChunkWriter, type TriggerReceipt } from './chunk-writer.js';
@@ -18,6 +20,7 @@ import { GroupCommit } from './ingest/group-commit.js';
 import { InvalidTriggerError } from './invalid-trigger-error.js';
 import { type PartitionPart, RoundRobin, splitByPartition } from './partition-routing.js';
 import { readTriggerStatus } from './trigger-status.js';
+import { WatchLane } from './watch-lane.js';
 
 export interface ProducerOptions {
   /**
@@ -30,7 +33,8 @@ export interface ProducerOptions {
   prefix?: string;
   /**
    * Queue partitions (QUEUE_PARTITIONS): every producer, ingest and worker of a deployment must
-   * use the same number. @defaultValue 1
+   * use the same number. The producer checks it against the fleet's before its first write or
+   * read, and refuses to work with another (see `checkPartitionLayout`). @defaultValue 1
    */
   partitions?: number;
   /** Repeat keys within this window are reported as duplicates. @defaultValue 24 h */
@@ -59,7 +63,9 @@ export const MAX_KEY_LENGTH = 256;
  *
  * With several queue partitions, each chunk goes to one partition: triggers with a key to their
  * key's partition, chunks without keys round robin (see partition-routing.ts). A write whose keys
- * fall in several partitions becomes one chunk per partition, each atomic on its own.
+ * fall in several partitions becomes one chunk per partition, each atomic on its own. Before its
+ * first write or read the producer checks that the fleet runs with its number of partitions, and
+ * rejects everything with a ConfigError naming QUEUE_PARTITIONS when it does not.
  */
 export class Producer {
   /** Partition 0's keys (and the fleet's); `keys.forPartition(p)` for the others. */
@@ -68,6 +74,9 @@ export class Producer {
   readonly deadLetters: DeadLetterQueue;
   readonly #redis: RedisConnection;
   readonly #txnRedis: RedisConnection;
+  /** The partition layout check: pending or passed (a failed one is forgotten unless definitive). */
+  #layout: Promise<void> | undefined;
+  #layoutChecked = false;
   readonly #ownsRedis: boolean;
   readonly #writer: ChunkWriter;
   readonly #queues: FlowQueues;
@@ -92,9 +101,10 @@ export class Producer {
     // Its failures reach callers through their commands; without a listener ioredis would also
     // print "Unhandled error event" for every reconnect attempt during an outage.
     this.#txnRedis.on('error', () => {});
+    const lane = new WatchLane(this.#txnRedis);
     this.#writer = new ChunkWriter(
       this.#redis,
-      this.#txnRedis,
+      lane,
       this.keys,
       options.idempotencyWindowMs ?? defaults.idempotencyWindowMs,
     );
@@ -103,7 +113,9 @@ export class Producer {
       this.#redis,
       this.keys,
       this.#writer,
+      lane,
       options.resultTtlMs ?? defaults.resultTtlMs,
+      () => this.checkPartitionLayout(),
     );
     this.#maxChunkSize = options.maxChunkSize ?? defaults.maxChunkSize;
     this.#inputLimits = options.inputLimits ?? defaultInputLimits;
@@ -120,6 +132,29 @@ export class Producer {
       resultTtlMs: config.dispatch.resultTtlMs,
       ...options,
     });
+  }
+
+  /**
+   * Checks once that the fleet runs with this producer's number of partitions (QUEUE_PARTITIONS),
+   * recording it when nothing is recorded yet. Every write and read does it first; call it at
+   * start-up to fail early. Rejects with a ConfigError (code `CONFIG_INVALID`, `variable`
+   * QUEUE_PARTITIONS) when the counts differ, for good: such a producer would write triggers where
+   * no worker reads. A check that could not reach Redis is tried again by the next call.
+   */
+  checkPartitionLayout(): Promise<void> {
+    if (!this.#layout) {
+      const check = requirePartitionLayout(this.#redis, this.keys).then(
+        () => {
+          this.#layoutChecked = true;
+        },
+        (err: unknown) => {
+          if (!isConfigError(err) && this.#layout === check) this.#layout = undefined;
+          throw err;
+        },
+      );
+      this.#layout = check;
+    }
+    return this.#layout;
   }
 
   /** The connection the producer uses (for health checks). */
@@ -250,6 +285,7 @@ export class Producer {
     items: readonly ChunkItem[],
     partition: number,
   ): Promise<TriggerReceipt[]> {
+    if (!this.#layoutChecked) await this.checkPartitionLayout();
     const receipts = await this.#writer.write(flow, items, partition);
     if (this.#onStored) {
       const stored = receipts.reduce((n, r) => (r.duplicate ? n : n + 1), 0);
@@ -287,6 +323,7 @@ export class Producer {
 
   /** A trigger's status, or undefined for an unknown id (or one whose retention expired). */
   async getTrigger(id: string): Promise<TriggerStatus | undefined> {
+    if (!this.#layoutChecked) await this.checkPartitionLayout();
     return readTriggerStatus(this.#redis, this.#queues, this.keys, id);
   }
 

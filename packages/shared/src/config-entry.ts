@@ -13,5 +13,7 @@ export {
   type SalesforceAuthConfig,
 } from './config/env-config.js';
 export { FLOW_NAME_PATTERN, isValidFlowName } from './queue/flow-name.js';
+// `dlq replay --drop-input/--rename-input` are checked before anything heavy loads.
+export { applyInputEdits, checkInputEdits, type InputEdits } from './queue/input-edits.js';
 // `stats --window` is checked against the bucket width before anything heavy loads.
 export { STATS_BUCKET_SECONDS } from './queue/redis-keys.js';

@@ -27,6 +27,7 @@ export {
 } from './queue/chunk-job.js';
 export type { DeadLetter } from './queue/dead-letter.js';
 export { CLUSTER_SLOTS, crc16, hashTag, keySlot } from './queue/key-slot.js';
+export { checkPartitionLayout, requirePartitionLayout } from './queue/partition-layout.js';
 export {
   MAX_QUEUE_PARTITIONS,
   partitionOfKey,
@@ -40,6 +41,7 @@ export {
   defaultInputLimits,
   type InputLimits,
   type InputProblem,
+  isValidInputName,
 } from './queue/trigger-input.js';
 export {
   type ChunkJobState,

@@ -2,6 +2,7 @@ import {
   ClientCredentialsTokenMinter,
   type Config,
   ConfigError,
+  checkPartitionLayout,
   connectRedis,
   defaults,
   isSalesforceAuthError,
@@ -23,7 +24,6 @@ import { Dispatcher } from './dispatcher.js';
 import { FleetLimiter, permitLeaseMs } from './fleet-limiter.js';
 import { FleetStats } from './fleet-stats.js';
 import { FleetTokenSource } from './fleet-token-source.js';
-import { checkPartitionLayout } from './partition-layout.js';
 import { QueueDepthSampler } from './queue-depth-sampler.js';
 
 export interface WorkerRuntime {

@@ -1,10 +1,17 @@
 import type { DeadLetterFilter, Producer } from '@flow-dispatcher/producer';
+import type { InputEdits } from '@flow-dispatcher/shared/config';
 import type { Command } from 'commander';
 import {
   type DeadLetterFilterOptions,
   deadLetterFilter,
   describeFilter,
 } from '../dlq/dead-letter-filter-options.js';
+import {
+  collect,
+  describeInputEdits,
+  type InputEditOptions,
+  inputEdits,
+} from '../dlq/input-edit-options.js';
 import { renderDeadLetter, renderDeadLetterList } from '../dlq/render-dead-letters.js';
 import { confirmOrRefuse } from '../operator/confirm.js';
 import { type OperatorContext, openOperatorContext } from '../operator/operator-redis.js';
@@ -18,7 +25,7 @@ interface ListOptions extends DeadLetterFilterOptions {
   json?: boolean;
 }
 
-interface ActOptions extends DeadLetterFilterOptions {
+interface ActOptions extends DeadLetterFilterOptions, InputEditOptions {
   yes?: boolean;
   json?: boolean;
 }
@@ -62,11 +69,23 @@ export function registerDlqCommand(program: Command): void {
       'send matching dead letters again, under their own trigger ids (all of them without a filter); asks first unless --yes',
     )
     .argument('[ids...]', 'only these trigger ids')
+    .option(
+      '--drop-input <name>',
+      'leave input NAME out of each replayed trigger (repeatable), e.g. one the flow does not have',
+      collect,
+    )
+    .option(
+      '--rename-input <old=new>',
+      'send input OLD as NEW in each replayed trigger (repeatable)',
+      collect,
+    )
     .option('--yes', 'do not ask (required without a terminal)')
     .option('--json', 'print the result as JSON')
-    .action((ids: string[], options: ActOptions) =>
-      withProducer((p) => act(p, 'replay', ids, options)),
-    );
+    .action((ids: string[], options: ActOptions) => {
+      // Checked before anything connects: a bad flag is exit 2 with one line.
+      const edits = inputEdits(options);
+      return withProducer((p) => act(p, 'replay', ids, options, edits));
+    });
 
   filterFlags(operatorCommand(dlq, 'purge'))
     .description(
@@ -119,6 +138,7 @@ async function act(
   action: 'replay' | 'purge',
   ids: readonly string[],
   options: ActOptions,
+  edits?: InputEdits,
 ): Promise<void> {
   const now = Date.now();
   const filter: DeadLetterFilter = deadLetterFilter(options, now, ids);
@@ -130,16 +150,22 @@ async function act(
     ...filter,
     until: options.until === undefined ? undefined : filter.until,
   });
+  const changes = edits ? `, ${describeInputEdits(edits)}` : '';
   const result = (done: number) => {
     if (options.json) {
       process.stdout.write(
         `${JSON.stringify({ [action === 'replay' ? 'replayed' : 'purged']: done, matching })}\n`,
       );
-    } else {
-      process.stdout.write(
-        `${action === 'replay' ? 'replayed' : 'purged'} ${formatCount(done)} dead letter(s) (${what})${action === 'replay' && done > 0 ? '; `flow-dispatcher stats` shows them settle' : ''}\n`,
-      );
+      return;
     }
+    // What this command did: letters another replay or purge took meanwhile are not counted.
+    const others =
+      done < matching
+        ? `; ${formatCount(matching - done)} of the ${formatCount(matching)} matching were replayed or purged by someone else meanwhile`
+        : '';
+    process.stdout.write(
+      `${action === 'replay' ? 'replayed' : 'purged'} ${formatCount(done)} dead letter(s) (${what})${changes}${others}${action === 'replay' && done > 0 ? '; `flow-dispatcher stats` shows them settle' : ''}\n`,
+    );
   };
   if (matching === 0) {
     if (!options.json) process.stdout.write(`no dead letters match (${what})\n`);
@@ -149,7 +175,7 @@ async function act(
   if (!options.yes) {
     const verb = action === 'replay' ? 'Replay' : 'Delete for good';
     const ok = await confirmOrRefuse(
-      `${verb} ${formatCount(matching)} dead letter(s) (${what})?`,
+      `${verb} ${formatCount(matching)} dead letter(s) (${what})${changes}?`,
       `refusing to ${action} ${formatCount(matching)} dead letter(s) without --yes (stdin is not a terminal)`,
     );
     if (!ok) {
@@ -162,10 +188,23 @@ async function act(
     return;
   }
   const tty = process.stderr.isTTY === true;
-  const replayed = await producer.deadLetters.replay(filter, (n) => {
-    if (tty)
-      process.stderr.write(`\r\x1b[2Kreplayed ${formatCount(n)} of ${formatCount(matching)}`);
-  });
-  if (tty) process.stderr.write('\r\x1b[2K');
+  let replayed: number;
+  try {
+    replayed = await producer.deadLetters.replay(filter, {
+      edits,
+      onProgress: (n) => {
+        if (tty)
+          process.stderr.write(`\r\x1b[2Kreplayed ${formatCount(n)} of ${formatCount(matching)}`);
+      },
+    });
+  } catch (err) {
+    // The letters do not fit the flags: the operator's to decide; nothing was replayed.
+    if ((err as { code?: unknown })?.code === 'INPUT_EDIT_CONFLICT') {
+      throw new UsageError((err as Error).message);
+    }
+    throw err;
+  } finally {
+    if (tty) process.stderr.write('\r\x1b[2K');
+  }
   result(replayed);
 }

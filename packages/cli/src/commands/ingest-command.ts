@@ -1,4 +1,8 @@
-import { adminUiOptionsFromConfig, registerAdminUi } from '@flow-dispatcher/producer/admin-ui';
+import {
+  adminUiOptionsFromConfig,
+  checkAdminUiConfig,
+  registerAdminUi,
+} from '@flow-dispatcher/producer/admin-ui';
 import { startIngestServer } from '@flow-dispatcher/producer/ingest';
 import {
   type Config,
@@ -11,10 +15,12 @@ import { onShutdownSignal } from '../process-lifecycle.js';
 
 /**
  * `flow-dispatcher ingest`: the HTTP ingest API (DESIGN.md §4) on INGEST_PORT until SIGTERM.
- * Without INGEST_TOKENS (and INGEST_AUTH≠none) it refuses to start: exit 2 naming the variable.
- * With Salesforce credentials, triggers are checked against their flow's describe.
+ * Without INGEST_TOKENS (and INGEST_AUTH≠none), or with ADMIN_UI=on and no ADMIN_TOKENS of its
+ * own, it refuses to start: exit 2 naming the variable. With Salesforce credentials, triggers are
+ * checked against their flow's describe.
  */
 export async function ingestCommand(config: Config): Promise<void> {
+  if (config.admin.enabled) checkAdminUiConfig(config);
   const logger = createLogger({
     level: config.log.level,
     name: 'flow-dispatcher',

@@ -34,7 +34,7 @@ export function loginPage(options: {
     <input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
     <button type="submit">Log in</button>
   </form>
-  <p class="hint">Use one of ADMIN_TOKENS (or INGEST_TOKENS when no admin token is set).
+  <p class="hint">Use one of ADMIN_TOKENS (ingest tokens are not accepted here).
   The login lasts ${options.sessionTtl} in this browser.</p>
 </main>
 </body>

@@ -21,7 +21,7 @@ export interface AdminUiOptions {
   queues: { redis: RedisConnection; keys: RedisKeys };
   /** Only reads (ADMIN_UI_WRITE is off). @defaultValue true */
   readOnly?: boolean;
-  /** The admin tokens (ADMIN_TOKENS, else INGEST_TOKENS); at least one. */
+  /** The admin tokens (ADMIN_TOKENS); at least one. */
   auth: { tokens: readonly string[] };
   /** Input names masked in job data besides EmailAddress and TelephoneNumber (LOG_REDACT_INPUTS). */
   maskInputs?: readonly string[];
@@ -37,21 +37,48 @@ export interface AdminUiOptions {
 
 const HOUR_MS = 3_600_000;
 
-/** The admin UI's options from the configuration, on the given Redis connection. */
+/**
+ * Checks the admin UI's configuration (start-up calls it before opening anything). The UI takes
+ * ADMIN_TOKENS only, never INGEST_TOKENS: a producer backend's token must not read every flow's
+ * job data or pause queues. A ConfigError naming ADMIN_TOKENS when there are none (whatever
+ * INGEST_AUTH says: an open ingest does not make an open admin UI) or when one of them is also an
+ * ingest token.
+ */
+export function checkAdminUiConfig(config: Config): void {
+  const tokens = config.admin.tokens;
+  requireAdminTokens(tokens);
+  if (tokens.some((token) => config.ingest.tokens.includes(token))) {
+    throw new ConfigError(
+      'ADMIN_TOKENS',
+      'one of them is also in INGEST_TOKENS: give the admin UI tokens of its own, so that no producer backend can use it',
+    );
+  }
+}
+
+/** The admin UI's options from the configuration (checked: see checkAdminUiConfig), on `redis`. */
 export function adminUiOptionsFromConfig(config: Config, redis: RedisConnection): AdminUiOptions {
+  checkAdminUiConfig(config);
   return {
     queues: { redis, keys: new RedisKeys(config.redis.prefix, config.redis.partitions) },
     readOnly: !config.admin.write,
-    auth: {
-      tokens: config.admin.tokens.length > 0 ? config.admin.tokens : config.ingest.tokens,
-    },
+    auth: { tokens: config.admin.tokens },
     maskInputs: config.log.redactInputs,
   };
 }
 
+function requireAdminTokens(tokens: readonly string[]): void {
+  if (tokens.length === 0) {
+    throw new ConfigError(
+      'ADMIN_TOKENS',
+      'the admin UI (ADMIN_UI=on) needs tokens of its own in ADMIN_TOKENS (INGEST_TOKENS are not accepted there): it never runs without authentication',
+    );
+  }
+}
+
 /**
  * Mounts bull-board at `/admin` on a fastify app: one queue per flow, the list re-read from the
- * flow registry as flows appear, job data shown with personal inputs masked.
+ * flow registry as flows appear, job data (and return values and progress) shown with personal
+ * data masked (see personal-data-mask.ts).
  *
  * Access needs an admin token, either as `Authorization: Bearer <token>` (scripts) or through a
  * login: `GET /admin/login` shows a form, `POST /admin/login` with the token sets a signed,
@@ -65,12 +92,7 @@ export async function registerAdminUi(
   options: AdminUiOptions,
 ): Promise<void> {
   const tokens = [...options.auth.tokens];
-  if (tokens.length === 0) {
-    throw new ConfigError(
-      'ADMIN_TOKENS',
-      'the admin UI (ADMIN_UI=on) needs ADMIN_TOKENS or INGEST_TOKENS: it never runs without authentication',
-    );
-  }
+  requireAdminTokens(tokens);
   const basePath = (options.basePath ?? '/admin').replace(/\/$/, '');
   const readOnly = options.readOnly ?? true;
   const ttlMs = options.sessionTtlMs ?? 8 * HOUR_MS;
@@ -114,6 +136,8 @@ export async function registerAdminUi(
               description: `flow ${flow}${prefix ? ` (queue partition ${partition.partition})` : ''}: each job is a chunk of triggers`,
             });
             adapter.setFormatter('data', (data: unknown) => maskPersonalData(data, mask));
+            adapter.setFormatter('returnValue', (value: unknown) => maskPersonalData(value, mask));
+            adapter.setFormatter('progress', (value: unknown) => maskPersonalData(value, mask));
             board.addQueue(adapter);
             shown.add(`${prefix}${flow}`);
           }

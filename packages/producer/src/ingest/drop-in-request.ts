@@ -153,6 +153,7 @@ const SALESFORCE_CODES: Record<IngestError['code'], { errorCode: string; status?
   WRITE_FAILED: { errorCode: 'SERVER_UNAVAILABLE' },
   SALESFORCE_UNAVAILABLE: { errorCode: 'SERVER_UNAVAILABLE' },
   SHUTTING_DOWN: { errorCode: 'SERVER_UNAVAILABLE' },
+  MISCONFIGURED: { errorCode: 'SERVER_UNAVAILABLE' },
   INTERNAL: { errorCode: 'UNKNOWN_EXCEPTION' },
 };
 

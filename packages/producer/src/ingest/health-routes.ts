@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { IngestContext } from './ingest-context.js';
 
 /**
- * `/healthz` (the process answers), `/readyz` (Redis answers a PING and ingest is not shutting
- * down) and `/metrics`. None needs a token: probes and Prometheus scrape them, and they carry no
+ * `/healthz` (the process answers), `/readyz` (Redis answers a PING, ingest is not shutting down
+ * and its QUEUE_PARTITIONS is the fleet's) and `/metrics`. None needs a token: probes and Prometheus scrape them, and they carry no
  * trigger data (metric labels are flows, routes, statuses and reasons).
  */
 export function registerHealthRoutes(app: FastifyInstance, ctx: IngestContext): void {
@@ -17,6 +17,10 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: IngestContext): 
     if (!(await ctx.redisAnswers())) {
       reply.code(503);
       return { status: 'not ready', reason: 'redis unreachable' };
+    }
+    if (ctx.misconfigured()) {
+      reply.code(503);
+      return { status: 'not ready', reason: 'QUEUE_PARTITIONS differs from the fleet' };
     }
     return { status: 'ready' };
   });

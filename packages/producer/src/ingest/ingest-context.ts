@@ -23,4 +23,6 @@ export interface IngestContext {
   redisAnswers(): Promise<boolean>;
   redisReady(): boolean;
   closing(): boolean;
+  /** The fleet runs with another QUEUE_PARTITIONS: every write is refused. */
+  misconfigured(): boolean;
 }

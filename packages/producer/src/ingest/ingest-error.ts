@@ -17,6 +17,7 @@ export type IngestErrorCode =
   | 'WRITE_FAILED'
   | 'SALESFORCE_UNAVAILABLE'
   | 'SHUTTING_DOWN'
+  | 'MISCONFIGURED'
   | 'INTERNAL';
 
 /**

@@ -1,9 +1,11 @@
 import {
   type Config,
+  type ConfigError,
   connectRedis,
   createMetrics,
   defaultInputLimits,
   defaults,
+  isConfigError,
   type Logger,
   type Metrics,
   type RedisConnection,
@@ -93,7 +95,10 @@ const ROUTE_LABELS: Record<string, string> = {
  * INGEST_GROUP_COMMIT=off), admission refuses work while Redis is away (503) or the backlog is
  * full (429), and every error is `{"error":{"code","message"}}` (Salesforce's shape on the
  * drop-in endpoint). Throws a ConfigError naming INGEST_TOKENS when there are no tokens and
- * INGEST_AUTH is not `none`.
+ * INGEST_AUTH is not `none`, and one naming QUEUE_PARTITIONS when the fleet runs with another
+ * number of partitions (see requirePartitionLayout). When Redis cannot be reached at start-up,
+ * that check runs once it can: a mismatch found then refuses every write (503 MISCONFIGURED) and
+ * keeps /readyz failing.
  */
 export async function startIngestServer(options: IngestServerOptions): Promise<IngestServer> {
   const { config } = options;
@@ -130,6 +135,16 @@ export async function startIngestServer(options: IngestServerOptions): Promise<I
     logger,
     onSample: (n) => ingestMetrics.backlog.set(n),
   });
+  /** Set once the partition check finds this ingest's QUEUE_PARTITIONS is not the fleet's. */
+  let misconfigured: ConfigError | undefined;
+  const refuseLayout = (err: unknown) => {
+    if (!isConfigError(err) || misconfigured) return;
+    misconfigured = err;
+    logger.error(
+      { variable: err.variable },
+      `${err.message}; refusing every write until restarted with the fleet's count`,
+    );
+  };
   const describes = new DescribeCache(options.describer, {
     ttlMs: config.salesforce.describeTtlMs,
     missingTtlMs: defaults.ingestMissingFlowTtlMs,
@@ -176,6 +191,7 @@ export async function startIngestServer(options: IngestServerOptions): Promise<I
     ingestMetrics,
     tokens: settings.authDisabled ? undefined : new BearerTokens(settings.tokens),
     async commit(flow: string, items: readonly ChunkItem[]): Promise<TriggerReceipt[]> {
+      if (misconfigured) throw misconfiguredError();
       const refusal = refuseAdmission({
         closing,
         redisReady: redis.status === 'ready',
@@ -188,6 +204,10 @@ export async function startIngestServer(options: IngestServerOptions): Promise<I
         return await committer.submit(flow, items);
       } catch (err) {
         if (isIngestError(err)) throw err;
+        if (isConfigError(err)) {
+          refuseLayout(err);
+          throw misconfiguredError();
+        }
         throw new IngestError(
           503,
           redis.status === 'ready' ? 'WRITE_FAILED' : 'REDIS_UNAVAILABLE',
@@ -211,6 +231,7 @@ export async function startIngestServer(options: IngestServerOptions): Promise<I
     },
     redisReady: () => redis.status === 'ready',
     closing: () => closing,
+    misconfigured: () => misconfigured !== undefined,
   };
 
   const app = Fastify({
@@ -299,8 +320,20 @@ export async function startIngestServer(options: IngestServerOptions): Promise<I
   registerDropInRoute(app, ctx, authenticate);
   registerHealthRoutes(app, ctx);
 
-  if (!(await firstConnection(redis, settings.writeTimeoutMs))) {
+  if (await firstConnection(redis, settings.writeTimeoutMs)) {
+    try {
+      await producer.checkPartitionLayout();
+    } catch (err) {
+      if (isConfigError(err)) {
+        await producer.close();
+        redis.disconnect();
+        throw err;
+      }
+      // Redis went away meanwhile: the first write checks again.
+    }
+  } else {
     logger.warn('redis is not reachable yet: answering 503 until it is');
+    redis.once('ready', () => void producer.checkPartitionLayout().catch(refuseLayout));
   }
   backlog.start();
   const host = options.host ?? '0.0.0.0';
@@ -374,6 +407,14 @@ function sendError(request: FastifyRequest, reply: FastifyReply, err: IngestErro
     return reply.code(salesforce.status).send(salesforce.body);
   }
   return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
+}
+
+function misconfiguredError(): IngestError {
+  return new IngestError(
+    503,
+    'MISCONFIGURED',
+    "this ingest's QUEUE_PARTITIONS is not the fleet's, so nothing was stored; it needs its configuration fixed",
+  );
 }
 
 function errorSummary(err: unknown): { name?: string; message: string } {

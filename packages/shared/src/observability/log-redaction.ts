@@ -66,7 +66,9 @@ const MAX_DEPTH = 10;
 /**
  * A copy of a log argument that is safe to write: values of redacted keys censored at any depth,
  * strings scrubbed, errors turned into plain objects (type, message, stack, code and their other
- * own fields, all redacted the same way). Pure; cycles and very deep values are censored.
+ * own fields, all redacted the same way). An error from Redis keeps its command's name only, never
+ * its arguments, and its reply text only where Redis fixes it (see FIXED_TEXT_REPLIES). Pure;
+ * cycles and very deep values are censored.
  */
 export function redactForLog(value: unknown, keys: ReadonlySet<string>): unknown {
   return redactValue(value, keys, 0, new WeakSet());
@@ -112,16 +114,73 @@ function redactEntry(
   return redactValue(value, keys, depth + 1, seen);
 }
 
+/**
+ * Redis error replies whose text is fixed by Redis and so cannot quote a command's arguments (the
+ * first word of the reply). Any other reply, `ERR …` above all ("unknown command …, with args
+ * beginning with: …", a script's own error text) or `NOPERM` (which may name a key), is logged by
+ * its first word alone.
+ */
+const FIXED_TEXT_REPLIES = new Set([
+  'OOM',
+  'READONLY',
+  'LOADING',
+  'BUSY',
+  'BUSYKEY',
+  'NOSCRIPT',
+  'MASTERDOWN',
+  'CLUSTERDOWN',
+  'TRYAGAIN',
+  'CROSSSLOT',
+  'EXECABORT',
+  'WRONGTYPE',
+  'MOVED',
+  'ASK',
+  'NOREPLICAS',
+  'MISCONF',
+  'NOAUTH',
+  'WRONGPASS',
+  'UNBLOCKED',
+]);
+
+/**
+ * The command an ioredis error carries (`command: {name, args}`, set on every error reply and on
+ * some client-side failures), or undefined. Its args hold whatever was written: a dead letter's
+ * whole input, a trigger's key.
+ */
+function redisCommand(err: Error): { name: string } | undefined {
+  const command = (err as { command?: unknown }).command;
+  if (typeof command !== 'object' || command === null) return undefined;
+  const name = (command as { name?: unknown }).name;
+  return typeof name === 'string' ? { name } : undefined;
+}
+
+/** A Redis reply's text as it may be logged: whole when Redis fixes it, else its first word. */
+function redisReplyText(message: string): string {
+  const code = /^[A-Z]+/.exec(message)?.[0];
+  if (code !== undefined && FIXED_TEXT_REPLIES.has(code)) return message;
+  return `${code ?? 'Redis error'} (the rest withheld: it can quote the command's arguments)`;
+}
+
 function redactError(
   err: Error,
   keys: ReadonlySet<string>,
   depth: number,
   seen: WeakSet<object>,
 ): Record<string, unknown> {
+  // An error from Redis: its name, code and command name are kept, never the command's arguments,
+  // nor a reply text that may quote them.
+  const command = redisCommand(err);
+  const fromRedis = command !== undefined || err.name === 'ReplyError';
+  const message = fromRedis ? redisReplyText(err.message) : err.message;
+  const stack =
+    err.stack && fromRedis && err.message !== ''
+      ? err.stack.split(err.message).join(message)
+      : err.stack;
   const copy: Record<string, unknown> = {
     type: err.name,
-    message: scrubText(err.message),
-    ...(err.stack ? { stack: scrubText(err.stack) } : {}),
+    message: scrubText(message),
+    ...(stack ? { stack: scrubText(stack) } : {}),
+    ...(command ? { command } : {}),
   };
   for (const [key, inner] of Object.entries(err)) {
     if (key in copy || key === 'cause') continue;

@@ -114,6 +114,90 @@ describe('createLogger redaction', () => {
   });
 });
 
+describe('errors from Redis', () => {
+  /** An error as ioredis makes it for an error reply: the command, with its arguments, attached. */
+  function replyError(message: string, name: string, args: unknown[]): Error {
+    const err = new Error(message);
+    Object.defineProperty(err, 'name', { value: 'ReplyError' });
+    return Object.assign(err, { command: { name, args } });
+  }
+  const letter = JSON.stringify({
+    id: 'Welcome_SMS.c1.0',
+    input: { IndividualId: '0PKzebulon000001', FirstName: 'Zebulon', EmailAddress: EMAIL },
+  });
+
+  it('keep their name, code and command name, never the arguments', () => {
+    const { logger, lines, text } = capture();
+    const oom = replyError("OOM command not allowed when used memory > 'maxmemory'.", 'evalsha', [
+      'f00d',
+      3,
+      '{fd}:pending',
+      'Welcome_SMS.c1.0',
+      letter,
+    ]);
+    logger.error({ flow: 'Welcome_SMS', err: oom }, 'could not record call outcomes');
+    const line = JSON.parse(lines[0] ?? '{}');
+    expect(line.err).toEqual({
+      type: 'ReplyError',
+      message: "OOM command not allowed when used memory > 'maxmemory'.",
+      stack: expect.stringContaining(
+        "ReplyError: OOM command not allowed when used memory > 'maxmemory'.",
+      ),
+      command: { name: 'evalsha' },
+    });
+    for (const leaked of ['0PKzebulon000001', 'Zebulon', 'jane.doe', 'Welcome_SMS.c1.0']) {
+      expect(text()).not.toContain(leaked);
+    }
+  });
+
+  it('withhold a reply text that can quote the arguments, also in the stack and in EXECABORT', () => {
+    const { lines, logger, text } = capture();
+    const unknown = replyError(
+      "ERR unknown command 'hsetx', with args beginning with: '0PKzebulon000001' 'Zebulon' ",
+      'hsetx',
+      ['0PKzebulon000001', 'Zebulon'],
+    );
+    const aborted = Object.assign(
+      replyError('EXECABORT Transaction discarded because of previous errors.', 'exec', []),
+      { previousErrors: [unknown] },
+    );
+    logger.warn({ err: aborted }, 'write failed');
+    logger.warn(
+      {
+        err: replyError(
+          "NOPERM No permissions to access the 'idem:0PKzebulon000001' key",
+          'get',
+          [],
+        ),
+      },
+      'read failed',
+    );
+    expect(text()).not.toContain('Zebulon');
+    const [first, second] = lines.map((line) => JSON.parse(line));
+    expect(first.err).toMatchObject({
+      message: 'EXECABORT Transaction discarded because of previous errors.',
+      command: { name: 'exec' },
+      previousErrors: [
+        {
+          type: 'ReplyError',
+          message: "ERR (the rest withheld: it can quote the command's arguments)",
+          command: { name: 'hsetx' },
+        },
+      ],
+    });
+    expect(first.err.previousErrors[0].stack).toMatch(/^ReplyError: ERR \(the rest withheld/);
+    expect(second.err.message).toBe(
+      "NOPERM (the rest withheld: it can quote the command's arguments)",
+    );
+  });
+
+  it('leave other errors that happen to have a command field as they were', () => {
+    const { lines, logger } = capture();
+    logger.warn({ err: Object.assign(new Error('exit 1'), { command: 'ls -l' }) }, 'spawn failed');
+    expect(JSON.parse(lines[0] ?? '{}').err).toMatchObject({ message: 'exit 1', command: 'ls -l' });
+  });
+});
+
 describe('redactForLog', () => {
   it('survives cycles and very deep values', () => {
     const cyclic: Record<string, unknown> = { name: 'a' };

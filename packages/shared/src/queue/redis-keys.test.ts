@@ -11,6 +11,7 @@ describe('RedisKeys', () => {
     expect(keys.flows).toBe('{fd}:flows');
     expect(keys.pending).toBe('{fd}:pending');
     expect(keys.deadLetters).toBe('{fd}:dlq');
+    expect(keys.deadLetterEpoch).toBe('{fd}:dlq:epoch');
     expect(keys.limits).toBe('{fd}:limits');
     expect(keys.outcomes('cabc')).toBe('{fd}:out:cabc');
     expect(keys.idempotency('F', 'k')).toBe('{fd}:idem:F:k');
@@ -32,6 +33,7 @@ describe('RedisKeys', () => {
         partition.pending,
         partition.deadLetters,
         partition.deadLetterItems,
+        partition.deadLetterEpoch,
         partition.outcomes('cabc-1'),
         partition.idempotency('F', 'k'),
         partition.job('F', 'cabc'),

@@ -45,6 +45,13 @@ export class RedisKeys {
   /** HASH trigger id → dead-letter record (JSON). */
   readonly deadLetterItems: string;
   /**
+   * STRING counter, bumped by every transaction that takes dead letters out (replay, purge). Those
+   * transactions WATCH it before reading the letters they act on, so two of them can never both
+   * act on one letter; workers only add letters and leave it alone, so they never make a replay
+   * retry. Anything else that removes dead letters must bump it too.
+   */
+  readonly deadLetterEpoch: string;
+  /**
    * HASH flow → triggers stored and not yet settled (succeeded or dead-lettered): the backlog in
    * triggers, whatever the chunk sizes. Producers add in the transaction that stores a chunk;
    * workers subtract in the transaction that records outcomes.
@@ -113,6 +120,7 @@ export class RedisKeys {
     this.flows = `${this.root}:flows`;
     this.deadLetters = `${this.root}:dlq`;
     this.deadLetterItems = `${this.root}:dlq:items`;
+    this.deadLetterEpoch = `${this.root}:dlq:epoch`;
     this.pending = `${this.root}:pending`;
 
     const fleet = this.fleetRoot;

@@ -18,6 +18,11 @@ const INPUT_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
 /** Names JavaScript gives meaning to: refused so no consumer of the data can be tricked by them. */
 const RESERVED_NAMES = new Set(['constructor', 'prototype', '__proto__']);
 
+/** Whether `name` may name an input: a Salesforce API name, none of the reserved ones. */
+export function isValidInputName(name: string): boolean {
+  return INPUT_NAME.test(name) && !RESERVED_NAMES.has(name);
+}
+
 export type InputProblem = { field: string; message: string };
 
 /**
@@ -84,7 +89,7 @@ function checkValue(
       if (!isPlainObject(value)) return { field: path, message: 'must be plain JSON' };
       for (const name of Object.keys(value)) {
         const field = path === 'input' ? name : `${path}.${name}`;
-        if (!INPUT_NAME.test(name) || RESERVED_NAMES.has(name)) {
+        if (!isValidInputName(name)) {
           return {
             field: path === 'input' ? 'input' : path,
             message: `has an invalid input name ${JSON.stringify(name.slice(0, 100))}`,
