@@ -21,6 +21,8 @@ export interface RecordedCall {
   failed: number;
   /** Invoke calls open at arrival, this one included. */
   concurrencyAtStart: number;
+  /** The request's User-Agent header, null without one: which client (worker) made the call. */
+  userAgent: string | null;
   /** Each input's IndividualId in order, only with `recordInputs: true`. */
   individualIds?: string[];
 }
@@ -45,7 +47,12 @@ export class CallLog {
     this.#capacity = capacity;
   }
 
-  open(flow: string, startedAt: number, concurrencyAtStart: number): RecordedCall {
+  open(
+    flow: string,
+    startedAt: number,
+    concurrencyAtStart: number,
+    userAgent: string | null = null,
+  ): RecordedCall {
     const call: RecordedCall = {
       seq: this.#nextSeq++,
       flow,
@@ -56,6 +63,7 @@ export class CallLog {
       succeeded: 0,
       failed: 0,
       concurrencyAtStart,
+      userAgent,
     };
     if (this.#ring.length < this.#capacity) {
       this.#ring.push(call);
