@@ -2,8 +2,15 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  decodeTriggerRecord,
+  isTerminal,
+  parseTriggerId,
+  type RedisConnection,
+  RedisKeys,
+} from '@flow-dispatcher/shared';
 import type {
   RecordedCall,
   SimulatorConfigPatch,
@@ -100,6 +107,44 @@ export interface DeliveryAudit {
    * answered with an error (or not answered) but whose write had landed. Not a loss; worth a line.
    */
   unacknowledgedDelivered: number;
+}
+
+/**
+ * The calls one worker process made, from the simulator's record: a worker sends
+ * `User-Agent: flow-dispatcher/<version> (worker <hostname>:<pid>)`.
+ */
+export function callsOfWorker(calls: readonly RecordedCall[], pid: number): RecordedCall[] {
+  const tag = `(worker ${hostname()}:${pid})`;
+  return calls.filter(
+    (call) => call.userAgent?.startsWith('flow-dispatcher/') && call.userAgent.endsWith(tag),
+  );
+}
+
+/**
+ * Of `ids` (trigger ids), those with no final outcome recorded in Redis yet: not sent, or sent
+ * and not answered, or answered and not yet recorded by the worker.
+ */
+export async function unrecordedTriggers(
+  redis: RedisConnection,
+  prefix: string,
+  ids: readonly string[],
+): Promise<string[]> {
+  const keys = new RedisKeys(prefix);
+  const pipeline = redis.pipeline();
+  for (const id of ids) {
+    const address = parseTriggerId(id);
+    if (!address) throw new Error(`not a trigger id: ${id}`);
+    pipeline.hget(
+      keys.forPartition(address.partition).outcomes(address.chunkId),
+      String(address.index),
+    );
+  }
+  const replies = (await pipeline.exec()) ?? [];
+  return ids.filter((_, i) => {
+    const [err, raw] = replies[i] ?? [new Error('no reply'), null];
+    if (err) throw err;
+    return !isTerminal(decodeTriggerRecord(raw as string | null));
+  });
 }
 
 /** Compares what producers were told with what the simulator received. */
@@ -323,6 +368,23 @@ export class WorkerFleet {
       if (n > (inflight[index] ?? 0)) index = i;
     });
     return { index, inflight: inflight[index] ?? 0 };
+  }
+
+  /**
+   * SIGSTOPs the live worker at `index`, runs `whileFrozen` (to read what the worker left behind
+   * at that instant: it does nothing more until it dies), then SIGKILLs it.
+   */
+  async killFrozen<T>(index: number, whileFrozen: (victim: CliProcess) => Promise<T>): Promise<T> {
+    const victim = this.live[index];
+    if (!victim) throw new Error(`no live worker at ${index}`);
+    victim.child.kill('SIGSTOP');
+    try {
+      return await whileFrozen(victim);
+    } finally {
+      this.live.splice(this.live.indexOf(victim), 1);
+      this.kills++;
+      await victim.kill('SIGKILL');
+    }
   }
 
   /** SIGKILLs the live worker at `index` (the oldest by default). */
