@@ -233,6 +233,8 @@ export interface TrafficOptions {
 export class Traffic {
   /** IndividualId → epoch ms of the acknowledgement. */
   readonly accepted = new Map<string, number>();
+  /** IndividualId → epoch ms its (last) send began. */
+  readonly sentAt = new Map<string, number>();
   /** Batches refused (an answer saying "not stored"), by detail (e.g. HTTP status/code). */
   readonly refused = new Map<string, number>();
   /** Batches that got no answer (connection errors), by detail. */
@@ -298,6 +300,8 @@ export class Traffic {
         if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
       }
       let answer: { outcome: SendOutcome; detail?: string };
+      const sentAt = Date.now();
+      for (const id of batch) this.sentAt.set(id, sentAt);
       try {
         answer = await send(batch);
       } catch (err) {
