@@ -241,6 +241,8 @@ export class Traffic {
   readonly failed = new Map<string, number>();
   /** IndividualIds sent but not acknowledged. */
   readonly unacknowledged = new Set<string>();
+  /** IndividualId → the detail of the (last) refusal or failure it got. */
+  readonly answeredAs = new Map<string, string>();
   #next = 0;
   #stopped = false;
   #startedAt = 0;
@@ -312,9 +314,12 @@ export class Traffic {
         for (const id of batch) this.accepted.set(id, at);
         continue;
       }
-      for (const id of batch) this.unacknowledged.add(id);
       const tally = answer.outcome === 'refused' ? this.refused : this.failed;
       const detail = answer.detail ?? answer.outcome;
+      for (const id of batch) {
+        this.unacknowledged.add(id);
+        this.answeredAs.set(id, detail);
+      }
       tally.set(detail, (tally.get(detail) ?? 0) + 1);
       await new Promise((resolve) => setTimeout(resolve, this.options.backoffMs ?? 50));
     }
