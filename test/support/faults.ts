@@ -485,6 +485,8 @@ export interface RecordedRequest {
   /** The request target exactly as the client sent it (not normalised). */
   path: string;
   status: number;
+  /** Epoch ms the request arrived at the proxy. */
+  at: number;
 }
 
 /**
@@ -507,6 +509,7 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
   const accessTokens = new Set<string>();
   const proxy: { target: string } = { target: '' };
   const server = createServer((req, res) => {
+    const at = Date.now();
     const target = new URL(proxy.target);
     const upstream = httpRequest(
       {
@@ -518,7 +521,7 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
       },
       (answer) => {
         const status = answer.statusCode ?? 0;
-        requests.push({ method: req.method ?? '', path: req.url ?? '', status });
+        requests.push({ method: req.method ?? '', path: req.url ?? '', status, at });
         res.writeHead(status, answer.headers);
         if (req.url?.startsWith('/services/oauth2/token')) {
           const parts: Buffer[] = [];
@@ -538,7 +541,7 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
       },
     );
     upstream.on('error', () => {
-      requests.push({ method: req.method ?? '', path: req.url ?? '', status: 0 });
+      requests.push({ method: req.method ?? '', path: req.url ?? '', status: 0, at });
       res.destroy();
     });
     req.pipe(upstream);
