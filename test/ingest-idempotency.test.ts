@@ -85,9 +85,14 @@ describe('ingest idempotency across replicas', () => {
         'idempotency-key': 'batch-7',
       },
     );
+    expect(retry.status).toBe(200);
+    const firstIds = first?.map((r) => r.outputValues.triggerId);
     expect(
-      retry.json.every((r: { outputValues: { duplicate: boolean } }) => r.outputValues.duplicate),
-    ).toBe(true);
+      (retry.json as { outputValues: { triggerId: string; duplicate: boolean } }[]).map(
+        (r) => r.outputValues,
+      ),
+    ).toEqual(firstIds?.map((triggerId) => ({ triggerId, duplicate: true })));
+    expect(firstIds).toHaveLength(20);
 
     const worker = await startInProcessWorker(
       fleetEnv({ redisUrl: TEST_REDIS_URL, prefix, simulatorUrl: sim.url }),
