@@ -346,7 +346,14 @@ describe('on a 3-master Redis Cluster with 3 queue partitions', () => {
     expect(chunks.size).toBeLessThan(accepted.length / 2);
     // A retry of the same request stores nothing.
     const retry = await client.trigger('Welcome_SMS', ...multi);
-    expect(retry.json.accepted.every((a: { duplicate: boolean }) => a.duplicate)).toBe(true);
+    expect(retry.status).toBe(202);
+    expect(retry.json.accepted).toEqual(
+      answer.json.accepted.map((a: { id: string; key: string }) => ({
+        id: a.id,
+        key: a.key,
+        duplicate: true,
+      })),
+    );
 
     await worker();
     await waitFor(() => sim.stats().deliveries.unique === 612, {

@@ -1,4 +1,5 @@
 import { Producer } from '@flow-dispatcher/producer';
+import { freePort } from '@flow-dispatcher/shared';
 import {
   alwaysAvailableInputs,
   type Simulator,
@@ -6,6 +7,7 @@ import {
   startSimulator,
 } from '@flow-dispatcher/simulator';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startRecordingProxy } from './support/faults.js';
 import { fleetEnv, startInProcessWorker } from './support/fleet.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './support/redis.js';
 import { waitFor } from './support/wait.js';
@@ -261,7 +263,27 @@ describe('core dispatch path', () => {
   });
 
   it('holds the triggers of a missing flow behind an open circuit until the flow is back', async () => {
-    await worker({ CIRCUIT_PROBE_MS: '1000' });
+    // Every request to Salesforce goes through a recording proxy (the tokens name it as their
+    // instance), so the circuit's probes of the flow's describe can be seen.
+    const proxy = await startRecordingProxy();
+    cleanup.push(() => proxy.close());
+    const simPort = await freePort();
+    await sim.close();
+    sim = await startSimulator({
+      port: simPort,
+      publicUrl: proxy.url,
+      latency: { kind: 'fixed', ms: 20 },
+    });
+    proxy.target = `http://127.0.0.1:${simPort}`;
+    const runtime = await startInProcessWorker(
+      fleetEnv({
+        redisUrl: TEST_REDIS_URL,
+        prefix,
+        simulatorUrl: proxy.url,
+        extra: { CIRCUIT_PROBE_MS: '1000' },
+      }),
+    );
+    cleanup.push(() => runtime.close());
     const [receipt] = await producer.triggerMany('Late_Flow', [
       { IndividualId: '0PKmissing00000001' },
     ]);
@@ -276,11 +298,24 @@ describe('core dispatch path', () => {
     expect(await producer.redis.exists(producer.keys.circuit('Late_Flow'))).toBe(1);
     expect(await producer.deadLetters.count()).toBe(0);
 
-    // While the circuit is open, the flow's triggers are not sent (only probes of its describe).
+    // While the circuit is open, the flow's triggers are not sent: after the second trigger is
+    // stored, the worker probes the flow's describe twice (a second of work at least) and sends
+    // nothing else for it.
     const callsWhileOpen = sim.stats().invokeCalls.total;
+    const storedAt = Date.now();
     await producer.triggerMany('Late_Flow', [{ IndividualId: '0PKmissing00000002' }]);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const lateFlow = '/services/data/v65.0/actions/custom/flow/Late_Flow';
+    await waitFor(
+      () =>
+        proxy.requests.filter((r) => r.at > storedAt && r.method === 'GET' && r.path === lateFlow)
+          .length >= 2,
+      { message: 'two probes of the flow while its circuit is open' },
+    );
+    expect(proxy.requests.filter((r) => r.at > storedAt && r.method === 'POST')).toEqual([]);
     expect(sim.stats().invokeCalls.total).toBe(callsWhileOpen);
+    expect(
+      await runtime.metrics.registry.getSingleMetricAsString('flow_dispatcher_circuit_open'),
+    ).toMatch(/flow_dispatcher_circuit_open\{flow="Late_Flow"\} 1/);
 
     // The flow is deployed: the probe closes the circuit and both triggers go through.
     sim.configure({
@@ -318,8 +353,16 @@ describe('core dispatch path', () => {
     expect(batch[0]).toEqual({ id: first.id, key: 'signup-42', duplicate: true });
     expect(batch[1]?.duplicate).toBe(false);
     await worker();
-    await waitFor(() => sim.stats().deliveries.unique === 2, { message: 'two deliveries' });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Everything stored is settled (a trigger stored twice for the key would still be pending
+    // until it too had run): then count what ran.
+    await waitFor(
+      async () =>
+        (await producer.redis.hget(producer.keys.pending, 'Welcome_SMS')) === '0' &&
+        (await producer.getTrigger(first.id))?.state === 'succeeded' &&
+        (await producer.getTrigger(batch[1]?.id ?? ''))?.state === 'succeeded',
+      { message: 'both triggers settled' },
+    );
     expect(sim.deliveries().get('0PKidem00000000001')).toBe(1);
+    expect(sim.stats().deliveries).toEqual({ unique: 2, total: 2, duplicates: 0 });
   });
 });

@@ -1,4 +1,4 @@
-import { freePort, type RedisServerProcess, startRedisServer } from '@flow-dispatcher/shared';
+import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IngestClient, ingestEnv, startIngestProcess } from './ingest-support.js';
@@ -18,7 +18,9 @@ const TRIGGERS = 24_000;
 const PER_REQUEST = 5;
 
 /**
- * `flow-dispatcher ingest` SIGKILLed under load, twice, and started again on the same port.
+ * `flow-dispatcher ingest` SIGKILLed under load, twice, and a new instance started in its place
+ * (on a port of its own, which the clients are then pointed at, as a load balancer would: reusing
+ * the dead one's port could race with anything else on the machine taking it).
  * Requests cut off by a kill get no answer; every request that got a 202 must be delivered.
  * Every request carries idempotency keys, and the producers then do what a careful client does
  * with a request that got no answer: send it again with the same keys. That must store nothing
@@ -28,11 +30,11 @@ describe('fault: ingest SIGKILLed under load', () => {
   let redis: RedisServerProcess | undefined;
   let sim: Simulator | undefined;
   let ingest: CliProcess | undefined;
-  let client: IngestClient | undefined;
+  const clients: IngestClient[] = [];
   let fleet: WorkerFleet | undefined;
 
   afterEach(async () => {
-    await client?.close();
+    await Promise.all(clients.splice(0).map((c) => c.close()));
     await ingest?.kill('SIGKILL');
     await fleet?.killAll();
     await sim?.close();
@@ -43,19 +45,17 @@ describe('fault: ingest SIGKILLed under load', () => {
     redis = await startRedisServer();
     sim = await startSimulator({ port: 0, latency: { kind: 'fixed', ms: 20 } });
     const simulator = sim;
-    const port = await freePort();
     // A longer linger than the default keeps requests waiting in open chunks when the kill comes.
-    const env = ingestEnv(redis.url, 'ikill', {
-      INGEST_PORT: String(port),
-      INGEST_LINGER_MS: '20',
-    });
+    const env = ingestEnv(redis.url, 'ikill', { INGEST_LINGER_MS: '20' });
+    /** The client of the instance that is up: requests go there from its start on. */
+    let http: IngestClient;
     const start = async () => {
-      ingest = (await startIngestProcess(env)).process;
-      return ingest;
+      const started = await startIngestProcess(env);
+      ingest = started.process;
+      http = new IngestClient(started.url, undefined, 32);
+      clients.push(http);
     };
     await start();
-    const http = new IngestClient(`http://127.0.0.1:${port}`, undefined, 32);
-    client = http;
     fleet = new WorkerFleet(
       fleetEnv({
         redisUrl: redis.url,

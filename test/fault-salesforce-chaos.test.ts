@@ -14,6 +14,7 @@ import { waitFor } from './support/wait.js';
 const FLOW = 'Welcome_SMS';
 const TRIGGERS = 15_000;
 const MAX_INPUTS = 100;
+const MAX_CONCURRENCY = 8;
 
 /**
  * Every Salesforce fault at once, scaled in time so the run takes about a minute:
@@ -78,7 +79,7 @@ describe('fault: Salesforce chaos', () => {
         prefix: 'chaos',
         simulatorUrl: sim.url,
         extra: {
-          SF_MAX_CONCURRENCY: '8',
+          SF_MAX_CONCURRENCY: String(MAX_CONCURRENCY),
           SF_MAX_INPUTS_PER_CALL: String(MAX_INPUTS),
           SF_REQUEST_TIMEOUT_MS: '3000',
         },
@@ -116,6 +117,7 @@ describe('fault: Salesforce chaos', () => {
       inputsOfHungCalls: unknowableInputs,
       unexplainedDuplicates: unexplained.length,
       tokenRequests: stats.tokenRequests,
+      highestConcurrency: stats.concurrency.highest,
       deadLetters: await producer.deadLetters.count(),
       // Calls each trigger took to succeed, as its record in Redis says: 503s spend none.
       attemptsToSucceed: await attemptsHistogram(producer, 'chaos'),
@@ -135,6 +137,9 @@ describe('fault: Salesforce chaos', () => {
     expect(unexplained).toEqual([]);
     expect(audit.duplicated).toBeLessThanOrEqual(unknowableInputs);
     expect(audit.duplicated).toBeLessThanOrEqual(unknowable.length * MAX_INPUTS);
+    // The fleet's cap held through it all (refused calls and token resends included): the
+    // simulator counts every invoke POST open at once.
+    expect(stats.concurrency.highest).toBeLessThanOrEqual(MAX_CONCURRENCY);
   });
 });
 

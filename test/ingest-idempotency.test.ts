@@ -1,7 +1,13 @@
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { IngestClient, individualIds, ingestEnv, startIngest } from './ingest-support.js';
-import { fleetEnv, startInProcessWorker } from './support/fleet.js';
+import {
+  IngestClient,
+  individualIds,
+  ingestEnv,
+  startIngest,
+  startIngestProcess,
+} from './ingest-support.js';
+import { fleetEnv, startInProcessWorker, startWorkerProcess } from './support/fleet.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './support/redis.js';
 import { waitFor } from './support/wait.js';
 
@@ -85,9 +91,14 @@ describe('ingest idempotency across replicas', () => {
         'idempotency-key': 'batch-7',
       },
     );
+    expect(retry.status).toBe(200);
+    const firstIds = first?.map((r) => r.outputValues.triggerId);
     expect(
-      retry.json.every((r: { outputValues: { duplicate: boolean } }) => r.outputValues.duplicate),
-    ).toBe(true);
+      (retry.json as { outputValues: { triggerId: string; duplicate: boolean } }[]).map(
+        (r) => r.outputValues,
+      ),
+    ).toEqual(firstIds?.map((triggerId) => ({ triggerId, duplicate: true })));
+    expect(firstIds).toHaveLength(20);
 
     const worker = await startInProcessWorker(
       fleetEnv({ redisUrl: TEST_REDIS_URL, prefix, simulatorUrl: sim.url }),
@@ -101,5 +112,50 @@ describe('ingest idempotency across replicas', () => {
     expect(((await clientA.metric(enqueued)) ?? 0) + ((await clientB.metric(enqueued)) ?? 0)).toBe(
       40,
     );
+  });
+  it('takes a key again once IDEMPOTENCY_WINDOW_MS has passed, not before', async () => {
+    const WINDOW_MS = 3_000;
+    const started = await startIngestProcess(
+      ingestEnv(TEST_REDIS_URL, prefix, { IDEMPOTENCY_WINDOW_MS: String(WINDOW_MS) }),
+    );
+    cleanup.push(() => started.process.kill('SIGKILL'));
+    const client = new IngestClient(started.url);
+    cleanup.push(() => client.close());
+    const worker = await startWorkerProcess(
+      fleetEnv({ redisUrl: TEST_REDIS_URL, prefix, simulatorUrl: sim.url }),
+    );
+    cleanup.push(() => worker.kill('SIGKILL'));
+
+    const trigger = { input: { IndividualId: '0PKwindow000000001' }, key: 'order-77' };
+    const firstSentAt = Date.now();
+    const first = await client.trigger('Welcome_SMS', trigger);
+    expect(first.status).toBe(202);
+    expect(first.json.accepted[0].duplicate).toBe(false);
+    // The same key sent again and again: a duplicate of the first while the window lasts, then
+    // stored as a new trigger.
+    const answers: { ackAt: number; duplicate: boolean; id: string }[] = [];
+    await waitFor(
+      async () => {
+        const again = await client.trigger('Welcome_SMS', trigger);
+        expect(again.status).toBe(202);
+        const [receipt] = again.json.accepted;
+        answers.push({ ackAt: Date.now(), duplicate: receipt.duplicate, id: receipt.id });
+        return !receipt.duplicate;
+      },
+      { message: 'the key taken again', timeoutMs: WINDOW_MS + 30_000, intervalMs: 100 },
+    );
+    const renewed = answers.at(-1);
+    // Nothing answered before the window could have ended saw the key free; every duplicate
+    // named the first trigger.
+    expect(answers.filter((a) => !a.duplicate && a.ackAt < firstSentAt + WINDOW_MS)).toEqual([]);
+    expect(new Set(answers.filter((a) => a.duplicate).map((a) => a.id))).toEqual(
+      new Set([first.json.accepted[0].id]),
+    );
+    expect(renewed?.id).not.toBe(first.json.accepted[0].id);
+    // Both are delivered: the second is a trigger of its own.
+    await waitFor(() => sim.deliveries().get('0PKwindow000000001') === 2, {
+      message: 'delivered twice, once per window',
+    });
+    expect(sim.stats().deliveries.total).toBe(2);
   });
 });

@@ -1,5 +1,6 @@
 import {
   cpSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -9,7 +10,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { type Config, loadConfig } from '@flow-dispatcher/shared';
 import * as keda from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import * as monitoring from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
@@ -564,6 +565,19 @@ describe('deploy/grafana', () => {
       type: 'prometheus',
       url: 'http://prometheus:9090',
     });
-    expect(DASHBOARD_FILE.endsWith('flow-dispatcher.json')).toBe(true);
+    // The dashboard file is where Grafana's provider looks: Compose mounts its folder at the
+    // provider's path, and Grafana's home dashboard is that file there.
+    // biome-ignore lint/suspicious/noExplicitAny: a parsed Compose file
+    const compose = parse(readFileSync(join(REPO, 'deploy/docker-compose.yml'), 'utf8')) as any;
+    const providerPath = provider.providers[0]?.options.path;
+    const mount = (compose.services.grafana.volumes as string[])
+      .map((volume) => volume.split(':'))
+      .find(([, target]) => target === providerPath);
+    expect(mount, `a volume mounted at ${providerPath}`).toBeDefined();
+    expect(join(REPO, 'deploy', mount?.[0] ?? '')).toBe(dirname(DASHBOARD_FILE));
+    expect(existsSync(DASHBOARD_FILE)).toBe(true);
+    expect(compose.services.grafana.environment.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH).toBe(
+      `${providerPath}/${basename(DASHBOARD_FILE)}`,
+    );
   });
 });

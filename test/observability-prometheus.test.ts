@@ -61,9 +61,8 @@ const hasPrometheus = process.env.PATH?.split(':').some((dir) =>
 
 // Outside CI a machine without Prometheus skips the tests below; CI installs it, so there its
 // absence is a failure, not a skip.
-it('prometheus is on PATH wherever CI runs', () => {
-  if (process.env.CI)
-    expect(hasPrometheus, '.ci/run installs it with apt-get (package prometheus)').toBe(true);
+it.runIf(process.env.CI)('prometheus is on PATH wherever CI runs', () => {
+  expect(hasPrometheus, '.ci/run installs it with apt-get (package prometheus)').toBe(true);
 });
 
 describe.skipIf(!hasPrometheus)('dashboard and rules on a real Prometheus', () => {
@@ -174,8 +173,6 @@ describe.skipIf(!hasPrometheus)('dashboard and rules on a real Prometheus', () =
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fd-observability-'));
     prefix = uniquePrefix('obs');
-    metricsPort = await freePort();
-    ingestPort = await freePort();
     sim = await startSimulator({
       port: 0,
       latency: { kind: 'fixed', ms: 30 },
@@ -205,14 +202,16 @@ describe.skipIf(!hasPrometheus)('dashboard and rules on a real Prometheus', () =
       },
     });
     sim.configure({ auth: { clientSecret: CLIENT_SECRET } });
-    worker = await startWorkerProcess({ ...env, METRICS_PORT: String(metricsPort) });
+    // Ports the processes choose themselves (0) and report: none can be taken in between.
+    worker = await startWorkerProcess({ ...env, METRICS_PORT: '0' });
+    metricsPort = portOf(await worker.waitForLine(/"msg":"worker ready"/), 'metricsPort');
     if (INGEST) {
       ingest = new CliProcess(['ingest'], {
         ...env,
-        INGEST_PORT: String(ingestPort),
+        INGEST_PORT: '0',
         INGEST_TOKENS: TOKENS.join(','),
       });
-      await ingest.waitForLine(/"msg":"ingest ready"/, 30_000);
+      ingestPort = portOf(await ingest.waitForLine(/"msg":"ingest ready"/, 30_000), 'port');
     }
     await startPrometheus();
 
@@ -410,3 +409,10 @@ describe.skipIf(!hasPrometheus)('dashboard and rules on a real Prometheus', () =
     }
   });
 });
+
+/** The port a process reported in its ready line. */
+function portOf(line: string, field: 'metricsPort' | 'port'): number {
+  const port = (JSON.parse(line) as Record<string, unknown>)[field];
+  if (typeof port !== 'number') throw new Error(`no ${field} in ${line}`);
+  return port;
+}

@@ -1,5 +1,5 @@
 import { InvalidTriggerError, Producer } from '@flow-dispatcher/producer';
-import { parseTriggerId } from '@flow-dispatcher/shared';
+import { parseTriggerId, startRedisServer } from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { individualIds, stored } from './ingest-support.js';
@@ -110,5 +110,63 @@ describe('Producer.trigger', () => {
     );
     expect((await stored(TEST_REDIS_URL, prefix, FLOW)).pending).toEqual({ [FLOW]: '300' });
     producer = new Producer({ redis: TEST_REDIS_URL, prefix });
+  });
+});
+
+/**
+ * README, Guarantees: "a write that fails is an error to the caller, never a silent drop". A Redis
+ * out of memory (maxmemory with noeviction, as the runbook asks) refuses writes: every way of
+ * writing must reject, store nothing of what it was given, and leave what was stored before
+ * intact. (While Redis is unreachable a write waits for it instead: see the restart fault tests.)
+ */
+describe('a write Redis refuses', () => {
+  it('is an error to the caller of triggerMany, trigger and a keyed write, and stores nothing of it', async () => {
+    const redis = await startRedisServer({
+      args: ['--maxmemory', '4mb', '--maxmemory-policy', 'noeviction'],
+    });
+    const producer = new Producer({ redis: redis.url, prefix: 'oom' });
+    try {
+      // 2 KB inputs, 100 a chunk (200 KB a write): Redis fills up within a few dozen writes.
+      const padding = 'x'.repeat(2_000);
+      const batch = (round: number) =>
+        individualIds(`oom${round}-`, 100).map((IndividualId) => ({ IndividualId, padding }));
+      const accepted: string[] = [];
+      let refusal: unknown;
+      for (let round = 0; round < 200 && refusal === undefined; round++) {
+        try {
+          const receipts = await producer.triggerMany(FLOW, batch(round));
+          accepted.push(...receipts.map((r) => r.id));
+        } catch (err) {
+          refusal = err;
+        }
+      }
+      expect(refusal, 'Redis refused a write').toBeInstanceOf(Error);
+      expect(String((refusal as Error).message)).toMatch(/OOM/);
+      const before = await stored(redis.url, 'oom', FLOW);
+      // What was acknowledged is all there, and only that.
+      expect(before.pending).toEqual({ [FLOW]: String(accepted.length) });
+      expect(before.jobs).toBe(accepted.length / 100);
+      expect((await producer.getTrigger(accepted.at(-1) as string))?.state).toBe('queued');
+
+      // A single trigger (group-committed) and a keyed write are refused the same way, whole.
+      await expect(
+        producer.trigger(FLOW, { IndividualId: '0PKoomone000000001', padding }),
+      ).rejects.toThrow(/OOM/);
+      const keyed = individualIds('oomkey-', 20).map((IndividualId) => ({ IndividualId, padding }));
+      const keys = keyed.map((input) => `k-${input.IndividualId}`);
+      await expect(producer.triggerMany(FLOW, keyed, { keys })).rejects.toThrow(/OOM/);
+      expect(await stored(redis.url, 'oom', FLOW)).toEqual(before);
+
+      // Room again: the keyed write goes through as new (none of its keys had been kept).
+      await producer.redis.config('SET', 'maxmemory', '0');
+      const receipts = await producer.triggerMany(FLOW, keyed, { keys });
+      expect(receipts.map((r) => r.duplicate)).toEqual(keyed.map(() => false));
+      expect((await stored(redis.url, 'oom', FLOW)).pending).toEqual({
+        [FLOW]: String(accepted.length + keyed.length),
+      });
+    } finally {
+      await producer.close();
+      await redis.stop();
+    }
   });
 });

@@ -1,8 +1,10 @@
 import { Producer } from '@flow-dispatcher/producer';
+import { startRedisServer } from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CliProcess } from './support/cli-process.js';
-import { fleetEnv, startWorkerProcess } from './support/fleet.js';
+import { fleetEnv, startWorkerProcess, workerReady } from './support/fleet.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './support/redis.js';
 import { waitFor } from './support/wait.js';
 
@@ -107,5 +109,99 @@ describe('worker process lifecycle', () => {
     });
     // A graceful stop sends nothing twice.
     expect(sim.stats().deliveries.duplicates).toBe(0);
+  });
+});
+
+describe('worker process and what it depends on', () => {
+  let sim: Simulator;
+  let prefix: string;
+  const cleanup: (() => Promise<unknown>)[] = [];
+
+  beforeEach(async () => {
+    prefix = uniquePrefix('proc-res');
+    sim = await startSimulator({ port: 0, latency: { kind: 'fixed', ms: 200 } });
+  });
+
+  afterEach(async () => {
+    while (cleanup.length) await cleanup.pop()?.();
+    await sim.close();
+  });
+
+  it('says not ready (/readyz 503) while Redis is unreachable, and ready again once it is back', async () => {
+    const redis = await startRedisServer({ args: ['--appendonly', 'yes'] });
+    cleanup.push(() => redis.stop());
+    const producer = new Producer({ redis: redis.url, prefix });
+    cleanup.push(() => producer.close());
+    const worker = await startWorkerProcess(
+      fleetEnv({ redisUrl: redis.url, prefix, simulatorUrl: sim.url }),
+    );
+    cleanup.push(() => worker.kill('SIGKILL'));
+    expect(await workerReady(worker)).toBe(200);
+
+    await redis.kill();
+    await waitFor(async () => (await workerReady(worker)) === 503, {
+      message: '/readyz 503 with Redis gone',
+    });
+    // Alive all the same (a liveness probe must not restart it for Redis's sake).
+    expect(worker.child.exitCode).toBeNull();
+
+    await redis.restart();
+    await waitFor(async () => (await workerReady(worker)) === 200, {
+      message: '/readyz 200 with Redis back',
+      timeoutMs: 30_000,
+    });
+    await producer.triggerMany('Welcome_SMS', inputs(20, 'ready'));
+    await waitFor(() => sim.stats().deliveries.unique === 20, {
+      message: 'delivered by the same worker',
+    });
+  });
+
+  it('holds no more than WORKER_MAX_BUFFERED_TRIGGERS, passing it by less than one chunk', async () => {
+    const MAX = 500;
+    const CHUNK = 150;
+    const producer = new Producer({ redis: TEST_REDIS_URL, prefix, maxChunkSize: CHUNK });
+    cleanup.push(() => deletePrefix(TEST_REDIS_URL, prefix));
+    cleanup.push(() => producer.close());
+    // 20 chunks of 150, drained slowly (one call of 50 in flight, 200 ms each), so the worker
+    // always has more to fetch than it may hold.
+    await producer.triggerMany('Welcome_SMS', inputs(3_000, 'buff'));
+    const queue = new Queue('Welcome_SMS', {
+      connection: producer.redis,
+      prefix: producer.keys.bullPrefix,
+    });
+    cleanup.push(() => queue.close());
+    const worker = await startWorkerProcess(
+      fleetEnv({
+        redisUrl: TEST_REDIS_URL,
+        prefix,
+        simulatorUrl: sim.url,
+        extra: {
+          WORKER_MAX_BUFFERED_TRIGGERS: String(MAX),
+          SF_MAX_CONCURRENCY: '1',
+          SF_MAX_INPUTS_PER_CALL: '50',
+        },
+      }),
+    );
+    cleanup.push(() => worker.kill('SIGKILL'));
+    // What the worker holds: the triggers of the chunks it has taken (active) that have no
+    // outcome recorded yet. Sampled until a tenth of the run is delivered.
+    let most = 0;
+    await waitFor(
+      async () => {
+        let held = 0;
+        for (const job of await queue.getJobs(['active'])) {
+          if (!job?.id) continue;
+          const size = (job.data as { inputs: unknown[] }).inputs.length;
+          held += size - (await producer.redis.hlen(producer.keys.outcomes(job.id)));
+        }
+        most = Math.max(most, held);
+        return sim.stats().deliveries.unique >= 300;
+      },
+      { message: 'a tenth delivered', timeoutMs: 60_000, intervalMs: 20 },
+    );
+    // It fetches while it holds fewer than the bound, a chunk at a time: at most one chunk less
+    // one trigger beyond it (here 4 chunks: 600). It did fill up to the bound.
+    expect(most).toBeLessThanOrEqual(MAX + CHUNK - 1);
+    expect(most).toBeGreaterThanOrEqual(MAX);
   });
 });

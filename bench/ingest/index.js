@@ -76,6 +76,7 @@ const MODES = /** @type {const} */ (['one-job-per-trigger', 'group-commit']);
  * @property {number} p99Ms
  * @property {number} maxMs
  * @property {number} jobs BullMQ jobs written during the phase.
+ * @property {number} stored Triggers stored during the phase (the flow's pending counter).
  * @property {number | null} ingestCpuPercent CPU of the ingest process over the phase (100 = one core).
  * @property {MachineShare | null} cpu Where the machine's CPU went over the phase (Linux), so that a
  *   run on a busy or contended host can be told from a slow server.
@@ -131,7 +132,7 @@ export async function runIngestBench(options = {}) {
   const roundRatios = [];
   /** @type {string[]} */
   const prefixes = [];
-  /** @type {Map<string, { ingest: Awaited<ReturnType<typeof startIngest>>; pool: Pool; jobs: () => Promise<number>; send: (n?: number, dueAt?: number) => ReturnType<typeof sendOne> }>} */
+  /** @type {Map<string, { ingest: Awaited<ReturnType<typeof startIngest>>; pool: Pool; jobs: () => Promise<number>; stored: () => Promise<number>; send: (n?: number, dueAt?: number) => ReturnType<typeof sendOne> }>} */
   const running = new Map();
   try {
     // Both modes run side by side and take turns, so that a slow spell of the machine (two
@@ -154,6 +155,7 @@ export async function runIngestBench(options = {}) {
         ingest,
         pool,
         jobs: () => redis.llen(`{${prefix}}:q:${FLOW}:wait`),
+        stored: async () => Number((await redis.hget(`{${prefix}}:pending`, FLOW)) ?? 0),
         send: (_n, dueAt) => sendOne(pool, sequence++, dueAt),
       });
     }
@@ -174,8 +176,8 @@ export async function runIngestBench(options = {}) {
         /** @type {Record<string, number>} */
         const perSecond = {};
         for (const mode of order) {
-          const { ingest, jobs, send } = get(mode);
-          const one = await sample(ingest, redis, jobs, () =>
+          const { ingest, jobs, stored, send } = get(mode);
+          const one = await sample(ingest, redis, { jobs, stored }, () =>
             closedLoop(send, clients, settings.throughputDurationMs),
           );
           throughputSamples.set(key(mode, clients), [
@@ -203,9 +205,11 @@ export async function runIngestBench(options = {}) {
     }
     for (const rate of settings.rates) {
       for (const mode of MODES) {
-        const { ingest, jobs, send } = get(mode);
+        const { ingest, jobs, stored, send } = get(mode);
         const paced = figures([
-          await sample(ingest, redis, jobs, () => openLoop(send, rate, settings.durationMs)),
+          await sample(ingest, redis, { jobs, stored }, () =>
+            openLoop(send, rate, settings.durationMs),
+          ),
         ]);
         modes[mode]?.paced.push({ rate, ...paced });
         log(`ingest-bench: ${mode}: at ${rate} req/s ${describe(paced)}`);
@@ -349,6 +353,7 @@ async function openLoop(send, rate, durationMs) {
  * @property {number | null} cpuMs Ingest's CPU time over the phase.
  * @property {CpuUse | null} machineCpu The machine's CPU use over the phase (ms of CPU time).
  * @property {number} jobs BullMQ jobs written during the phase.
+ * @property {number} stored Triggers stored during the phase.
  * @property {Map<number, number>} buckets Ingest's request-duration histogram over the phase.
  */
 
@@ -366,12 +371,13 @@ async function openLoop(send, rate, durationMs) {
  * own view of its request durations.
  * @param {{ pid: number; url: string }} ingest
  * @param {Redis} redis
- * @param {() => Promise<number>} jobs
+ * @param {{ jobs: () => Promise<number>; stored: () => Promise<number> }} written
  * @param {() => Promise<{ results: { ok: boolean; ms: number }[]; elapsedMs: number }>} phase
  * @returns {Promise<Sample>}
  */
-async function sample(ingest, redis, jobs, phase) {
-  const jobsBefore = await jobs();
+async function sample(ingest, redis, written, phase) {
+  const jobsBefore = await written.jobs();
+  const storedBefore = await written.stored();
   const bucketsBefore = await durationBuckets(ingest.url);
   const redisBefore = parseRedisCpuMs(await redis.info('cpu'));
   const machineBefore = machineCpuMs();
@@ -401,7 +407,8 @@ async function sample(ingest, redis, jobs, phase) {
             generator: (generator.user + generator.system) / 1_000,
           }
         : null,
-    jobs: (await jobs()) - jobsBefore,
+    jobs: (await written.jobs()) - jobsBefore,
+    stored: (await written.stored()) - storedBefore,
     buckets,
   };
 }
@@ -447,6 +454,7 @@ function figures(samples) {
     p99Ms: round(percentile(latencies, 0.99), 2),
     maxMs: round(latencies.at(-1) ?? 0, 2),
     jobs: samples.reduce((sum, s) => sum + s.jobs, 0),
+    stored: samples.reduce((sum, s) => sum + s.stored, 0),
     ingestCpuPercent: cpu === null ? null : Math.round((cpu * 100) / Math.max(1, elapsedMs)),
     cpu: machineShare,
     server: serverSide(buckets),

@@ -2,8 +2,15 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  decodeTriggerRecord,
+  isTerminal,
+  parseTriggerId,
+  type RedisConnection,
+  RedisKeys,
+} from '@flow-dispatcher/shared';
 import type {
   RecordedCall,
   SimulatorConfigPatch,
@@ -102,6 +109,44 @@ export interface DeliveryAudit {
   unacknowledgedDelivered: number;
 }
 
+/**
+ * The calls one worker process made, from the simulator's record: a worker sends
+ * `User-Agent: flow-dispatcher/<version> (worker <hostname>:<pid>)`.
+ */
+export function callsOfWorker(calls: readonly RecordedCall[], pid: number): RecordedCall[] {
+  const tag = `(worker ${hostname()}:${pid})`;
+  return calls.filter(
+    (call) => call.userAgent?.startsWith('flow-dispatcher/') && call.userAgent.endsWith(tag),
+  );
+}
+
+/**
+ * Of `ids` (trigger ids), those with no final outcome recorded in Redis yet: not sent, or sent
+ * and not answered, or answered and not yet recorded by the worker.
+ */
+export async function unrecordedTriggers(
+  redis: RedisConnection,
+  prefix: string,
+  ids: readonly string[],
+): Promise<string[]> {
+  const keys = new RedisKeys(prefix);
+  const pipeline = redis.pipeline();
+  for (const id of ids) {
+    const address = parseTriggerId(id);
+    if (!address) throw new Error(`not a trigger id: ${id}`);
+    pipeline.hget(
+      keys.forPartition(address.partition).outcomes(address.chunkId),
+      String(address.index),
+    );
+  }
+  const replies = (await pipeline.exec()) ?? [];
+  return ids.filter((_, i) => {
+    const [err, raw] = replies[i] ?? [new Error('no reply'), null];
+    if (err) throw err;
+    return !isTerminal(decodeTriggerRecord(raw as string | null));
+  });
+}
+
 /** Compares what producers were told with what the simulator received. */
 export function auditDeliveries(
   accepted: Iterable<string>,
@@ -188,12 +233,16 @@ export interface TrafficOptions {
 export class Traffic {
   /** IndividualId → epoch ms of the acknowledgement. */
   readonly accepted = new Map<string, number>();
+  /** IndividualId → epoch ms its (last) send began. */
+  readonly sentAt = new Map<string, number>();
   /** Batches refused (an answer saying "not stored"), by detail (e.g. HTTP status/code). */
   readonly refused = new Map<string, number>();
   /** Batches that got no answer (connection errors), by detail. */
   readonly failed = new Map<string, number>();
   /** IndividualIds sent but not acknowledged. */
   readonly unacknowledged = new Set<string>();
+  /** IndividualId → the detail of the (last) refusal or failure it got. */
+  readonly answeredAs = new Map<string, string>();
   #next = 0;
   #stopped = false;
   #startedAt = 0;
@@ -253,6 +302,8 @@ export class Traffic {
         if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
       }
       let answer: { outcome: SendOutcome; detail?: string };
+      const sentAt = Date.now();
+      for (const id of batch) this.sentAt.set(id, sentAt);
       try {
         answer = await send(batch);
       } catch (err) {
@@ -263,9 +314,12 @@ export class Traffic {
         for (const id of batch) this.accepted.set(id, at);
         continue;
       }
-      for (const id of batch) this.unacknowledged.add(id);
       const tally = answer.outcome === 'refused' ? this.refused : this.failed;
       const detail = answer.detail ?? answer.outcome;
+      for (const id of batch) {
+        this.unacknowledged.add(id);
+        this.answeredAs.set(id, detail);
+      }
       tally.set(detail, (tally.get(detail) ?? 0) + 1);
       await new Promise((resolve) => setTimeout(resolve, this.options.backoffMs ?? 50));
     }
@@ -323,6 +377,23 @@ export class WorkerFleet {
       if (n > (inflight[index] ?? 0)) index = i;
     });
     return { index, inflight: inflight[index] ?? 0 };
+  }
+
+  /**
+   * SIGSTOPs the live worker at `index`, runs `whileFrozen` (to read what the worker left behind
+   * at that instant: it does nothing more until it dies), then SIGKILLs it.
+   */
+  async killFrozen<T>(index: number, whileFrozen: (victim: CliProcess) => Promise<T>): Promise<T> {
+    const victim = this.live[index];
+    if (!victim) throw new Error(`no live worker at ${index}`);
+    victim.child.kill('SIGSTOP');
+    try {
+      return await whileFrozen(victim);
+    } finally {
+      this.live.splice(this.live.indexOf(victim), 1);
+      this.kills++;
+      await victim.kill('SIGKILL');
+    }
   }
 
   /** SIGKILLs the live worker at `index` (the oldest by default). */
@@ -414,6 +485,8 @@ export interface RecordedRequest {
   /** The request target exactly as the client sent it (not normalised). */
   path: string;
   status: number;
+  /** Epoch ms the request arrived at the proxy. */
+  at: number;
 }
 
 /**
@@ -436,6 +509,7 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
   const accessTokens = new Set<string>();
   const proxy: { target: string } = { target: '' };
   const server = createServer((req, res) => {
+    const at = Date.now();
     const target = new URL(proxy.target);
     const upstream = httpRequest(
       {
@@ -447,7 +521,7 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
       },
       (answer) => {
         const status = answer.statusCode ?? 0;
-        requests.push({ method: req.method ?? '', path: req.url ?? '', status });
+        requests.push({ method: req.method ?? '', path: req.url ?? '', status, at });
         res.writeHead(status, answer.headers);
         if (req.url?.startsWith('/services/oauth2/token')) {
           const parts: Buffer[] = [];
@@ -467,7 +541,7 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
       },
     );
     upstream.on('error', () => {
-      requests.push({ method: req.method ?? '', path: req.url ?? '', status: 0 });
+      requests.push({ method: req.method ?? '', path: req.url ?? '', status: 0, at });
       res.destroy();
     });
     req.pipe(upstream);

@@ -56,3 +56,41 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<C
   });
   return worker;
 }
+
+/** A worker process's `/metrics` (Prometheus text), on the port its ready line names. */
+export async function workerMetrics(worker: CliProcess): Promise<string> {
+  const line = await worker.waitForLine(/"msg":"worker ready"/);
+  const { metricsPort } = JSON.parse(line) as { metricsPort: number };
+  return (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+}
+
+/** A worker process's `/readyz` status. */
+export async function workerReady(worker: CliProcess): Promise<number> {
+  const line = await worker.waitForLine(/"msg":"worker ready"/);
+  const { metricsPort } = JSON.parse(line) as { metricsPort: number };
+  return (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status;
+}
+
+/**
+ * The value of the first sample of `name` whose labels include `labels`, in Prometheus text;
+ * undefined when there is none.
+ */
+export function metricSample(
+  text: string,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const found = Object.fromEntries(
+      [...(match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((m) => [
+        m[1],
+        m[2],
+      ]),
+    );
+    if (Object.entries(labels).every(([key, value]) => found[key] === value))
+      return Number(match[3]);
+  }
+  return undefined;
+}

@@ -23,6 +23,8 @@ export interface RecordedCall {
   failed: number;
   /** Invoke calls open at arrival, this one included. */
   concurrencyAtStart: number;
+  /** The request's User-Agent header, null without one: which client (worker) made the call. */
+  userAgent: string | null;
   /** Each input's IndividualId in order, only with `recordInputs: true`. */
   individualIds?: string[];
   /** Present when the call's shared transaction broke a governor limit and rolled back. */
@@ -40,7 +42,12 @@ export class CallLog {
     this.#log = new RingLog(capacity, copy);
   }
 
-  open(flow: string, startedAt: number, concurrencyAtStart: number): RecordedCall {
+  open(
+    flow: string,
+    startedAt: number,
+    concurrencyAtStart: number,
+    userAgent: string | null = null,
+  ): RecordedCall {
     return this.#log.append((seq) => ({
       seq,
       flow,
@@ -51,6 +58,7 @@ export class CallLog {
       succeeded: 0,
       failed: 0,
       concurrencyAtStart,
+      userAgent,
     }));
   }
 

@@ -84,6 +84,25 @@ describe('invoke success', () => {
     });
     expect(call?.endedAt).toBeGreaterThanOrEqual(call?.startedAt ?? Number.POSITIVE_INFINITY);
   });
+
+  it("records each call's User-Agent, so calls can be told apart by client", async () => {
+    const sim = await start();
+    const token = await clientCredentialsToken(sim);
+    const body = JSON.stringify({ inputs: [{ IndividualId: 'a' }] });
+    const path = '/services/data/v65.0/actions/custom/flow/Welcome_SMS';
+    for (const agent of ['flow-dispatcher/0.1.0 (worker host-a:101)', 'other-client/2']) {
+      const reply = await api(sim, token, path, {
+        method: 'POST',
+        body,
+        headers: { 'user-agent': agent },
+      });
+      expect(reply.status).toBe(200);
+    }
+    expect(sim.calls().map((call) => call.userAgent)).toEqual([
+      'flow-dispatcher/0.1.0 (worker host-a:101)',
+      'other-client/2',
+    ]);
+  });
 });
 
 describe('per-input failures', () => {

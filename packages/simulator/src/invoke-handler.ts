@@ -44,7 +44,12 @@ export async function handleInvoke(
   flowName: string,
 ): Promise<void> {
   const startedAt = Date.now();
-  const call = ctx.calls.open(flowName, startedAt, ctx.gauge.arrive());
+  const call = ctx.calls.open(
+    flowName,
+    startedAt,
+    ctx.gauge.arrive(),
+    req.headers['user-agent'] ?? null,
+  );
   let admitted = false;
   let charged = false;
   res.once('close', () => {

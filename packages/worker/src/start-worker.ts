@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import { hostname } from 'node:os';
 import {
   ClientCredentialsTokenMinter,
   type Config,
@@ -25,6 +27,8 @@ import { FleetLimiter, permitLeaseMs } from './fleet-limiter.js';
 import { FleetStats } from './fleet-stats.js';
 import { FleetTokenSource } from './fleet-token-source.js';
 import { QueueDepthSampler } from './queue-depth-sampler.js';
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 export interface WorkerRuntime {
   dispatcher: Dispatcher;
@@ -127,6 +131,7 @@ export async function startWorker(
     maxResponseBytes: config.salesforce.maxResponseBytes,
     connections: config.salesforce.maxConcurrency,
     describeTtlMs: config.salesforce.describeTtlMs,
+    userAgent: `flow-dispatcher/${version} (worker ${hostname()}:${process.pid})`,
   });
   metrics.apiBudgetShare.set(config.salesforce.dailyApiShare);
   const limiter = new FleetLimiter({

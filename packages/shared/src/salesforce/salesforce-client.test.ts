@@ -137,7 +137,9 @@ describe('SalesforceClient.invokeFlow', () => {
     expect(tokens.mints).toBe(0);
     expect(org.tokenRequests).toHaveLength(0);
 
+    const started = performance.now();
     const outcome = await client.invokeFlow('Send_SMS', TWO_INPUTS);
+    const elapsedMs = performance.now() - started;
     expect(outcome).toMatchObject({
       verdict: {
         kind: 'results',
@@ -151,7 +153,10 @@ describe('SalesforceClient.invokeFlow', () => {
         perAppApiUsage: { used: 17, max: 250, appName: 'sample-app' },
       },
     });
-    expect(outcome.durationMs).toBeGreaterThanOrEqual(0);
+    // The exchange's own duration: a round trip takes some time, and no more than the whole call
+    // (which also waited for the token).
+    expect(outcome.durationMs).toBeGreaterThan(0);
+    expect(outcome.durationMs).toBeLessThanOrEqual(elapsedMs);
     expect(org.tokenRequests).toHaveLength(1);
     const [request] = org.requests;
     expect(request).toMatchObject({ method: 'POST', url: INVOKE_PATH });
@@ -162,6 +167,42 @@ describe('SalesforceClient.invokeFlow', () => {
     await client.invokeFlow('Send_SMS', TWO_INPUTS);
     expect(org.tokenRequests).toHaveLength(1);
     expect(tokens.mints).toBe(1);
+  });
+
+  it('sends its userAgent as User-Agent on every request, and refuses one that is no header value', async () => {
+    const org = await startFakeOrg();
+    org.state.route = (req, res) => {
+      if (req.url === '/services/data/v65.0/limits')
+        return json(res, 200, fixture('limits-response-simple-salesforce.json'));
+      if (req.method === 'GET')
+        return json(
+          res,
+          200,
+          JSON.stringify({
+            name: 'Send_SMS',
+            label: 'Send SMS',
+            type: 'FLOW',
+            inputs: [],
+            outputs: [],
+          }),
+        );
+      return json(res, 200, fixture('invoke-chatterPost-success-2inputs.json'));
+    };
+    const agent = 'flow-dispatcher/0.1.0 (worker host-a:4242)';
+    const client = clientFor(ccTokens(org.url), { userAgent: agent });
+    await client.invokeFlow('Send_SMS', TWO_INPUTS);
+    await client.describeFlow('Send_SMS');
+    await client.getLimits();
+    expect(org.requests.map((r) => [r.method, r.headers['user-agent']])).toEqual([
+      ['POST', agent],
+      ['GET', agent],
+      ['GET', agent],
+    ]);
+    for (const bad of ['', 'line\nbreak', 'café']) {
+      expect(
+        () => new SalesforceClient({ tokens: ccTokens(org.url), userAgent: bad }),
+      ).toThrowError(expect.objectContaining({ code: 'invalid-option' }));
+    }
   });
 
   it('reconciles an HTTP 400 per input', async () => {

@@ -57,6 +57,12 @@ export interface SalesforceClientOptions {
   describeTtlMs?: number;
   /** Epoch ms, for the describe cache and `Retry-After` dates. @defaultValue Date.now */
   clock?: () => number;
+  /**
+   * Sent as `User-Agent` on every request, e.g. `flow-dispatcher/0.1.0 (worker host:1234)`:
+   * Salesforce ignores it for the call itself but shows it in its API event logs, which tells an
+   * org's administrator which process made a call. Unset: undici's default.
+   */
+  userAgent?: string;
 }
 
 export const SALESFORCE_CLIENT_DEFAULTS = {
@@ -67,7 +73,7 @@ export const SALESFORCE_CLIENT_DEFAULTS = {
   // Salesforce caps long-running (≥ 20 s) requests at 25 concurrent per org (API-NOTES §3).
   connections: 25,
   describeTtlMs: 300_000,
-} as const satisfies Required<Omit<SalesforceClientOptions, 'tokens' | 'clock'>>;
+} as const satisfies Required<Omit<SalesforceClientOptions, 'tokens' | 'clock' | 'userAgent'>>;
 
 export interface InvokeFlowOptions {
   /** Aborting gives a `connection-failed` verdict (`timeout` when the reason is a TimeoutError). */
@@ -109,6 +115,7 @@ export class SalesforceClient {
   readonly #connections: number;
   readonly #describeTtlMs: number;
   readonly #clock: () => number;
+  readonly #userAgent: string | undefined;
   readonly #pools = new Map<string, Pool>();
   readonly #describes = new Map<string, { value: FlowDescribe; expiresAtMs: number }>();
   readonly #describesInFlight = new Map<string, Promise<FlowDescribe>>();
@@ -143,6 +150,13 @@ export class SalesforceClient {
     this.#connections = o.connections;
     this.#describeTtlMs = o.describeTtlMs;
     this.#clock = options.clock ?? Date.now;
+    if (options.userAgent !== undefined && !/^[\x20-\x7e]+$/.test(options.userAgent)) {
+      throw new SalesforceUsageError(
+        'invalid-option',
+        'userAgent must be printable ASCII (it is sent as an HTTP header)',
+      );
+    }
+    this.#userAgent = options.userAgent;
   }
 
   /**
@@ -358,6 +372,7 @@ export class SalesforceClient {
       accept: 'application/json',
     };
     if (request.body !== undefined) headers['content-type'] = 'application/json; charset=utf-8';
+    if (this.#userAgent !== undefined) headers['user-agent'] = this.#userAgent;
 
     const result: ExchangeResult = await exchange(this.#poolFor(origin), {
       origin,

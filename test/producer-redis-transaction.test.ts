@@ -2,10 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addJob, commitTransaction, openTransaction } from './redis-transaction.js';
+import {
+  addJob,
+  commitTransaction,
+  openTransaction,
+} from '../packages/producer/dist/redis-transaction.js';
+import { TEST_REDIS_URL as url } from './support/redis.js';
 
-// The machine's Redis on loopback (CI starts one), keys under a prefix of this run.
-const url = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+// An integration test (it needs Redis, which the integration project sets up): the producer's
+// chunk-write transactions against the test Redis, keys under a prefix of this run.
 const prefix = `t-tx-${randomBytes(4).toString('hex')}`;
 
 describe('Redis transactions for chunk writes', () => {
