@@ -194,10 +194,12 @@ describe('dlq replay fixing what it sends', () => {
 
   it('takes the same edits from the library, and refuses bad ones before replaying anything', async () => {
     const people = ids('lib', 10);
-    await producer.triggerMany(
-      'Welcome_SMS',
-      people.map((IndividualId, i) => ({ IndividualId, Code: `L-${i}` })),
-    );
+    // Beside good triggers in the same calls: alone, ten triggers failing alike would be a
+    // sender's systematic mistake, which holds the flow instead of dead-lettering them.
+    await producer.triggerMany('Welcome_SMS', [
+      ...people.map((IndividualId, i) => ({ IndividualId, Code: `L-${i}` })),
+      ...ids('libok', 10).map((IndividualId, i) => ({ IndividualId, Coupon_Code: `K-${i}` })),
+    ]);
     await waitFor(async () => (await producer.deadLetters.count()) === 10, {
       message: '10 dead letters',
     });

@@ -68,9 +68,15 @@ describe.each(setups)('dead-letter replay and purge racing, on $name', (setup) =
     return created;
   };
 
-  /** `count` dead letters of Welcome_SMS (the simulator refuses their inputs), then the fault is gone. */
+  /**
+   * `count` dead letters of Welcome_SMS (the simulator refuses their inputs), then the fault is
+   * gone. Each is written between two good triggers of another tag: calls mix failures with
+   * successes, as per-trigger faults do (a call whose every input fails alike would be a sender's
+   * systematic mistake, and the flow's breaker would hold it instead).
+   */
   async function deadLetters(tag: string, count: number): Promise<string[]> {
     const people = ids(tag, count);
+    const good = ids(`ok${tag.slice(0, 3)}`, count);
     sim.configure({
       inputFaults: [
         {
@@ -85,7 +91,7 @@ describe.each(setups)('dead-letter replay and purge racing, on $name', (setup) =
     const writer = producer();
     await writer.triggerMany(
       'Welcome_SMS',
-      people.map((IndividualId) => ({ IndividualId })),
+      people.flatMap((IndividualId, i) => [{ IndividualId }, { IndividualId: good[i] as string }]),
     );
     await waitFor(async () => (await writer.deadLetters.count()) === count, {
       message: `${count} dead letters`,
@@ -122,7 +128,7 @@ describe.each(setups)('dead-letter replay and purge racing, on $name', (setup) =
   it('two replays of the same 1,000 letters at once deliver each trigger exactly once', async () => {
     await worker();
     const people = await deadLetters('twice', LETTERS);
-    expect(sim.stats().deliveries.unique).toBe(0);
+    expect(people.filter((id) => sim.deliveries().has(id))).toEqual([]);
 
     // Two operators, each with its own connections, replaying everything at the same moment.
     const [a, b] = await Promise.all([

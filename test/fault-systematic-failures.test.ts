@@ -150,7 +150,10 @@ describe('fault: systematic failures never burn a backlog', () => {
       QUEUE_PREFIX: prefix,
     });
     await sleep(8_000);
-    const invokes = sim.stats().requests.invoke.total;
+    const calls = sim.calls();
+    const firstRefused = Math.min(...calls.map((c) => c.endedAt ?? Number.POSITIVE_INFINITY));
+    const late = calls.filter((c) => c.startedAt > firstRefused + 100);
+    recordFigures('refused-api-disabled', { calls: calls.length, late: late.length });
     sim.configure({ refuse: null });
     await waitFor(() => sim.stats().deliveries.unique === 2_000, {
       message: 'both flows delivered once the API is back',
@@ -159,8 +162,11 @@ describe('fault: systematic failures never burn a backlog', () => {
     expect(JSON.parse(flowsCli.stdout)).toMatchObject({
       heldAll: { reason: 'refused', code: 'API_DISABLED_FOR_ORG' },
     });
-    // The first calls of each worker, not one per trigger nor a bisection down to single inputs.
-    expect(invokes).toBeLessThanOrEqual(8);
+    // The hold reaches every worker within a round trip through Redis: the calls in flight when
+    // the first refusal came finish, and none starts a moment later (a 100 ms allowance for that
+    // round trip); not one call per trigger, nor a bisection down to single inputs.
+    expect(late).toEqual([]);
+    expect(calls.length).toBeLessThanOrEqual(8 + 2);
     expect(await producer.deadLetters.count()).toBe(0);
     expect(sim.stats().deliveries.duplicates).toBe(0);
   });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Producer } from '@flow-dispatcher/producer';
 import { freePort } from '@flow-dispatcher/shared';
-import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import { type Simulator, simulatorDefaults, startSimulator } from '@flow-dispatcher/simulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import {
@@ -188,6 +188,14 @@ describe.skipIf(!hasPrometheus)('dashboard and rules on a real Prometheus', () =
       ],
       // A few whole-call failures: retried triggers, and a fleet-wide pause on the 429.
       failNext: { http503: 2, http429: 1 },
+      // A flow the integration user may not run (403 INSUFFICIENT_ACCESS: the flow is held), and
+      // one whose sender adds an input it does not declare (its breaker holds it).
+      flows: {
+        ...simulatorDefaults.flows,
+        Locked_Flow: { inputs: [...(simulatorDefaults.flows.Welcome_SMS?.inputs ?? [])] },
+        Typo_Flow: { inputs: [...(simulatorDefaults.flows.Welcome_SMS?.inputs ?? [])] },
+      },
+      refuse: { kind: 'insufficient-access', flows: ['Locked_Flow'] },
     });
     producer = new Producer({ redis: TEST_REDIS_URL, prefix });
     const env = fleetEnv({
@@ -266,6 +274,15 @@ describe.skipIf(!hasPrometheus)('dashboard and rules on a real Prometheus', () =
         IndividualId: id('ret', i),
         TelephoneNumber: phone(4000 + i),
       })),
+    );
+    await producer.triggerMany(
+      'Locked_Flow',
+      Array.from({ length: 10 }, (_, i) => ({ IndividualId: id('lock', i) })),
+    );
+    // Three calls of 50, every input refused alike: the breaker trips.
+    await producer.triggerMany(
+      'Typo_Flow',
+      Array.from({ length: 150 }, (_, i) => ({ IndividualId: id('typo', i), Signup_Id: `s${i}` })),
     );
 
     await waitFor(() => sim.stats().deliveries.unique >= expected.delivered, {

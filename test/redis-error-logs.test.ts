@@ -65,14 +65,19 @@ describe("a Redis error reply in a real worker's logs", () => {
       phone: '+15550199887',
       coupon: 'ZEBULON-COUPON-7731',
     };
+    // Each dead-to-be trigger beside a good one: a call whose every input failed alike would be
+    // held by the flow's breaker instead of dead-lettered.
     await producer.triggerMany(
       'Welcome_SMS',
-      people.map((IndividualId) => ({
-        IndividualId,
-        EmailAddress: secrets.email,
-        TelephoneNumber: secrets.phone,
-        Coupon_Code: secrets.coupon,
-      })),
+      people.flatMap((IndividualId, i) => [
+        {
+          IndividualId,
+          EmailAddress: secrets.email,
+          TelephoneNumber: secrets.phone,
+          Coupon_Code: secrets.coupon,
+        },
+        { IndividualId: `0PKokZebulon${String(i).padStart(6, '0')}` },
+      ]),
     );
     // The call is at Salesforce: from now on Redis refuses every write.
     await waitFor(() => sim.stats().concurrency.inFlight >= 1, { message: 'a call in flight' });

@@ -125,7 +125,12 @@ describe('adaptive concurrency limit', () => {
         redisUrl: TEST_REDIS_URL,
         prefix,
         simulatorUrl: sim.url,
-        extra: { SF_MAX_CONCURRENCY: String(CAP), SF_MAX_INPUTS_PER_CALL: '10' },
+        extra: {
+          SF_MAX_CONCURRENCY: String(CAP),
+          SF_MAX_INPUTS_PER_CALL: '10',
+          // The 16 s call must be answered, not timed out (the tests' default deadline is 5 s).
+          SF_REQUEST_TIMEOUT_MS: '30000',
+        },
       }),
     );
     await fleet.start(1);

@@ -204,4 +204,57 @@ describe('worker process and what it depends on', () => {
     expect(most).toBeLessThanOrEqual(MAX + CHUNK - 1);
     expect(most).toBeGreaterThanOrEqual(MAX);
   });
+
+  it('holds no more than WORKER_MAX_BUFFERED_BYTES of inputs, passing it by less than one chunk', async () => {
+    const MAX_BYTES = 1024 * 1024;
+    const CHUNK = 10;
+    const PAD = 'x'.repeat(20_000);
+    const producer = new Producer({ redis: TEST_REDIS_URL, prefix, maxChunkSize: CHUNK });
+    cleanup.push(() => deletePrefix(TEST_REDIS_URL, prefix));
+    cleanup.push(() => producer.close());
+    // 30 chunks of 10 inputs of ~20 KB: the trigger bound (20,000) never binds, the byte bound
+    // (1 MiB: ~52 inputs) does.
+    await producer.triggerMany(
+      'Welcome_SMS',
+      inputs(300, 'byte').map((input) => ({ ...input, Coupon_Code: PAD })),
+    );
+    const queue = new Queue('Welcome_SMS', {
+      connection: producer.redis,
+      prefix: producer.keys.bullPrefix,
+    });
+    cleanup.push(() => queue.close());
+    const worker = await startWorkerProcess(
+      fleetEnv({
+        redisUrl: TEST_REDIS_URL,
+        prefix,
+        simulatorUrl: sim.url,
+        extra: {
+          WORKER_MAX_BUFFERED_BYTES: String(MAX_BYTES),
+          SF_MAX_CONCURRENCY: '1',
+          SF_MAX_INPUTS_PER_CALL: '5',
+        },
+      }),
+    );
+    cleanup.push(() => worker.kill('SIGKILL'));
+    let most = 0;
+    await waitFor(
+      async () => {
+        let held = 0;
+        for (const job of await queue.getJobs(['active'])) {
+          if (!job?.id) continue;
+          const size = (job.data as { inputs: unknown[] }).inputs.length;
+          held += size - (await producer.redis.hlen(producer.keys.outcomes(job.id)));
+        }
+        most = Math.max(most, held);
+        return sim.stats().deliveries.unique >= 60;
+      },
+      { message: 'a fifth delivered', timeoutMs: 60_000, intervalMs: 20 },
+    );
+    const inputBytes = Buffer.byteLength(
+      JSON.stringify({ ...inputs(1, 'byte')[0], Coupon_Code: PAD }),
+    );
+    // Bytes held: at most the bound plus one chunk less one input; and it did fill up to it.
+    expect(most * inputBytes).toBeLessThan(MAX_BYTES + CHUNK * inputBytes);
+    expect(most * inputBytes).toBeGreaterThanOrEqual(MAX_BYTES - CHUNK * inputBytes);
+  });
 });

@@ -159,6 +159,7 @@ export class FlowControl {
       checkFlow(flow);
       for (const queue of this.#queuesOf(flow)) await queue.resume();
       await this.redis.del(this.keys.circuit(flow));
+      await this.redis.publish(this.keys.holdsChanged, flow);
       return [flow];
     }
     await this.redis.del(this.keys.pausedAll, this.keys.fleetHold);
@@ -178,6 +179,7 @@ export class FlowControl {
         resumed.add(name);
       }
     }
+    await this.redis.publish(this.keys.holdsChanged, '*');
     return [...resumed].sort();
   }
 

@@ -65,6 +65,8 @@ export interface CallExecutorDeps {
   batchSizes?: BatchSizes;
   /** Learns from each answer (usage, adaptive concurrency, pauses); not awaited. */
   onSignal?: (signal: LimitSignal, outcome: InvokeOutcome) => void;
+  /** Whether a flow is held now (no request of it may leave). */
+  isHeld?: (flow: string) => boolean;
   /** Watches for a sender's systematic mistake (the same error on every input, call after call). */
   breaker?: FlowBreaker;
   /**
@@ -127,6 +129,8 @@ export class CallExecutor {
           // fleet for as long as the request may take. The batch was cut under the same checks;
           // this matters for a resend after a token refresh.
           beforeAttempt: async (maxDurationMs) => {
+            // A hold that came while the call waited for its token or permit: nothing leaves.
+            if (this.deps.isHeld?.(flow)) return false;
             const now = Date.now();
             for (const trigger of batch) if (!trigger.run.canSend(now)) return false;
             return permit.covers(maxDurationMs);

@@ -4,6 +4,7 @@ import type { BufferBudget } from './buffer-budget.js';
 import type { ChunkLease } from './chunk-lease.js';
 import { ChunkRun, type PendingTrigger } from './chunk-run.js';
 import type { FlowBatcher } from './flow-batcher.js';
+import { jsonSize } from './json-size.js';
 import type { OutcomeStore } from './outcome-store.js';
 
 export interface ChunkProcessorDeps {
@@ -63,13 +64,24 @@ export class ChunkProcessor {
       return;
     }
 
-    // Records exist only for a chunk that was active before (BullMQ counts every start in
-    // `attemptsStarted`, and nothing but a worker holding the chunk writes its records): a chunk
-    // fetched for the first time skips the read.
-    const records =
-      job.attemptsStarted > 1
-        ? await store.load(chunkId, partition)
-        : new Map<number, TriggerRecord>();
+    // The chunk's whole size is taken before anything is awaited, so the fetch loop sees it
+    // at once (reading a chunk's records first let it fetch more meanwhile); what is not due is
+    // given back below.
+    const bytes = jsonSize(data.inputs);
+    budget.take(data.inputs.length, bytes);
+    let records: Map<number, TriggerRecord>;
+    try {
+      // Records exist only for a chunk that was active before (BullMQ counts every start in
+      // `attemptsStarted`, and nothing but a worker holding the chunk writes its records): a
+      // chunk fetched for the first time skips the read.
+      records =
+        job.attemptsStarted > 1
+          ? await store.load(chunkId, partition)
+          : new Map<number, TriggerRecord>();
+    } catch (err) {
+      budget.release(data.inputs.length, bytes);
+      throw err;
+    }
     const now = Date.now();
     const run = new ChunkRun(flow, chunkId, data.ids, data.keys, partition, lease);
     const due: PendingTrigger[] = [];
@@ -88,7 +100,9 @@ export class ChunkProcessor {
     });
 
     run.expect(due.length);
-    budget.take(due.length);
+    // Keep the due share of the bytes (an estimate: the chunk's, pro rata).
+    const dueBytes = Math.round((bytes * due.length) / Math.max(1, data.inputs.length));
+    budget.release(data.inputs.length - due.length, bytes - dueBytes);
     lease.onLost((reason) => {
       logger.warn(
         { flow, chunkId, reason },
@@ -101,7 +115,7 @@ export class ChunkProcessor {
       else if (due.length > 0) this.deps.batcher(flow).add(due);
       await run.done;
     } finally {
-      budget.release(due.length);
+      budget.release(due.length, dueBytes);
     }
     for (const [index, record] of run.records) records.set(index, record);
     // Tried even when the lease is lost: when the lock is in fact still ours, the chunk moves on

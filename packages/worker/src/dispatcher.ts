@@ -42,6 +42,8 @@ export interface DispatcherOptions {
   maxConcurrency: number;
   /** Triggers held in memory at most. */
   maxBufferedTriggers: number;
+  /** Bytes of input (as JSON) held in memory at most. */
+  maxBufferedBytes: number;
   /** Retention of trigger records after their last change. */
   resultTtlMs: number;
   /** How often the flow registry is read for new flows. @defaultValue 500 */
@@ -116,7 +118,7 @@ export class Dispatcher {
     this.#partitions = (
       options.partitions ?? keys.allPartitions.map((partition) => partition.partition)
     ).map((partition) => keys.forPartition(partition));
-    this.#budget = new BufferBudget(options.maxBufferedTriggers);
+    this.#budget = new BufferBudget(options.maxBufferedTriggers, options.maxBufferedBytes);
     this.#slots = options.slots ?? new LocalCallSlots(options.maxConcurrency);
     metrics.concurrencyLimit.set(this.#slots.limit);
     const store = new OutcomeStore(redis, keys, options.resultTtlMs);
@@ -146,6 +148,7 @@ export class Dispatcher {
       batchSizes: this.#batchSizes,
       onSignal: options.onSignal,
       breaker: new FlowBreaker(options.breaker),
+      isHeld: (flow) => this.#holds.isHeld(flow),
       onHold: (flow, cause) => {
         void this.#holds
           .hold(flow, cause)

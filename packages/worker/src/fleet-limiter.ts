@@ -464,6 +464,28 @@ export class FleetLimiter implements CallSlots {
     if (signal.budgetExhausted && this.#usage)
       this.#usage = { used: this.#usage.max, max: this.#usage.max };
     try {
+      // The pause goes first: this is the first command this answer sends, so Redis applies it
+      // before the release of the call's permit (sent right after on the same connection), and
+      // no other worker is granted a permit in between.
+      if (signal.pause) {
+        const [pausedUntil, isNew, streak] = await scripts.fdPause(
+          keys.limits,
+          now,
+          signal.pause.cause,
+          signal.pause.minMs,
+          Math.random(),
+        );
+        this.#pausedUntil = Math.max(this.#pausedUntil, Number(pausedUntil));
+        this.#streakKnown = true;
+        if (isNew) {
+          metrics.pauses.inc({ cause: signal.pause.cause });
+          logger.warn({ cause: signal.pause.cause, streak }, 'pausing every call of the org');
+          await redis.publish(keys.permitsReleased, `pause:${pausedUntil}`);
+        }
+      } else if (signal.healthy && this.#streakKnown) {
+        this.#streakKnown = false;
+        await redis.hset(keys.limits, 'pauseStreak', 0);
+      }
       if (limitInfo?.apiUsage) {
         const usage = limitInfo.apiUsage;
         const nearCap = this.#usage
@@ -483,25 +505,6 @@ export class FleetLimiter implements CallSlots {
           { apiMax: max },
           'Salesforce says the daily API allocation is spent; dispatch waits for the window to free up',
         );
-      }
-      if (signal.pause) {
-        const [pausedUntil, isNew, streak] = await scripts.fdPause(
-          keys.limits,
-          now,
-          signal.pause.cause,
-          signal.pause.minMs,
-          Math.random(),
-        );
-        this.#pausedUntil = Math.max(this.#pausedUntil, Number(pausedUntil));
-        this.#streakKnown = true;
-        if (isNew) {
-          metrics.pauses.inc({ cause: signal.pause.cause });
-          logger.warn({ cause: signal.pause.cause, streak }, 'pausing every call of the org');
-          await redis.publish(keys.permitsReleased, `pause:${pausedUntil}`);
-        }
-      } else if (signal.healthy && this.#streakKnown) {
-        this.#streakKnown = false;
-        await redis.hset(keys.limits, 'pauseStreak', 0);
       }
       if (signal.decrease || (signal.increase && this.#limit < this.#o.maxConcurrency)) {
         const limit = Number(

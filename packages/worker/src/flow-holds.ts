@@ -78,6 +78,7 @@ export class FlowHolds {
   #fleet: Hold | undefined;
   readonly #shown = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
+  #subscriber: RedisConnection | undefined;
   #ticking = false;
   /** Hold keys this process is probing now (a probe may wait long for a call permit). */
   readonly #probing = new Set<string>();
@@ -104,12 +105,20 @@ export class FlowHolds {
   }
 
   async start(): Promise<void> {
+    const { redis, keys } = this.options;
+    // Holds and releases are announced: every worker re-reads them within a round trip, not at
+    // its next poll (the poll stays, in case an announcement is missed).
+    this.#subscriber = redis.duplicate();
+    this.#subscriber.on('error', () => {});
+    this.#subscriber.on('message', () => void this.#refresh());
+    await this.#subscriber.subscribe(keys.holdsChanged);
     await this.#refresh();
     this.#timer = setInterval(() => void this.#tick(), this.options.refreshMs ?? 1_000);
   }
 
   stop(): void {
     clearInterval(this.#timer);
+    this.#subscriber?.disconnect();
   }
 
   /**
@@ -138,6 +147,7 @@ export class FlowHolds {
     if (!this.isHeld(flow) || (org && !this.#fleet)) this.#mark(org ? '*' : flow, hold);
     const created = await redis.set(key, JSON.stringify(hold), 'NX');
     if (created === 'OK') {
+      await redis.publish(keys.holdsChanged, org ? '*' : flow);
       logger.error(
         { flow: org ? '*' : flow, reason: hold.reason, code: hold.code, message: hold.message },
         org
@@ -259,6 +269,7 @@ export class FlowHolds {
       if (!current || current.openedAt !== hold.openedAt) return;
       if (result === 'back') {
         await redis.del(key);
+        await redis.publish(this.options.keys.holdsChanged, flow);
         logger.info(
           { flow: key === this.options.keys.fleetHold ? '*' : flow, reason: hold.reason },
           'the cause of the hold is gone: dispatch resumes',

@@ -67,7 +67,12 @@ export function reconcileCall(
   const status =
     outcome.status ?? ('status' in verdict && verdict.status > 0 ? verdict.status : undefined);
 
-  const retry = (trigger: SentTrigger, error: TriggerError, how: RetryHow): TriggerRecord => {
+  const retry = (
+    trigger: SentTrigger,
+    error: TriggerError,
+    how: RetryHow,
+    jitter: () => number = random,
+  ): TriggerRecord => {
     const attempts = how.counted ? trigger.attempts + 1 : trigger.attempts;
     if (how.counted) {
       if (attempts >= policy.maxAttempts) {
@@ -83,7 +88,7 @@ export function reconcileCall(
         });
       }
     }
-    const delay = retryDelayMs(Math.max(attempts, 1), policy, random, how.floorMs ?? 0);
+    const delay = retryDelayMs(Math.max(attempts, 1), policy, jitter, how.floorMs ?? 0);
     return { s: 'retry', a: attempts, n: now + delay, e: error };
   };
   const dead = (attempts: number, error: TriggerError): TriggerRecord => ({
@@ -92,11 +97,16 @@ export function reconcileCall(
     t: now,
     e: error,
   });
-  const all = (error: TriggerError, how: RetryHow): CallPlan => ({
-    kind: 'settle',
-    records: sent.map((trigger) => retry(trigger, error, how)),
-    error,
-  });
+  // One draw for the whole call: triggers that failed together go out together again, in one
+  // call, instead of one by one at jittered times.
+  const all = (error: TriggerError, how: RetryHow): CallPlan => {
+    const draw = random();
+    return {
+      kind: 'settle',
+      records: sent.map((trigger) => retry(trigger, error, how, () => draw)),
+      error,
+    };
+  };
   const withStatus = (code: string, message: string): TriggerError =>
     status === undefined ? { code, message } : { code, message, status };
 

@@ -189,6 +189,7 @@ export async function startWorker(
     lingerMs: config.dispatch.lingerMs,
     maxConcurrency: config.salesforce.maxConcurrency,
     maxBufferedTriggers: config.dispatch.maxBufferedTriggers,
+    maxBufferedBytes: config.dispatch.maxBufferedBytes,
     resultTtlMs: config.dispatch.resultTtlMs,
     lockDurationMs: config.dispatch.lockDurationMs,
     stalledIntervalMs: config.dispatch.stalledIntervalMs,

@@ -54,6 +54,12 @@ export const defaults = {
   retryMaxMs: 5 * 60_000,
   /** Triggers a worker process holds in memory (fetched, not yet answered). */
   maxBufferedTriggers: 20_000,
+  /**
+   * Bytes of input (as JSON) a worker process holds in memory. Parsed, an input takes about three
+   * times its JSON size in V8's heap: 64 MiB of inputs stay well inside the 384 MB old space of
+   * the Deployment's 512Mi limit, whatever the inputs' sizes.
+   */
+  maxBufferedBytes: 64 * 1024 * 1024,
   /** Lock on a chunk a worker holds; renewed at half. A killed worker's chunks return after it. */
   lockDurationMs: 30_000,
   /** How often workers look for chunks whose worker died. */

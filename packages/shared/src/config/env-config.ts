@@ -48,6 +48,8 @@ export interface Config {
     retryBaseMs: number;
     retryMaxMs: number;
     maxBufferedTriggers: number;
+    /** WORKER_MAX_BUFFERED_BYTES: the same bound in bytes of input JSON. */
+    maxBufferedBytes: number;
     resultTtlMs: number;
     lockDurationMs: number;
     stalledIntervalMs: number;
@@ -401,6 +403,13 @@ export function loadConfig(env: Env = process.env): Config {
         defaults.maxBufferedTriggers,
         1,
         10_000_000,
+      ),
+      maxBufferedBytes: integer(
+        env,
+        'WORKER_MAX_BUFFERED_BYTES',
+        defaults.maxBufferedBytes,
+        1024 * 1024,
+        16 * 1024 * 1024 * 1024,
       ),
       resultTtlMs: integer(env, 'RESULT_TTL_MS', defaults.resultTtlMs, 1_000, 30 * day),
       lockDurationMs: integer(env, 'WORKER_LOCK_DURATION_MS', defaults.lockDurationMs, 1_000, hour),

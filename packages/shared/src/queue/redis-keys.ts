@@ -68,6 +68,11 @@ export class RedisKeys {
   readonly permits: string;
   /** Pub/sub channel: a permit was released, waiters may try again. */
   readonly permitsReleased: string;
+  /**
+   * Pub/sub channel: a flow was held or released (by a worker, a probe or `resume`), so every
+   * worker re-reads the holds at once instead of at its next poll. Fleet-wide.
+   */
+  readonly holdsChanged: string;
   /** STRING lock: which worker re-reads the org's API usage while the budget is closed. */
   readonly limitsProbe: string;
   /** STRING: the fleet's Salesforce access token (JSON), shared so one refresh serves everyone. */
@@ -127,6 +132,7 @@ export class RedisKeys {
     this.limits = `${fleet}:limits`;
     this.permits = `${fleet}:limits:permits`;
     this.permitsReleased = `${fleet}:limits:released`;
+    this.holdsChanged = `${fleet}:holds:changed`;
     this.limitsProbe = `${fleet}:limits:probe`;
     this.token = `${fleet}:token`;
     this.tokenLock = `${fleet}:token:lock`;
