@@ -1,6 +1,6 @@
+import { type IngestServer, startIngestServer } from '@flow-dispatcher/ingest';
+import { adminUiOptionsFromConfig, registerAdminUi } from '@flow-dispatcher/ingest/admin-ui';
 import { Producer } from '@flow-dispatcher/producer';
-import { adminUiOptionsFromConfig, registerAdminUi } from '@flow-dispatcher/producer/admin-ui';
-import { type IngestServer, startIngestServer } from '@flow-dispatcher/producer/ingest';
 import { createLogger, loadConfig } from '@flow-dispatcher/shared';
 import { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

@@ -1,14 +1,7 @@
 import { Producer, type TriggerReceipt } from '@flow-dispatcher/producer';
-import {
-  keySlot,
-  masterOf,
-  parseTriggerId,
-  partitionOfKey,
-  type RedisClusterProcess,
-  RedisKeys,
-  startRedisCluster,
-} from '@flow-dispatcher/shared';
+import { keySlot, parseTriggerId, partitionOfKey, RedisKeys } from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import { masterOf, type RedisClusterProcess, startRedisCluster } from '@flow-dispatcher/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { IngestClient, ingestEnv, startIngest } from './ingest-support.js';
 import { runCli } from './support/cli-process.js';

@@ -1,13 +1,7 @@
 import { Producer } from '@flow-dispatcher/producer';
-import {
-  keySlot,
-  masterOf,
-  parseTriggerId,
-  type RedisClusterProcess,
-  RedisKeys,
-  startRedisCluster,
-} from '@flow-dispatcher/shared';
+import { keySlot, parseTriggerId, RedisKeys } from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import { masterOf, type RedisClusterProcess, startRedisCluster } from '@flow-dispatcher/testkit';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditDeliveries } from './support/faults.js';

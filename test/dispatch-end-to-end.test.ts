@@ -1,11 +1,11 @@
 import { Producer } from '@flow-dispatcher/producer';
-import { freePort } from '@flow-dispatcher/shared';
 import {
   alwaysAvailableInputs,
   type Simulator,
   simulatorDefaults,
   startSimulator,
 } from '@flow-dispatcher/simulator';
+import { freePort } from '@flow-dispatcher/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startRecordingProxy } from './support/faults.js';
 import { fleetEnv, startInProcessWorker } from './support/fleet.js';

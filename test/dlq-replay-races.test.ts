@@ -1,6 +1,6 @@
 import { Producer } from '@flow-dispatcher/producer';
-import { type RedisClusterProcess, startRedisCluster } from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import { type RedisClusterProcess, startRedisCluster } from '@flow-dispatcher/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type CliProcess, runCli } from './support/cli-process.js';
 import { recordFigures } from './support/faults.js';

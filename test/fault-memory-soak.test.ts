@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/shared';
+import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { IngestClient, ingestEnv, startIngestProcess } from './ingest-support.js';

@@ -1,11 +1,7 @@
 import { Producer } from '@flow-dispatcher/producer';
-import {
-  parseTriggerId,
-  RedisKeys,
-  type RedisServerProcess,
-  startRedisServer,
-} from '@flow-dispatcher/shared';
+import { parseTriggerId, RedisKeys } from '@flow-dispatcher/shared';
 import { type Simulator, simulatorDefaults, startSimulator } from '@flow-dispatcher/simulator';
+import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditDeliveries, peopleIds, recordFigures, WorkerFleet } from './support/faults.js';
 import { fleetEnv } from './support/fleet.js';

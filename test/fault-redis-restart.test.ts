@@ -1,6 +1,7 @@
 import { Producer } from '@flow-dispatcher/producer';
-import { RedisKeys, type RedisServerProcess, startRedisServer } from '@flow-dispatcher/shared';
+import { RedisKeys } from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { queuedJobs } from './ingest-support.js';
 import {

@@ -1,11 +1,11 @@
 import { Producer } from '@flow-dispatcher/producer';
-import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/shared';
 import {
   type Simulator,
   type SimulatorConfigPatch,
   simulatorDefaults,
   startSimulator,
 } from '@flow-dispatcher/simulator';
+import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/testkit';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli-process.js';

@@ -1,6 +1,6 @@
 import { Producer } from '@flow-dispatcher/producer';
-import { freePort, type RedisServerProcess, startRedisServer } from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import { freePort, type RedisServerProcess, startRedisServer } from '@flow-dispatcher/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CliProcess } from './support/cli-process.js';
 import { type RecordingProxy, startRecordingProxy } from './support/faults.js';

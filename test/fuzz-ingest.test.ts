@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { RedisKeys, type RedisServerProcess, startRedisServer } from '@flow-dispatcher/shared';
+import { RedisKeys } from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/testkit';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
-import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IngestClient, individualIds, ingestEnv, startIngest } from './ingest-support.js';
 import { fleetEnv, startInProcessWorker } from './support/fleet.js';

@@ -3,15 +3,9 @@ import {
   type IngestServer,
   type IngestServerOptions,
   startIngestServer,
-} from '@flow-dispatcher/producer/ingest';
-import {
-  createLogger,
-  createMetrics,
-  loadConfig,
-  RedisKeys,
-  SalesforceClient,
-} from '@flow-dispatcher/shared';
-import { tokenSourceFromConfig } from '@flow-dispatcher/worker';
+} from '@flow-dispatcher/ingest';
+import { SalesforceClient, tokenSourceFromConfig } from '@flow-dispatcher/salesforce';
+import { createLogger, createMetrics, loadConfig, RedisKeys } from '@flow-dispatcher/shared';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { CliProcess } from './support/cli-process.js';

@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Producer } from '@flow-dispatcher/producer';
-import { freePort } from '@flow-dispatcher/shared';
 import { type Simulator, simulatorDefaults, startSimulator } from '@flow-dispatcher/simulator';
+import { freePort } from '@flow-dispatcher/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import {
@@ -33,9 +33,6 @@ import { waitFor } from './support/wait.js';
  * have data). The run carries e-mail addresses, phone numbers and a configured sensitive input:
  * none of them, nor a token, may appear in the processes' logs or in /metrics.
  */
-
-/** Ingest lives in packages/producer/src/ingest; until it exists the test runs without it. */
-const INGEST = existsSync(join(REPO, 'packages/producer/src/ingest'));
 
 const TOKENS = ['obs-test-token-one-0123456789', 'obs-test-token-two-0123456789'];
 const CLIENT_SECRET = 'obs-test-client-secret-3b9f';
@@ -70,7 +67,7 @@ describe.skipIf(!hasPrometheus)('dashboard and rules on a real Prometheus', () =
   let prefix: string;
   let producer: Producer;
   let worker: CliProcess;
-  let ingest: CliProcess | undefined;
+  let ingest: CliProcess;
   let prometheus: ChildProcess | undefined;
   let prometheusLog = '';
   let dir: string;
@@ -107,13 +104,11 @@ describe.skipIf(!hasPrometheus)('dashboard and rules on a real Prometheus', () =
         job_name: 'flow-dispatcher-worker',
         static_configs: [{ targets: [`127.0.0.1:${metricsPort}`] }],
       },
-    ];
-    if (INGEST) {
-      scrape.push({
+      {
         job_name: 'flow-dispatcher-ingest',
         static_configs: [{ targets: [`127.0.0.1:${ingestPort}`] }],
-      });
-    }
+      },
+    ];
     writeFileSync(
       join(dir, 'prometheus.yml'),
       stringify({
@@ -213,18 +208,16 @@ describe.skipIf(!hasPrometheus)('dashboard and rules on a real Prometheus', () =
     // Ports the processes choose themselves (0) and report: none can be taken in between.
     worker = await startWorkerProcess({ ...env, METRICS_PORT: '0' });
     metricsPort = portOf(await worker.waitForLine(/"msg":"worker ready"/), 'metricsPort');
-    if (INGEST) {
-      ingest = new CliProcess(['ingest'], {
-        ...env,
-        INGEST_PORT: '0',
-        INGEST_TOKENS: TOKENS.join(','),
-      });
-      ingestPort = portOf(await ingest.waitForLine(/"msg":"ingest ready"/, 30_000), 'port');
-    }
+    ingest = new CliProcess(['ingest'], {
+      ...env,
+      INGEST_PORT: '0',
+      INGEST_TOKENS: TOKENS.join(','),
+    });
+    ingestPort = portOf(await ingest.waitForLine(/"msg":"ingest ready"/, 30_000), 'port');
     await startPrometheus();
 
-    // Traffic: through ingest when it exists (it counts triggers_enqueued_total), else the
-    // producer library; a flow Salesforce does not know (404: its circuit opens); dead letters.
+    // Traffic: through ingest (it counts triggers_enqueued_total), its native API and its
+    // drop-in; the library; a flow Salesforce does not know (404: it is held); dead letters.
     const good = Array.from({ length: 300 }, (_, i) => ({
       IndividualId: id('obs', i),
       EmailAddress: email(i),
@@ -237,27 +230,23 @@ describe.skipIf(!hasPrometheus)('dashboard and rules on a real Prometheus', () =
       TelephoneNumber: phone(1000 + i),
     }));
     const inputs = [...good, ...dead];
-    if (INGEST) {
-      for (let i = 0; i < inputs.length; i += 100) {
-        const response = await ingestPost(
-          `/v1/flows/${flow}/triggers`,
-          {
-            triggers: inputs.slice(i, i + 100).map((input) => ({ input })),
-          },
-          TOKENS[(i / 100) % 2],
-        );
-        expect(response.status, await response.clone().text()).toBe(202);
-      }
-      const dropIn = await ingestPost(`/services/data/v65.0/actions/custom/flow/${flow}`, {
-        inputs: [
-          { IndividualId: id('drop', 1), EmailAddress: email(2000), Coupon_Code: coupon(2000) },
-        ],
-      });
-      expect(dropIn.status, await dropIn.clone().text()).toBeLessThan(300);
-      expected.delivered += 1;
-    } else {
-      await producer.triggerMany(flow, inputs);
+    for (let i = 0; i < inputs.length; i += 100) {
+      const response = await ingestPost(
+        `/v1/flows/${flow}/triggers`,
+        {
+          triggers: inputs.slice(i, i + 100).map((input) => ({ input })),
+        },
+        TOKENS[(i / 100) % 2],
+      );
+      expect(response.status, await response.clone().text()).toBe(202);
     }
+    const dropIn = await ingestPost(`/services/data/v65.0/actions/custom/flow/${flow}`, {
+      inputs: [
+        { IndividualId: id('drop', 1), EmailAddress: email(2000), Coupon_Code: coupon(2000) },
+      ],
+    });
+    expect(dropIn.status, await dropIn.clone().text()).toBeLessThan(300);
+    expected.delivered += 1;
     expected.delivered += good.length;
     expected.dead = dead.length;
     await producer.triggerMany(
@@ -330,13 +319,11 @@ describe.skipIf(!hasPrometheus)('dashboard and rules on a real Prometheus', () =
   it('every metric the dashboard and the rules read is exported by a worker or ingest', async () => {
     expectRunning();
     const exposed = new Set<string>();
-    for (const port of INGEST ? [metricsPort, ingestPort] : [metricsPort]) {
+    for (const port of [metricsPort, ingestPort]) {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       for (const name of exposedMetricNames(text)) exposed.add(name);
     }
-    const queries = [...dashboardQueries(), ...ruleQueries()].filter(
-      (q) => INGEST || !q.expr.includes('flow_dispatcher_ingest_'),
-    );
+    const queries = [...dashboardQueries(), ...ruleQueries()];
     const missing = queries.flatMap((q) =>
       metricNames(q.expr)
         .filter((name) => !exposed.has(name))
@@ -346,10 +333,7 @@ describe.skipIf(!hasPrometheus)('dashboard and rules on a real Prometheus', () =
   });
 
   it('every expression of the dashboard and the rules parses and returns data', async () => {
-    const queries: NamedQuery[] = [...dashboardQueries(), ...ruleQueries()].filter(
-      (q) =>
-        INGEST || !/flow_dispatcher_ingest_|flow-dispatcher-ingest|triggers_enqueued/.test(q.expr),
-    );
+    const queries: NamedQuery[] = [...dashboardQueries(), ...ruleQueries()];
     expect(queries.length).toBeGreaterThan(40);
     const problems = async () => {
       const found: string[] = [];
@@ -393,12 +377,10 @@ describe.skipIf(!hasPrometheus)('dashboard and rules on a real Prometheus', () =
 
   it('`promtool check metrics` accepts the /metrics of the worker and of ingest', async () => {
     expectRunning();
-    for (const [name, port] of INGEST
-      ? [
-          ['worker', metricsPort],
-          ['ingest', ingestPort],
-        ]
-      : [['worker', metricsPort]]) {
+    for (const [name, port] of [
+      ['worker', metricsPort],
+      ['ingest', ingestPort],
+    ]) {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       const check = await run('promtool', ['check', 'metrics'], { input: text });
       expect(check.stdout + check.stderr, `${name} /metrics`).toBe('');
@@ -409,8 +391,8 @@ describe.skipIf(!hasPrometheus)('dashboard and rules on a real Prometheus', () =
   it('no e-mail address, phone number, sensitive input or token reaches the logs or /metrics', async () => {
     expectRunning();
     const texts: [string, string][] = [['worker log', worker.output]];
-    if (ingest) texts.push(['ingest log', ingest.output]);
-    for (const port of INGEST ? [metricsPort, ingestPort] : [metricsPort]) {
+    texts.push(['ingest log', ingest.output]);
+    for (const port of [metricsPort, ingestPort]) {
       texts.push([
         `:${port}/metrics`,
         await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),

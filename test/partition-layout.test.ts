@@ -1,5 +1,6 @@
 import { Producer } from '@flow-dispatcher/producer';
-import { RedisKeys, type RedisServerProcess, startRedisServer } from '@flow-dispatcher/shared';
+import { RedisKeys } from '@flow-dispatcher/shared';
+import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/testkit';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IngestClient, ingestEnv, startIngestProcess } from './ingest-support.js';

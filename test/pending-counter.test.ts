@@ -1,7 +1,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Producer } from '@flow-dispatcher/producer';
-import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fleetEnv, startInProcessWorker } from './support/fleet.js';
 import { waitFor } from './support/wait.js';

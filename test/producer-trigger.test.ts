@@ -1,6 +1,7 @@
 import { InvalidTriggerError, Producer } from '@flow-dispatcher/producer';
-import { parseTriggerId, startRedisServer } from '@flow-dispatcher/shared';
+import { parseTriggerId } from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import { startRedisServer } from '@flow-dispatcher/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { individualIds, stored } from './ingest-support.js';
 import { fleetEnv, startInProcessWorker } from './support/fleet.js';
@@ -105,9 +106,9 @@ describe('Producer.trigger', () => {
     const receipts = await Promise.all(calls);
     await closing;
     expect(receipts).toHaveLength(300);
-    await expect(producer.trigger(FLOW, { IndividualId: '0PKlate00000000001' })).rejects.toThrow(
-      'the producer is closed',
-    );
+    await expect(
+      producer.trigger(FLOW, { IndividualId: '0PKlate00000000001' }),
+    ).rejects.toMatchObject({ name: 'ProducerClosedError', code: 'PRODUCER_CLOSED' });
     expect((await stored(TEST_REDIS_URL, prefix, FLOW)).pending).toEqual({ [FLOW]: '300' });
     producer = new Producer({ redis: TEST_REDIS_URL, prefix });
   });

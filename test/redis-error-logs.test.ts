@@ -1,6 +1,6 @@
 import { Producer } from '@flow-dispatcher/producer';
-import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/testkit';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CliProcess } from './support/cli-process.js';

@@ -3,7 +3,7 @@ import {
   type InvokeOutcome,
   SalesforceClient,
   SingleFlightTokenSource,
-} from '@flow-dispatcher/shared';
+} from '@flow-dispatcher/salesforce';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from './support/wait.js';

@@ -1,9 +1,9 @@
-import { adminUiOptionsFromConfig, registerAdminUi } from '@flow-dispatcher/producer/admin-ui';
 import {
   type IngestServer,
   type IngestServerOptions,
   startIngestServer,
-} from '@flow-dispatcher/producer/ingest';
+} from '@flow-dispatcher/ingest';
+import { adminUiOptionsFromConfig, registerAdminUi } from '@flow-dispatcher/ingest/admin-ui';
 import { createLogger, loadConfig } from '@flow-dispatcher/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordFigures } from './support/faults.js';

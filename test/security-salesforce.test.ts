@@ -1,17 +1,12 @@
 import { Producer } from '@flow-dispatcher/producer';
-import {
-  freePort,
-  newChunkId,
-  RedisKeys,
-  type RedisServerProcess,
-  startRedisServer,
-} from '@flow-dispatcher/shared';
+import { newChunkId, RedisKeys } from '@flow-dispatcher/shared';
 import {
   alwaysAvailableInputs,
   type Simulator,
   simulatorDefaults,
   startSimulator,
 } from '@flow-dispatcher/simulator';
+import { freePort, type RedisServerProcess, startRedisServer } from '@flow-dispatcher/testkit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
-import { freePort, type RedisServerProcess, startRedisServer } from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import { freePort, type RedisServerProcess, startRedisServer } from '@flow-dispatcher/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IngestClient, startIngestProcess } from './ingest-support.js';
 import type { CliProcess } from './support/cli-process.js';

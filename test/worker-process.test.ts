@@ -1,6 +1,6 @@
 import { Producer } from '@flow-dispatcher/producer';
-import { startRedisServer } from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import { startRedisServer } from '@flow-dispatcher/testkit';
 import { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CliProcess } from './support/cli-process.js';

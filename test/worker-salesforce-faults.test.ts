@@ -1,12 +1,12 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Producer } from '@flow-dispatcher/producer';
-import { freePort } from '@flow-dispatcher/shared';
 import {
   alwaysAvailableInputs,
   type Simulator,
   simulatorDefaults,
   startSimulator,
 } from '@flow-dispatcher/simulator';
+import { freePort } from '@flow-dispatcher/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { peopleIds, WorkerFleet } from './support/faults.js';
 import { fleetEnv, metricSample, workerMetrics } from './support/fleet.js';

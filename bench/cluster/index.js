@@ -28,8 +28,8 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FlowControl, Producer } from '@flow-dispatcher/producer';
-import { startRedisCluster } from '@flow-dispatcher/shared';
 import { startSimulator } from '@flow-dispatcher/simulator';
+import { startRedisCluster } from '@flow-dispatcher/testkit';
 import { Cluster } from 'ioredis';
 
 const CLI_BIN = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));

@@ -29,7 +29,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startRedisServer } from '@flow-dispatcher/shared';
+import { startRedisServer } from '@flow-dispatcher/testkit';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { parseRedisCpuMs } from '../dist/private-redis.js';

@@ -1,4 +1,5 @@
-import { createRedis, type RedisServerProcess, startRedisServer } from '@flow-dispatcher/shared';
+import { createRedis } from '@flow-dispatcher/shared';
+import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/testkit';
 import type { Redis } from 'ioredis';
 
 /**

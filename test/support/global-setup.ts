@@ -1,4 +1,4 @@
-import { startRedisServer } from '@flow-dispatcher/shared';
+import { startRedisServer } from '@flow-dispatcher/testkit';
 import { Redis } from 'ioredis';
 
 /**

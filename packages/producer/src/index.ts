@@ -1,11 +1,7 @@
 export type { InputEdits } from '@flow-dispatcher/shared';
 export type { ChunkItem, TriggerReceipt } from './chunk-writer.js';
 export { ContendedTransactionError } from './contended-transaction-error.js';
-export {
-  type DeadLetterFilter,
-  DeadLetterQueue,
-  type ReplayOptions,
-} from './dead-letter-queue.js';
+export { type DeadLetterFilter, DeadLetterQueue, type ReplayOptions } from './dead-letter-queue.js';
 export {
   type FleetStatus,
   FlowBusyError,
@@ -16,12 +12,15 @@ export {
   type HoldView,
   type PauseResult,
 } from './flow-control.js';
-export {
-  ALWAYS_AVAILABLE_INPUTS,
-  checkInputAgainstDescribe,
-  type DescribeProblem,
-} from './ingest/describe-check.js';
+export { FlowQueues } from './flow-queues.js';
+export { GroupCommit, type GroupCommitOptions } from './group-commit/group-commit.js';
+export type {
+  CommitObserver,
+  TriggerCommitter,
+  WriteChunk,
+} from './group-commit/trigger-committer.js';
 export { InputEditConflictError, InvalidInputEditsError } from './input-edit-errors.js';
 export { InvalidTriggerError } from './invalid-trigger-error.js';
 export { type PartitionPart, RoundRobin, splitByPartition } from './partition-routing.js';
 export { MAX_KEY_LENGTH, Producer, type ProducerOptions, type TriggerOptions } from './producer.js';
+export { isProducerClosedError, ProducerClosedError } from './producer-closed-error.js';

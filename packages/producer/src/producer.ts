@@ -16,9 +16,10 @@ import {
 import { type ChunkItem, ChunkWriter, type TriggerReceipt } from './chunk-writer.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import { FlowQueues } from './flow-queues.js';
-import { GroupCommit } from './ingest/group-commit.js';
+import { GroupCommit } from './group-commit/group-commit.js';
 import { InvalidTriggerError } from './invalid-trigger-error.js';
 import { type PartitionPart, RoundRobin, splitByPartition } from './partition-routing.js';
+import { ProducerClosedError } from './producer-closed-error.js';
 import { readTriggerStatus } from './trigger-status.js';
 import { WatchLane } from './watch-lane.js';
 
@@ -184,7 +185,7 @@ export class Producer {
   ): Promise<TriggerReceipt> {
     const item: ChunkItem = { input, key: options.key };
     this.check(flow, [item]);
-    if (this.#closed) throw new Error('the producer is closed');
+    if (this.#closed) throw new ProducerClosedError();
     this.#triggerCommit ??= new GroupCommit((chunkFlow, items) => this.#store(chunkFlow, items), {
       lingerMs: 0,
       maxChunk: this.#maxChunkSize,

@@ -42,6 +42,7 @@ export {
   type InputLimits,
   type InputProblem,
   isValidInputName,
+  quoteName,
 } from './queue/trigger-input.js';
 export {
   type ChunkJobState,
@@ -56,28 +57,14 @@ export {
   toTriggerStatus,
 } from './queue/trigger-record.js';
 export {
-  type ClusterNodeInfo,
-  masterOf,
-  parseClusterNodes,
-  type RedisClusterOptions,
-  type RedisClusterProcess,
-  startRedisCluster,
-} from './redis/redis-cluster-process.js';
-export {
   connectRedis,
   createRedis,
   isCluster,
   type RedisConnection,
 } from './redis/redis-connection.js';
 export {
-  freePort,
-  type RedisServerProcess,
-  startRedisServer,
-} from './redis/redis-server-process.js';
-export {
   parseRedisUrl,
   type RedisAddress,
   type RedisTarget,
   redisUrlLabel,
 } from './redis/redis-url.js';
-export * from './salesforce/index.js';

@@ -1,18 +1,12 @@
-import type {
-  CallVerdict,
-  InvokeOutcome,
-  Logger,
-  Metrics,
-  TriggerRecord,
-} from '@flow-dispatcher/shared';
+import type { CallPermit, CallVerdict, InvokeOutcome } from '@flow-dispatcher/salesforce';
+import { type LimitSignal, limitSignal } from '@flow-dispatcher/salesforce';
+import type { Logger, Metrics, TriggerRecord } from '@flow-dispatcher/shared';
 import type { RetryPolicy } from './backoff.js';
 import type { BatchSizes } from './batch-sizes.js';
-import type { CallPermit } from './call-slots.js';
 import type { PendingTrigger } from './chunk-run.js';
 import { type FailurePattern, failurePattern } from './failure-pattern.js';
 import type { FlowBreaker } from './flow-breaker.js';
 import type { HoldReason } from './flow-holds.js';
-import { type LimitSignal, limitSignal } from './limit-signals.js';
 import type { OutcomeStore } from './outcome-store.js';
 import { reconcileCall } from './reconcile-call.js';
 

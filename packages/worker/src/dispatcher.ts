@@ -1,23 +1,16 @@
-import type {
-  InvokeOutcome,
-  Logger,
-  Metrics,
-  RedisConnection,
-  RedisKeys,
-} from '@flow-dispatcher/shared';
+import type { InvokeOutcome, LimitSignal } from '@flow-dispatcher/salesforce';
+import { type CallSlots, LocalCallSlots } from '@flow-dispatcher/salesforce';
+import type { Logger, Metrics, RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
 import { Queue } from 'bullmq';
 import type { RetryPolicy } from './backoff.js';
 import { BatchSizes } from './batch-sizes.js';
 import { BufferBudget } from './buffer-budget.js';
 import { CallExecutor, type CallObserver, type FlowInvoker } from './call-executor.js';
-
-import { type CallSlots, LocalCallSlots } from './call-slots.js';
 import { ChunkProcessor } from './chunk-processor.js';
 import { FlowBatcher } from './flow-batcher.js';
 import { type BreakerThresholds, FlowBreaker } from './flow-breaker.js';
 import { FlowConsumer } from './flow-consumer.js';
 import { FlowHolds, type ProbeResult } from './flow-holds.js';
-import type { LimitSignal } from './limit-signals.js';
 import { OutcomeStore } from './outcome-store.js';
 
 export interface DispatcherOptions {

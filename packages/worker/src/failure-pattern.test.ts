@@ -1,4 +1,4 @@
-import type { CallVerdict, InputVerdict } from '@flow-dispatcher/shared';
+import type { CallVerdict, InputVerdict } from '@flow-dispatcher/salesforce';
 import { describe, expect, it } from 'vitest';
 import { failurePattern, normaliseErrorMessage } from './failure-pattern.js';
 

@@ -1,4 +1,4 @@
-import type { CallVerdict, InputError } from '@flow-dispatcher/shared';
+import type { CallVerdict, InputError } from '@flow-dispatcher/salesforce';
 
 /**
  * What a call's answer says about whose fault its failures were (pure).

@@ -1,5 +1,5 @@
+import { type CallPermit, LocalCallSlots } from '@flow-dispatcher/salesforce';
 import { describe, expect, it } from 'vitest';
-import { type CallPermit, LocalCallSlots } from './call-slots.js';
 import { ChunkLease } from './chunk-lease.js';
 import { ChunkRun, type PendingTrigger } from './chunk-run.js';
 import { FlowBatcher } from './flow-batcher.js';

@@ -1,4 +1,4 @@
-import type { CallPermit, CallSlots } from './call-slots.js';
+import type { CallPermit, CallSlots } from '@flow-dispatcher/salesforce';
 import type { ChunkRun, PendingTrigger } from './chunk-run.js';
 
 /**

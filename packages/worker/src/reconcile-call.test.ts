@@ -1,4 +1,5 @@
-import type { CallVerdict, TriggerRecord } from '@flow-dispatcher/shared';
+import type { CallVerdict } from '@flow-dispatcher/salesforce';
+import type { TriggerRecord } from '@flow-dispatcher/shared';
 import { describe, expect, it } from 'vitest';
 import type { RetryPolicy } from './backoff.js';
 import { reconcileCall, type SentTrigger } from './reconcile-call.js';

@@ -1,4 +1,5 @@
-import type { CallVerdict, InputError, TriggerError, TriggerRecord } from '@flow-dispatcher/shared';
+import type { CallVerdict, InputError } from '@flow-dispatcher/salesforce';
+import type { TriggerError, TriggerRecord } from '@flow-dispatcher/shared';
 import { type RetryPolicy, retryDelayMs } from './backoff.js';
 
 /** What reconciliation needs to know of a trigger that was sent. */

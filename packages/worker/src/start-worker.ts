@@ -1,31 +1,24 @@
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import {
-  ClientCredentialsTokenMinter,
+  FleetLimiter,
+  fleetTokenSourceFromConfig,
+  isSalesforceRequestError,
+  permitLeaseMs,
+  SalesforceClient,
+  type TokenSource,
+} from '@flow-dispatcher/salesforce';
+import {
   type Config,
-  ConfigError,
   checkPartitionLayout,
   connectRedis,
   defaults,
-  isSalesforceAuthError,
-  isSalesforceRequestError,
-  JwtBearerTokenMinter,
   type Logger,
-  loadPrivateKey,
   type Metrics,
-  type RedisConnection,
   RedisKeys,
-  requireSalesforceAuth,
-  SalesforceClient,
-  SingleFlightTokenSource,
-  StaticTokenSource,
-  type TokenMinter,
-  type TokenSource,
 } from '@flow-dispatcher/shared';
 import { Dispatcher } from './dispatcher.js';
-import { FleetLimiter, permitLeaseMs } from './fleet-limiter.js';
 import { FleetStats } from './fleet-stats.js';
-import { FleetTokenSource } from './fleet-token-source.js';
 import { QueueDepthSampler } from './queue-depth-sampler.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -40,69 +33,6 @@ export interface WorkerRuntime {
   close(): Promise<void>;
 }
 
-/** What mints tokens for the configured flow, or the fixed token (which cannot be refreshed). */
-export function tokenMinterFromConfig(config: Config): TokenMinter | StaticTokenSource {
-  const auth = requireSalesforceAuth(config);
-  const timeoutMs = config.salesforce.connectTimeoutMs + config.salesforce.requestTimeoutMs;
-  switch (auth.kind) {
-    case 'jwt-bearer': {
-      const { privateKeyFile, ...rest } = auth;
-      return new JwtBearerTokenMinter({
-        ...rest,
-        privateKey: privateKeyFromConfig(privateKeyFile),
-        timeoutMs,
-      });
-    }
-    case 'client-credentials':
-      return new ClientCredentialsTokenMinter({ ...auth, timeoutMs });
-    case 'static':
-      return new StaticTokenSource(auth);
-  }
-}
-
-/**
- * The JWT bearer flow's key, read once at start-up. A file that is missing, unreadable or not an
- * RSA key is a configuration mistake like any other: a ConfigError naming SF_PRIVATE_KEY_FILE
- * (exit 2), never the key.
- */
-function privateKeyFromConfig(path: string): string {
-  try {
-    return loadPrivateKey(path);
-  } catch (err) {
-    if (!isSalesforceAuthError(err)) throw err;
-    const reason = err.message.replace(/^SF_PRIVATE_KEY_FILE:?\s*/, '');
-    throw new ConfigError('SF_PRIVATE_KEY_FILE', reason, { cause: err });
-  }
-}
-
-/** A token source for this process alone (single-flight refresh): for the CLI and ingest. */
-export function tokenSourceFromConfig(config: Config): TokenSource {
-  const minter = tokenMinterFromConfig(config);
-  return minter instanceof StaticTokenSource ? minter : new SingleFlightTokenSource(minter);
-}
-
-/**
- * The fleet's token source: one token shared through Redis, refreshed by one worker per expiry
- * (a fixed token is used as it is).
- */
-export function fleetTokenSourceFromConfig(
-  config: Config,
-  redis: RedisConnection,
-  logger: Logger,
-  metrics?: Metrics,
-): TokenSource {
-  const minter = tokenMinterFromConfig(config);
-  if (minter instanceof StaticTokenSource) return minter;
-  return new FleetTokenSource(redis, fleetKeys(config), minter, logger, {
-    onMint: () => metrics?.tokenRequests.inc(),
-  });
-}
-
-/** The deployment's keys: partition 0 (and the fleet's), which knows every partition. */
-function fleetKeys(config: Config): RedisKeys {
-  return new RedisKeys(config.redis.prefix, config.redis.partitions);
-}
-
 /** Wires a worker process from its configuration and starts it. */
 export async function startWorker(
   config: Config,
@@ -113,7 +43,8 @@ export async function startWorker(
   redis.on('error', (err) =>
     logger.warn({ err: { message: err.message } }, 'redis connection error'),
   );
-  const keys = fleetKeys(config);
+  // The deployment's keys: partition 0's (and the fleet's), which know every partition.
+  const keys = new RedisKeys(config.redis.prefix, config.redis.partitions);
   try {
     await checkPartitionLayout(redis, keys, logger);
   } catch (err) {

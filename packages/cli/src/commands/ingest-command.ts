@@ -1,16 +1,11 @@
+import { startIngestServer } from '@flow-dispatcher/ingest';
 import {
   adminUiOptionsFromConfig,
   checkAdminUiConfig,
   registerAdminUi,
-} from '@flow-dispatcher/producer/admin-ui';
-import { startIngestServer } from '@flow-dispatcher/producer/ingest';
-import {
-  type Config,
-  createLogger,
-  createMetrics,
-  SalesforceClient,
-} from '@flow-dispatcher/shared';
-import { tokenSourceFromConfig } from '@flow-dispatcher/worker';
+} from '@flow-dispatcher/ingest/admin-ui';
+import { SalesforceClient, tokenSourceFromConfig } from '@flow-dispatcher/salesforce';
+import { type Config, createLogger, createMetrics } from '@flow-dispatcher/shared';
 import { onShutdownSignal } from '../process-lifecycle.js';
 
 /**
@@ -43,7 +38,7 @@ export async function ingestCommand(config: Config): Promise<void> {
     logger,
     metrics,
     describer,
-    // ADMIN_UI=on: bull-board at /admin (see packages/producer/src/admin-ui).
+    // ADMIN_UI=on: bull-board at /admin (see packages/ingest/src/admin-ui).
     extend: config.admin.enabled
       ? (app, { redis }) => registerAdminUi(app, adminUiOptionsFromConfig(config, redis))
       : undefined,

@@ -1,4 +1,5 @@
-import { createRedis, startRedisServer } from '@flow-dispatcher/shared';
+import { createRedis } from '@flow-dispatcher/shared';
+import { startRedisServer } from '@flow-dispatcher/testkit';
 
 /** The Redis the demo uses, and how to let go of it. */
 export interface DemoRedis {

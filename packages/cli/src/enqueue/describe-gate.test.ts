@@ -1,4 +1,4 @@
-import type { FlowDescribe } from '@flow-dispatcher/shared';
+import type { FlowDescribe } from '@flow-dispatcher/salesforce';
 import { describe, expect, it } from 'vitest';
 import { csvRows } from './csv-source.js';
 import { DescribeGate } from './describe-gate.js';

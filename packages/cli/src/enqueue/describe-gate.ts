@@ -1,5 +1,6 @@
-import { ALWAYS_AVAILABLE_INPUTS, checkInputAgainstDescribe } from '@flow-dispatcher/producer';
-import type { FlowDescribe, FlowInput } from '@flow-dispatcher/shared';
+import type { FlowDescribe } from '@flow-dispatcher/salesforce';
+import { ALWAYS_AVAILABLE_INPUTS, checkInputAgainstDescribe } from '@flow-dispatcher/salesforce';
+import type { FlowInput } from '@flow-dispatcher/shared';
 import { UsageError } from '../usage-error.js';
 import { type InputColumn, NDJSON_CHECKED_ROWS } from './source-row.js';
 

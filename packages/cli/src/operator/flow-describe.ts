@@ -1,4 +1,4 @@
-import type { FlowDescribe } from '@flow-dispatcher/shared';
+import type { FlowDescribe } from '@flow-dispatcher/salesforce';
 import { type Config, requireSalesforceAuth } from '@flow-dispatcher/shared/config';
 
 /** Client error codes meaning the configured credentials are wrong: a configuration problem. */
@@ -19,8 +19,7 @@ const CREDENTIAL_CODES = new Set([
  */
 export async function describeFlowNow(config: Config, flow: string): Promise<FlowDescribe> {
   requireSalesforceAuth(config);
-  const { SalesforceClient } = await import('@flow-dispatcher/shared');
-  const { tokenSourceFromConfig } = await import('@flow-dispatcher/worker');
+  const { SalesforceClient, tokenSourceFromConfig } = await import('@flow-dispatcher/salesforce');
   const client = new SalesforceClient({
     tokens: tokenSourceFromConfig(config),
     apiVersion: config.salesforce.apiVersion,

@@ -107,3 +107,8 @@ function checkValue(
       };
   }
 }
+
+/** A client-chosen name (an input's, a flow's), quoted and cut short enough to echo in a message. */
+export function quoteName(name: string): string {
+  return JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name);
+}

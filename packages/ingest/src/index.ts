@@ -1,0 +1,6 @@
+/**
+ * `@flow-dispatcher/ingest`: the HTTP ingest service. A package of its own so that
+ * backends using the producer library do not load fastify.
+ */
+export type { FlowDescriber } from './describe-cache.js';
+export { type IngestServer, type IngestServerOptions, startIngestServer } from './ingest-server.js';

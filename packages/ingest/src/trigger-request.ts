@@ -1,0 +1,90 @@
+import type { ChunkItem } from '@flow-dispatcher/producer';
+import { MAX_KEY_LENGTH } from '@flow-dispatcher/producer';
+import {
+  checkTriggerInput,
+  type FlowInput,
+  type InputLimits,
+  quoteName,
+} from '@flow-dispatcher/shared';
+import { z } from 'zod';
+import { IngestError } from './ingest-error.js';
+import { formatIssuePath } from './issue-path.js';
+
+export interface TriggerRequestLimits {
+  /** Triggers in one request. */
+  maxTriggers: number;
+  /** Bounds on each input. */
+  inputLimits: InputLimits;
+}
+
+const unknownFields = (keys: readonly string[]) =>
+  `has unknown field(s) ${keys.map(quoteName).join(', ')}`;
+
+const keySchema = z
+  .string({ error: 'must be a string or null' })
+  .min(1, { error: `must be 1 to ${MAX_KEY_LENGTH} characters` })
+  .max(MAX_KEY_LENGTH, { error: `must be 1 to ${MAX_KEY_LENGTH} characters` })
+  .nullish();
+
+const triggerSchema = z.strictObject(
+  { input: z.unknown().optional(), key: keySchema },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `${unknownFields(issue.keys)} (a trigger has "input" and an optional "key")`
+        : 'must be an object {"input": {...}, "key": "optional idempotency key"}',
+  },
+);
+
+const bodySchema = z.strictObject(
+  {
+    triggers: z
+      .array(triggerSchema, { error: 'must be an array of triggers' })
+      .min(1, { error: 'must hold at least one trigger' }),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `the body ${unknownFields(issue.keys)} (expected only "triggers")`
+        : 'the body must be a JSON object {"triggers": [...]}',
+  },
+);
+
+/**
+ * Reads the body of `POST /v1/flows/{flow}/triggers` (pure): the shape, the number of triggers,
+ * each key and each input (`checkTriggerInput`: IndividualId, names, depth, size). Throws a 400
+ * IngestError naming the first problem; a request is taken whole or not at all.
+ */
+export function parseTriggerRequest(body: unknown, limits: TriggerRequestLimits): ChunkItem[] {
+  const triggers = (body as { triggers?: unknown } | null)?.triggers;
+  if (Array.isArray(triggers) && triggers.length > limits.maxTriggers) {
+    throw new IngestError(
+      400,
+      'TOO_MANY_TRIGGERS',
+      `triggers holds ${triggers.length} triggers, more than the ${limits.maxTriggers} allowed in one request`,
+      { field: 'triggers' },
+    );
+  }
+  const parsed = bodySchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = formatIssuePath(issue?.path ?? []);
+    const message = issue?.message ?? 'the body is not a valid request';
+    throw new IngestError(400, 'INVALID_REQUEST', path ? `${path} ${message}` : message, {
+      field: path || 'body',
+    });
+  }
+  return parsed.data.triggers.map((trigger, index) => {
+    const problem = checkTriggerInput(trigger.input, limits.inputLimits);
+    if (problem) {
+      const field = problem.field === 'input' ? 'input' : `input.${problem.field}`;
+      throw new IngestError(
+        400,
+        'INVALID_INPUT',
+        `triggers[${index}].${field} ${problem.message}`,
+        { field: problem.field },
+      );
+    }
+    return { input: trigger.input as FlowInput, key: trigger.key ?? null };
+  });
+}
