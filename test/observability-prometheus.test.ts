@@ -12,7 +12,6 @@ import {
   exposedMetricNames,
   metricNames,
   type NamedQuery,
-  REPO,
   RULES_FILE,
   ruleQueries,
   run,

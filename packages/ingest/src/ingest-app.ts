@@ -1,0 +1,163 @@
+import type { Logger } from '@flow-dispatcher/shared';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type onRequestHookHandler,
+} from 'fastify';
+import { limitBody } from './body-limit.js';
+import { toSalesforceError } from './drop-in-request.js';
+import { registerDropInRoute } from './drop-in-route.js';
+import { toIngestError } from './framework-errors.js';
+import { registerHealthRoutes } from './health-routes.js';
+import type { IngestContext } from './ingest-context.js';
+import { IngestError } from './ingest-error.js';
+import { parseJsonBody } from './json-body.js';
+import { registerTriggerRoutes } from './trigger-routes.js';
+
+/** Route patterns → the `route` label of the request metrics (bounded). */
+const ROUTE_LABELS: Record<string, string> = {
+  '/v1/flows/:flow/triggers': 'triggers',
+  '/services/data/v:version/actions/custom/flow/:flow': 'drop_in',
+  '/v1/triggers/:id': 'trigger_status',
+  '/v1/flows/:flow': 'flow_describe',
+  '/healthz': 'health',
+  '/readyz': 'health',
+  '/metrics': 'metrics',
+};
+
+export interface IngestAppOptions {
+  ctx: IngestContext;
+  /** INGEST_MAX_BODY_BYTES: larger bodies get 413. */
+  maxBodyBytes: number;
+  /** `Retry-After` of the 503 answered while shutting down. */
+  retryAfterSeconds: number;
+  logger: Logger;
+}
+
+/**
+ * The fastify app of ingest, built but not listening: JSON only, bodies bounded, every error as
+ * `{"error":{"code","message"}}` (Salesforce's shape under `/services/`), request metrics by
+ * route, 503 once shutting down, and the routes (native API, drop-in, health). Everything it
+ * stores or reads goes through `ctx`.
+ */
+export function buildIngestApp({
+  ctx,
+  maxBodyBytes,
+  retryAfterSeconds,
+  logger,
+}: IngestAppOptions): FastifyInstance {
+  const { ingestMetrics } = ctx;
+  const app = Fastify({
+    logger: false,
+    // The real limit is enforced by limitBody (which reads an oversized body to its end so the
+    // client gets its 413); fastify's own limit only stops bodies too large even to drain.
+    bodyLimit: drainLimitBytes(maxBodyBytes),
+    // Long enough that a 300-character flow name reaches our check and gets its 400.
+    routerOptions: { maxParamLength: 1_000 },
+    // Requests arriving while closing get our 503, not fastify's body.
+    return503OnClosing: false,
+    frameworkErrors: (err, request, reply) => sendError(request, reply, toIngestError(err)),
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+  app.setErrorHandler((err, request, reply) => {
+    const ingestError = toIngestError(err);
+    // Only the unexpected is logged here: Redis outages, failed writes and describe failures
+    // are logged once where they are noticed, and client errors are the client's to read.
+    if (ingestError.code === 'INTERNAL') {
+      logger.warn(
+        {
+          route: routeLabel(request),
+          code: ingestError.code,
+          err: errorSummary(ingestError.cause ?? err),
+        },
+        'request failed',
+      );
+    }
+    return sendError(request, reply, ingestError);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      request,
+      reply,
+      new IngestError(404, 'NOT_FOUND', `no such endpoint: ${request.method} on this path`),
+    ),
+  );
+  app.addHook('onRequest', async (request, reply) => {
+    ingestMetrics.inFlight.inc();
+    // 'close' comes once per response, answered or abandoned by the client.
+    reply.raw.once('close', () => ingestMetrics.inFlight.dec());
+    if (ctx.closing() && routeLabel(request) !== 'health') {
+      reply.header('connection', 'close');
+      throw new IngestError(503, 'SHUTTING_DOWN', 'ingest is shutting down; retry', {
+        retryAfterSeconds,
+      });
+    }
+  });
+  app.addHook('preParsing', async (request, _reply, payload) =>
+    request.method === 'GET' || request.method === 'HEAD'
+      ? payload
+      : limitBody(
+          payload,
+          Number(request.headers['content-length'] ?? Number.NaN),
+          maxBodyBytes,
+          drainLimitBytes(maxBodyBytes),
+        ),
+  );
+  // Answers sent while closing end their connection, so the server closes without waiting for
+  // keep-alive timeouts. So do answers sent before the body had arrived (a 415 or 401 for a
+  // large body): the rest of it would otherwise sit in the socket ahead of the connection's next
+  // request, which would wait until the keep-alive timeout cut the connection.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (ctx.closing() || !request.raw.complete) reply.header('connection', 'close');
+    return payload;
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = routeLabel(request);
+    ingestMetrics.requests.inc({ route, status: String(reply.statusCode) });
+    ingestMetrics.requestDuration.observe({ route }, reply.elapsedTime / 1_000);
+  });
+
+  const authenticate: onRequestHookHandler = async (request) => {
+    if (ctx.tokens && !ctx.tokens.accepts(request.headers.authorization)) {
+      throw new IngestError(401, 'UNAUTHORIZED', 'a valid bearer token is required');
+    }
+  };
+  registerTriggerRoutes(app, ctx, authenticate);
+  registerDropInRoute(app, ctx, authenticate);
+  registerHealthRoutes(app, ctx);
+  return app;
+}
+
+/** Oversized bodies are read and discarded up to this size, so the client can read the 413. */
+function drainLimitBytes(maxBodyBytes: number): number {
+  return Math.max(4 * maxBodyBytes, 16 * 1024 * 1024);
+}
+
+function routeLabel(request: FastifyRequest): string {
+  const url = request.routeOptions.url;
+  return (url && ROUTE_LABELS[url]) || 'unmatched';
+}
+
+function sendError(request: FastifyRequest, reply: FastifyReply, err: IngestError) {
+  if (err.retryAfterSeconds !== undefined) {
+    reply.header('retry-after', String(err.retryAfterSeconds));
+  }
+  if (err.status === 401) reply.header('www-authenticate', 'Bearer');
+  if (request.url.startsWith('/services/')) {
+    const salesforce = toSalesforceError(err);
+    return reply.code(salesforce.status).send(salesforce.body);
+  }
+  return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
+}
+
+export function errorSummary(err: unknown): { name?: string; message: string } {
+  return err instanceof Error ? { name: err.name, message: err.message } : { message: String(err) };
+}
