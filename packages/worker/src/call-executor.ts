@@ -110,11 +110,55 @@ export class CallExecutor {
     batch: PendingTrigger[],
     permit: CallPermit,
   ): Promise<void> => {
-    const { invoker, store, policy, metrics, logger } = this.deps;
-    let outcome: InvokeOutcome;
+    const outcome = await this.#invoke(flow, batch, permit);
+    const now = Date.now();
+    const signal = this.#learn(flow, outcome, permit);
+
+    const pattern = failurePattern(outcome.verdict);
+    if (pattern.rolledBack && batch.length > 1 && this.deps.batchSizes) {
+      // Every input failed alike with a governor limit or the generic flow fault: the call's one
+      // transaction may have rolled back for its size (nothing ran). Smaller calls tell.
+      const size = this.deps.batchSizes.shrink(flow, batch.length);
+      this.deps.logger.warn(
+        { flow, inputs: batch.length, batchSize: size, errorCode: pattern.error?.code },
+        'every input failed alike (a rolled-back transaction?): sending them again in smaller calls',
+      );
+      this.#resend(flow, batch, size, outcome, pattern.error?.code ?? 'ROLLED_BACK', now);
+      return;
+    }
+    if (signal.healthy) this.deps.batchSizes?.succeeded(flow, batch.length);
+    const keepForRetry = this.#observeForBreaker(flow, batch, pattern, outcome.verdict);
+    const plan = reconcileCall(batch, outcome, this.deps.policy, now, Math.random, {
+      keepForRetry,
+    });
+    if (plan.kind === 'split') {
+      this.deps.logger.warn(
+        {
+          flow,
+          inputs: batch.length,
+          status: outcome.status,
+          errorCode: plan.error.code,
+          reason: plan.error.message,
+        },
+        'salesforce refused the whole call; sending it again as two halves to find the bad input',
+      );
+      this.#resend(flow, batch, Math.ceil(batch.length / 2), outcome, plan.error.code, now);
+      return;
+    }
+
+    const errorCode = plan.error?.code ?? firstErrorCode(outcome.verdict, plan.records);
+    // A call that never left (no token, or its permit or a lock lapsed first) is no request.
+    if (outcome.attempts > 0) this.#countCall(flow, batch.length, outcome, errorCode);
+    const settled = await this.#settle(flow, batch, plan.records);
+    if (settled) this.#report(flow, batch, plan.records, outcome, settled, errorCode, now);
+  };
+
+  /** The HTTP call, under the gate every request passes; never throws. */
+  async #invoke(flow: string, batch: PendingTrigger[], permit: CallPermit): Promise<InvokeOutcome> {
+    const { invoker, metrics } = this.deps;
     metrics.inflightCalls.inc();
     try {
-      outcome = await invoker.invokeFlow(
+      return await invoker.invokeFlow(
         flow,
         batch.map((trigger) => trigger.input),
         {
@@ -135,7 +179,7 @@ export class CallExecutor {
       // A client that throws has a bug or refused the request; count it as an attempt so a
       // trigger that always provokes it ends in the dead letters instead of looping.
       const message = err instanceof Error ? err.message : String(err);
-      outcome = {
+      return {
         verdict: { kind: 'malformed-response', status: 0, message },
         durationMs: 0,
         attempts: 1,
@@ -143,12 +187,16 @@ export class CallExecutor {
     } finally {
       metrics.inflightCalls.dec();
     }
+  }
 
-    const now = Date.now();
+  /**
+   * What the answer tells the fleet (usage, the adaptive limit, a pause, a hold), then the
+   * permit's release: the limiter hears of a pause, and the flow's hold is known, before the slot
+   * is released, so the slot is not handed on to another call of a flow that is being held.
+   */
+  #learn(flow: string, outcome: InvokeOutcome, permit: CallPermit): LimitSignal {
     const { verdict } = outcome;
     const signal = limitSignal(verdict, outcome.durationMs);
-    // The limiter hears of a pause, and the flow's hold is known, before the slot is released,
-    // so the slot is not handed on to another call of a flow that is being held.
     this.deps.onSignal?.(signal, outcome);
     if (verdict.kind === 'flow-missing') {
       this.deps.onHold?.(flow, {
@@ -165,74 +213,65 @@ export class CallExecutor {
       });
     }
     permit.release();
+    return signal;
+  }
 
-    const pattern = failurePattern(verdict);
-    if (pattern.rolledBack && batch.length > 1 && this.deps.batchSizes) {
-      // Every input failed alike with a governor limit or the generic flow fault: the call's one
-      // transaction may have rolled back for its size (nothing ran). Smaller calls tell.
-      const size = this.deps.batchSizes.shrink(flow, batch.length);
-      logger.warn(
-        { flow, inputs: batch.length, batchSize: size, errorCode: pattern.error?.code },
-        'every input failed alike (a rolled-back transaction?): sending them again in smaller calls',
-      );
-      this.#resend(flow, batch, size, outcome, pattern.error?.code ?? 'ROLLED_BACK', now);
-      return;
-    }
-    if (signal.healthy) this.deps.batchSizes?.succeeded(flow, batch.length);
-    const keepForRetry = this.#observeForBreaker(flow, batch, pattern, verdict);
-    const plan = reconcileCall(batch, outcome, policy, now, Math.random, { keepForRetry });
-
-    if (plan.kind === 'split') {
-      logger.warn(
-        {
-          flow,
-          inputs: batch.length,
-          status: outcome.status,
-          errorCode: plan.error.code,
-          reason: plan.error.message,
-        },
-        'salesforce refused the whole call; sending it again as two halves to find the bad input',
-      );
-      this.#resend(flow, batch, Math.ceil(batch.length / 2), outcome, plan.error.code, now);
-      return;
-    }
-
-    const errorCode = plan.error?.code ?? firstErrorCode(outcome.verdict, plan.records);
-    // A call that never left (no token, or its permit or a lock lapsed first) is no request.
-    if (outcome.attempts > 0) this.#countCall(flow, batch.length, outcome, errorCode);
+  /**
+   * Records the call's outcomes in Redis, then settles each trigger in its run. Nothing is
+   * settled if the write fails (the triggers are handed back and sent again later).
+   */
+  async #settle(
+    flow: string,
+    batch: PendingTrigger[],
+    records: readonly (TriggerRecord | undefined)[],
+  ): Promise<{ succeeded: number; retried: number; dead: number } | undefined> {
     try {
-      await store.persist(batch, plan.records);
+      await this.deps.store.persist(batch, records as TriggerRecord[]);
     } catch (err) {
-      logger.error(
+      this.deps.logger.error(
         { flow, err },
         'could not record call outcomes in Redis; the triggers will be sent again',
       );
       for (const trigger of batch) trigger.run.handBack();
-      return;
+      return undefined;
     }
-
-    let succeeded = 0;
-    let retried = 0;
-    let dead = 0;
+    const counts = { succeeded: 0, retried: 0, dead: 0 };
     batch.forEach((trigger, i) => {
-      const record = plan.records[i];
+      const record = records[i];
       if (!record) {
         trigger.run.handBack();
         return;
       }
       trigger.run.settle(trigger.index, record);
-      if (record.s === 'retry') {
-        retried++;
-        return;
-      }
-      if (record.s === 'ok') succeeded++;
-      else dead++;
-      metrics.triggerLatency.observe({ flow }, (now - trigger.enqueuedAt) / 1000);
+      if (record.s === 'retry') counts.retried++;
+      else if (record.s === 'ok') counts.succeeded++;
+      else counts.dead++;
     });
+    return counts;
+  }
+
+  /** Metrics, the call's log line, and the observers (stats): nothing here changes an outcome. */
+  #report(
+    flow: string,
+    batch: PendingTrigger[],
+    records: readonly (TriggerRecord | undefined)[],
+    outcome: InvokeOutcome,
+    counts: { succeeded: number; retried: number; dead: number },
+    errorCode: string | undefined,
+    now: number,
+  ): void {
+    const { metrics, logger } = this.deps;
+    const { succeeded, retried, dead } = counts;
+    if (succeeded + dead > 0) {
+      batch.forEach((trigger, i) => {
+        const state = records[i]?.s;
+        if (state === 'ok' || state === 'dead')
+          metrics.triggerLatency.observe({ flow }, (now - trigger.enqueuedAt) / 1000);
+      });
+    }
     if (succeeded) metrics.triggers.inc({ flow, outcome: 'succeeded' }, succeeded);
     if (retried) metrics.triggers.inc({ flow, outcome: 'retried' }, retried);
     if (dead) metrics.triggers.inc({ flow, outcome: 'dead' }, dead);
-
     const line = {
       flow,
       inputs: batch.length,
@@ -257,7 +296,7 @@ export class CallExecutor {
       errorCode,
       at: now,
     });
-  };
+  }
 
   /**
    * Shows the flow's breaker what this answer says of its inputs, and holds the flow when it
