@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { openOperatorContext } from '../operator/operator-redis.js';
 import { parseDurationMs } from '../options/duration-option.js';
 import { operatorCommand } from '../options/operator-command.js';
-import { formatCount, formatDuration, formatRate } from '../output/format-number.js';
+import { DrainProgress } from '../output/drain-progress.js';
+import { formatCount, formatDuration } from '../output/format-number.js';
 import { RateMeter } from '../output/rate-meter.js';
 import { UsageError } from '../usage-error.js';
 import { checkFlowArgument } from './pause-command.js';
@@ -15,7 +16,6 @@ interface DrainOptions {
 }
 
 const POLL_MS = 1_000;
-const PLAIN_LINE_EVERY_MS = 5_000;
 
 /** `flow-dispatcher drain`: waits until no trigger is pending. */
 export function registerDrainCommand(program: Command): void {
@@ -42,10 +42,9 @@ async function drain(options: DrainOptions): Promise<void> {
   const { FlowControl } = await import('@flow-dispatcher/producer');
   const control = new FlowControl(ctx.redis, ctx.keys);
   const err = process.stderr;
-  const tty = err.isTTY === true;
   const started = Date.now();
   const meter = new RateMeter(15_000);
-  let lastLine = 0;
+  const progress = new DrainProgress(err);
   let left = Number.NaN;
   try {
     const status = await control.status();
@@ -66,25 +65,18 @@ async function drain(options: DrainOptions): Promise<void> {
       }
       if (left === 0) break;
       if (timeoutMs !== undefined && now - started >= timeoutMs) {
-        if (tty) err.write('\n');
+        progress.stop();
         throw new Error(
           `timed out after ${formatDuration(now - started)}: ${formatCount(left)} trigger(s) still pending`,
         );
       }
       if (Number.isFinite(left)) {
         meter.sample(now, left);
-        const rate = -meter.perSecond();
-        const eta = rate > 0 ? `, ETA ${formatDuration((left / rate) * 1_000)}` : '';
-        const line = `draining: ${formatCount(left)} trigger(s) pending, ${formatRate(Math.max(0, rate))}/s${eta}, ${formatDuration(now - started)} elapsed`;
-        if (tty) err.write(`\r\x1b[2K${line}`);
-        else if (now - lastLine >= PLAIN_LINE_EVERY_MS) {
-          err.write(`${line}\n`);
-          lastLine = now;
-        }
+        progress.update(left, -meter.perSecond(), now - started, now);
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
-    if (tty) err.write('\r\x1b[2K');
+    progress.stop();
     const elapsedMs = Date.now() - started;
     if (options.json) {
       process.stdout.write(`${JSON.stringify({ drained: true, elapsedMs })}\n`);
