@@ -1,10 +1,7 @@
-import { Producer } from '@flow-dispatcher/producer';
 import { RedisKeys } from '@flow-dispatcher/shared';
-import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
-import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/testkit';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { auditDeliveries, peopleIds, recordFigures, WorkerFleet } from './support/faults.js';
-import { fleetEnv } from './support/fleet.js';
+import { describe, expect, it } from 'vitest';
+import { useFaultRig } from './support/fault-rig.js';
+import { auditDeliveries, peopleIds, recordFigures } from './support/faults.js';
 import { sleep, waitFor } from './support/wait.js';
 
 const FLOW = 'Welcome_SMS';
@@ -28,49 +25,25 @@ const MAX_INPUTS = 50;
  * out may be sent again by the new owner.
  */
 describe('fault: chunk locks lost while Redis is frozen', () => {
-  let redis: RedisServerProcess;
-  let sim: Simulator;
-  let producer: Producer;
-  let fleet: WorkerFleet | undefined;
-
-  beforeEach(async () => {
-    redis = await startRedisServer();
-    sim = await startSimulator({
-      port: 0,
-      latency: { kind: 'fixed', ms: LATENCY_MS },
-      recordInputs: true,
-    });
-    producer = new Producer({ redis: redis.url, prefix: 'lockloss', maxChunkSize: 100 });
-  });
-
-  afterEach(async () => {
-    if (redis.child.signalCode === null) redis.child.kill('SIGCONT');
-    await fleet?.killAll();
-    await producer.close();
-    await sim.close();
-    await redis.stop();
+  const rig = useFaultRig({
+    prefix: 'lockloss',
+    maxChunkSize: 100,
+    simulator: { latency: { kind: 'fixed', ms: LATENCY_MS }, recordInputs: true },
   });
 
   it('sends nothing of a chunk after its lock is lost: duplicates only from calls not yet recorded then', async () => {
+    const { redis, sim, producer } = rig;
     const ids = peopleIds('lock', TRIGGERS);
     await producer.triggerMany(
       FLOW,
       ids.map((IndividualId) => ({ IndividualId })),
     );
-    fleet = new WorkerFleet(
-      fleetEnv({
-        redisUrl: redis.url,
-        prefix: 'lockloss',
-        simulatorUrl: sim.url,
-        extra: {
-          SF_MAX_CONCURRENCY: String(MAX_CONCURRENCY),
-          SF_MAX_INPUTS_PER_CALL: String(MAX_INPUTS),
-          WORKER_LOCK_DURATION_MS: String(LOCK_MS),
-          WORKER_STALLED_INTERVAL_MS: String(STALLED_MS),
-        },
-      }),
-    );
-    await fleet.start(2);
+    await rig.workers(2, {
+      SF_MAX_CONCURRENCY: String(MAX_CONCURRENCY),
+      SF_MAX_INPUTS_PER_CALL: String(MAX_INPUTS),
+      WORKER_LOCK_DURATION_MS: String(LOCK_MS),
+      WORKER_STALLED_INTERVAL_MS: String(STALLED_MS),
+    });
 
     // Freeze once a first round of calls was answered and the next is in flight.
     await waitFor(

@@ -1,10 +1,8 @@
-import { Producer } from '@flow-dispatcher/producer';
 import { parseTriggerId, RedisKeys } from '@flow-dispatcher/shared';
-import { type Simulator, simulatorDefaults, startSimulator } from '@flow-dispatcher/simulator';
-import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/testkit';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { auditDeliveries, peopleIds, recordFigures, WorkerFleet } from './support/faults.js';
-import { fleetEnv } from './support/fleet.js';
+import { simulatorDefaults } from '@flow-dispatcher/simulator';
+import { describe, expect, it } from 'vitest';
+import { useFaultRig } from './support/fault-rig.js';
+import { auditDeliveries, peopleIds, recordFigures } from './support/faults.js';
 import { sleep, waitFor } from './support/wait.js';
 
 const FLOW = 'Welcome_SMS';
@@ -20,45 +18,25 @@ const HOLD_MS = 6_000;
  * the triggers that had no answer go out.
  */
 describe('fault: a partly answered chunk held longer than RESULT_TTL_MS', () => {
-  let redis: RedisServerProcess;
-  let sim: Simulator;
-  let producer: Producer;
-  let fleet: WorkerFleet | undefined;
-
-  beforeEach(async () => {
-    redis = await startRedisServer();
-    sim = await startSimulator({ port: 0, latency: { kind: 'fixed', ms: 100 } });
-    producer = new Producer({ redis: redis.url, prefix: 'ttl' });
-  });
-
-  afterEach(async () => {
-    await fleet?.killAll();
-    await producer.close();
-    await sim.close();
-    await redis.stop();
+  const rig = useFaultRig({
+    prefix: 'ttl',
+    simulator: { latency: { kind: 'fixed', ms: 100 } },
   });
 
   it('keeps its records while it waits, sends nothing twice when it resumes, then lets them expire', async () => {
+    const { sim, producer } = rig;
     const ids = peopleIds('ttl', TRIGGERS);
     const receipts = await producer.triggerMany(
       FLOW,
       ids.map((IndividualId) => ({ IndividualId })),
     );
     const chunkId = parseTriggerId(receipts[0]?.id ?? '')?.chunkId ?? '';
-    fleet = new WorkerFleet(
-      fleetEnv({
-        redisUrl: redis.url,
-        prefix: 'ttl',
-        simulatorUrl: sim.url,
-        extra: {
-          RESULT_TTL_MS: String(RESULT_TTL_MS),
-          SF_MAX_CONCURRENCY: '1',
-          SF_MAX_INPUTS_PER_CALL: '100',
-          CIRCUIT_PROBE_MS: '1000',
-        },
-      }),
-    );
-    await fleet.start(1);
+    await rig.workers(1, {
+      RESULT_TTL_MS: String(RESULT_TTL_MS),
+      SF_MAX_CONCURRENCY: '1',
+      SF_MAX_INPUTS_PER_CALL: '100',
+      CIRCUIT_PROBE_MS: '1000',
+    });
 
     // A few calls through, then the flow is deactivated (a weekend's change freeze, say).
     await waitFor(() => sim.stats().deliveries.unique >= 300, {

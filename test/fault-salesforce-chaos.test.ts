@@ -1,10 +1,8 @@
-import { Producer } from '@flow-dispatcher/producer';
+import type { Producer } from '@flow-dispatcher/producer';
 import { decodeTriggerRecord, RedisKeys } from '@flow-dispatcher/shared';
-import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
-import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/testkit';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { auditDeliveries, peopleIds, recordFigures, WorkerFleet } from './support/faults.js';
-import { fleetEnv } from './support/fleet.js';
+import { describe, expect, it } from 'vitest';
+import { useFaultRig } from './support/fault-rig.js';
+import { auditDeliveries, peopleIds, recordFigures } from './support/faults.js';
 import { waitFor } from './support/wait.js';
 
 const FLOW = 'Welcome_SMS';
@@ -30,15 +28,9 @@ const MAX_CONCURRENCY = 8;
  * machine, any call the worker gave up on). Each such call costs at most its own inputs.
  */
 describe('fault: Salesforce chaos', () => {
-  let redis: RedisServerProcess;
-  let sim: Simulator;
-  let producer: Producer;
-  let fleet: WorkerFleet | undefined;
-
-  beforeEach(async () => {
-    redis = await startRedisServer();
-    sim = await startSimulator({
-      port: 0,
+  const rig = useFaultRig({
+    prefix: 'chaos',
+    simulator: {
       latency: { kind: 'uniform', minMs: 20, maxMs: 60, spikes: { rate: 0.05, ms: 1_250 } },
       http503Rate: 0.2,
       hangAfterProcessingRate: 0.05,
@@ -48,20 +40,13 @@ describe('fault: Salesforce chaos', () => {
       recordInputs: true,
       // The rates decide the rest; one of each armed so that every fault surely happens.
       failNext: { hang: 1, http503: 1, reset: 1 },
-    });
-    producer = new Producer({ redis: redis.url, prefix: 'chaos' });
-  });
-
-  afterEach(async () => {
-    await fleet?.killAll();
-    await producer.close();
-    await sim.close();
-    await redis.stop();
+    },
   });
 
   it('delivers everything; duplicates only from calls that timed out after running', {
     timeout: 240_000,
   }, async () => {
+    const { sim, producer } = rig;
     const people = peopleIds('chaos', TRIGGERS);
     const receipts = await producer.triggerMany(
       FLOW,
@@ -69,19 +54,11 @@ describe('fault: Salesforce chaos', () => {
     );
     expect(receipts).toHaveLength(TRIGGERS);
 
-    fleet = new WorkerFleet(
-      fleetEnv({
-        redisUrl: redis.url,
-        prefix: 'chaos',
-        simulatorUrl: sim.url,
-        extra: {
-          SF_MAX_CONCURRENCY: String(MAX_CONCURRENCY),
-          SF_MAX_INPUTS_PER_CALL: String(MAX_INPUTS),
-          SF_REQUEST_TIMEOUT_MS: '3000',
-        },
-      }),
-    );
-    await fleet.start(2);
+    await rig.workers(2, {
+      SF_MAX_CONCURRENCY: String(MAX_CONCURRENCY),
+      SF_MAX_INPUTS_PER_CALL: String(MAX_INPUTS),
+      SF_REQUEST_TIMEOUT_MS: '3000',
+    });
     const keys = new RedisKeys('chaos');
     await waitFor(async () => (await producer.redis.hget(keys.pending, FLOW)) === '0', {
       message: 'every trigger settled',

@@ -1,8 +1,6 @@
-import { Producer } from '@flow-dispatcher/producer';
 import { RedisKeys } from '@flow-dispatcher/shared';
-import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
-import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/testkit';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useFaultRig } from './support/fault-rig.js';
 import {
   auditDeliveries,
   callsOfWorker,
@@ -11,9 +9,7 @@ import {
   recordFigures,
   Traffic,
   unrecordedTriggers,
-  WorkerFleet,
 } from './support/faults.js';
-import { fleetEnv } from './support/fleet.js';
 import { waitFor } from './support/wait.js';
 
 const FLOW = 'Welcome_SMS';
@@ -23,47 +19,23 @@ const MAX_CONCURRENCY = 6;
 const MAX_INPUTS = 200;
 
 describe('fault: workers SIGKILLed during a run', () => {
-  let redis: RedisServerProcess;
-  let sim: Simulator;
-  let producer: Producer;
-  let fleet: WorkerFleet | undefined;
-
-  beforeEach(async () => {
-    redis = await startRedisServer();
-    // recordInputs: each call keeps its IndividualIds, so every duplicate can be traced to the
-    // call that carried it.
-    sim = await startSimulator({
-      port: 0,
-      latency: { kind: 'uniform', minMs: 80, maxMs: 200 },
-      recordInputs: true,
-    });
-    producer = new Producer({ redis: redis.url, prefix: 'kills' });
-  });
-
-  afterEach(async () => {
-    await fleet?.killAll();
-    await producer.close();
-    await sim.close();
-    await redis.stop();
+  // recordInputs: each call keeps its IndividualIds, so every duplicate can be traced to the
+  // call that carried it.
+  const rig = useFaultRig({
+    prefix: 'kills',
+    simulator: { latency: { kind: 'uniform', minMs: 80, maxMs: 200 }, recordInputs: true },
   });
 
   it('loses nothing of 50,000 triggers when workers are SIGKILLed three times and restarted', async () => {
-    fleet = new WorkerFleet(
-      fleetEnv({
-        redisUrl: redis.url,
-        prefix: 'kills',
-        simulatorUrl: sim.url,
-        extra: {
-          SF_MAX_CONCURRENCY: String(MAX_CONCURRENCY),
-          SF_MAX_INPUTS_PER_CALL: String(MAX_INPUTS),
-          // A killed worker's chunks (and its call permits) come back after the lock expires and
-          // a stalled check runs: seconds instead of the 30 s defaults.
-          WORKER_LOCK_DURATION_MS: '4000',
-          WORKER_STALLED_INTERVAL_MS: '1000',
-        },
-      }),
-    );
-    await fleet.start(WORKERS);
+    const { redis, sim, producer } = rig;
+    const fleet = await rig.workers(WORKERS, {
+      SF_MAX_CONCURRENCY: String(MAX_CONCURRENCY),
+      SF_MAX_INPUTS_PER_CALL: String(MAX_INPUTS),
+      // A killed worker's chunks (and its call permits) come back after the lock expires and
+      // a stalled check runs: seconds instead of the 30 s defaults.
+      WORKER_LOCK_DURATION_MS: '4000',
+      WORKER_STALLED_INTERVAL_MS: '1000',
+    });
 
     /** IndividualId → the trigger id the producer was given for it. */
     const triggerIds = new Map<string, string>();
@@ -102,7 +74,7 @@ describe('fault: workers SIGKILLed during a run', () => {
       const victim = await waitFor(
         async () => {
           if (sim.stats().deliveries.unique < TRIGGERS * share) return undefined;
-          const busiest = await fleet?.busiest();
+          const busiest = await fleet.busiest();
           return busiest && busiest.inflight > 0 ? busiest : undefined;
         },
         {
