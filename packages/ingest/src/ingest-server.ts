@@ -54,7 +54,7 @@ export interface IngestServerOptions {
   host?: string;
   /** @defaultValue config.ingest.port (0 = a free port) */
   port?: number;
-  /** How often the backlog is read. @defaultValue 500 */
+  /** How often the backlog is read. @defaultValue defaults.ingestBacklogPollMs */
   backlogPollMs?: number;
   /**
    * Mounts more routes on the ingest server before it listens (the admin UI), with ingest's
@@ -94,15 +94,14 @@ const ROUTE_LABELS: Record<string, string> = {
 };
 
 /**
- * Starts `flow-dispatcher ingest`, the HTTP API of DESIGN.md §4, on fastify: validated requests
- * are group-committed into chunk jobs (or written one job per trigger with
- * INGEST_GROUP_COMMIT=off), admission refuses work while Redis is away (503) or the backlog is
- * full (429), and every error is `{"error":{"code","message"}}` (Salesforce's shape on the
- * drop-in endpoint). Throws a ConfigError naming INGEST_TOKENS when there are no tokens and
- * INGEST_AUTH is not `none`, and one naming QUEUE_PARTITIONS when the fleet runs with another
- * number of partitions (see requirePartitionLayout). When Redis cannot be reached at start-up,
- * that check runs once it can: a mismatch found then refuses every write (503 MISCONFIGURED) and
- * keeps /readyz failing.
+ * Starts `flow-dispatcher ingest`, the HTTP API of docs/design.md (Public contract), on fastify:
+ * validated requests are group-committed into chunk jobs (or written one job per trigger with
+ * INGEST_GROUP_COMMIT=off), admission refuses work while Redis is away (503) or the backlog is full
+ * (429), and every error is `{"error":{"code","message"}}` (Salesforce's shape on the drop-in
+ * endpoint). Throws a ConfigError naming INGEST_TOKENS when there are no tokens and INGEST_AUTH is
+ * not `none`, and one naming QUEUE_PARTITIONS when the fleet runs with another number of partitions
+ * (see requirePartitionLayout). When Redis cannot be reached at start-up, that check runs once it
+ * can: a mismatch found then refuses every write (503 MISCONFIGURED) and keeps /readyz failing.
  */
 export async function startIngestServer(options: IngestServerOptions): Promise<IngestServer> {
   const { config } = options;
@@ -153,6 +152,10 @@ export async function startIngestServer(options: IngestServerOptions): Promise<I
     ttlMs: config.salesforce.describeTtlMs,
     missingTtlMs: defaults.ingestMissingFlowTtlMs,
     holdMs: Math.min(config.salesforce.requestTimeoutMs, defaults.ingestDescribeHoldMs),
+    retryMs: defaults.ingestDescribeRetryMs,
+    maxFlows: defaults.ingestDescribeMaxFlows,
+    maxFetches: defaults.ingestDescribeFetches,
+    fetchTimeoutMs: defaults.ingestDescribeFetchTimeoutMs,
     logger,
   });
 

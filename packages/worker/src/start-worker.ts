@@ -74,11 +74,12 @@ export async function startWorker(
     dailyApiShare: config.salesforce.dailyApiShare,
     readLimits: () => client.getLimits(),
     budgetProbeMs: config.salesforce.budgetProbeMs,
+    decreaseCooldownMs: defaults.limitDecreaseCooldownMs,
     // A permit outlives the longest request it may carry (a dead worker's come back after it).
     leaseMs: permitLeaseMs(config.salesforce.requestTimeoutMs),
   });
   await limiter.start();
-  const stats = new FleetStats(redis, keys, logger);
+  const stats = new FleetStats(redis, keys, logger, defaults.statsFlushMs);
   const dispatcher = new Dispatcher({
     redis,
     keys,
@@ -108,6 +109,10 @@ export async function startWorker(
     breaker: { calls: defaults.breakerCalls, triggers: defaults.breakerTriggers },
     consumerIdleMs: defaults.consumerIdleMs,
     holdProbesPerSecond: defaults.holdProbesPerSecond,
+    holdRefreshMs: defaults.holdRefreshMs,
+    flowPollMs: defaults.flowPollMs,
+    drainDelaySeconds: defaults.drainDelaySeconds,
+    batchGrowDelayMs: defaults.batchGrowDelayMs,
     logger: logger.child({ component: 'dispatcher' }),
     metrics,
     policy: {
@@ -132,6 +137,7 @@ export async function startWorker(
     keys,
     metrics,
     logger: logger.child({ component: 'queue-depth' }),
+    intervalMs: defaults.queueDepthSampleMs,
   });
   depth.start();
   return {
