@@ -45,15 +45,18 @@ export async function startWorker(
   );
   // The deployment's keys: partition 0's (and the fleet's), which know every partition.
   const keys = new RedisKeys(config.redis.prefix, config.redis.partitions);
+  let tokens: TokenSource;
   try {
+    // The credentials first: a key file that cannot be read is a configuration error (exit 2)
+    // whether Redis answers or not, not something found once it does.
+    tokens =
+      deps.tokens ??
+      fleetTokenSourceFromConfig(config, redis, logger.child({ component: 'token' }), metrics);
     await checkPartitionLayout(redis, keys, logger);
   } catch (err) {
     redis.disconnect();
     throw err;
   }
-  const tokens =
-    deps.tokens ??
-    fleetTokenSourceFromConfig(config, redis, logger.child({ component: 'token' }), metrics);
   const client = new SalesforceClient({
     tokens,
     apiVersion: config.salesforce.apiVersion,
