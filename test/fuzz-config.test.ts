@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isConfigError, loadConfig } from '@flow-dispatcher/shared';
+import { CONFIG_VARIABLES, isConfigError, loadConfig } from '@flow-dispatcher/shared';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli-process.js';
@@ -112,6 +112,7 @@ const integerVariables = [
   'DISPATCH_RETRY_BASE_MS',
   'DISPATCH_RETRY_MAX_MS',
   'WORKER_MAX_BUFFERED_TRIGGERS',
+  'WORKER_MAX_BUFFERED_BYTES',
   'WORKER_LOCK_DURATION_MS',
   'WORKER_STALLED_INTERVAL_MS',
   'RESULT_TTL_MS',
@@ -241,7 +242,21 @@ function run(args: string[], env: Record<string, string>, timeoutMs = 15_000) {
   return runCli(args, env, timeoutMs);
 }
 
+/**
+ * Variables no value of which is wrong on its own: any consumer key will do until Salesforce says.
+ */
+const ACCEPT_ANY_VALUE = ['SF_CLIENT_ID'];
+
 describe('fuzz: configuration', () => {
+  it('has a case for every variable of the configuration table', () => {
+    const fuzzed = new Set(cases.map((c) => c.name));
+    expect(
+      Object.keys(CONFIG_VARIABLES).filter(
+        (name) => !fuzzed.has(name) && !ACCEPT_ANY_VALUE.includes(name),
+      ),
+    ).toEqual([]);
+  });
+
   it('loadConfig refuses every bad value with an error naming the variable, secrets unrepeated', () => {
     writeFileSync(join(dir, 'key.pem'), 'not really a key');
     let checked = 0;

@@ -251,6 +251,14 @@ const cases: Case[] = [
     code: 'NOT_FOUND',
   },
   {
+    // The rule of SF_API_VERSION: Salesforce's versions are NN.0.
+    name: 'drop-in: an API version Salesforce never had',
+    path: '/services/data/v65.1/actions/custom/flow/Welcome_SMS',
+    body: { inputs: [good] },
+    status: 404,
+    code: 'NOT_FOUND',
+  },
+  {
     name: 'drop-in: a 10 MB+ body',
     path: DROP_IN,
     body: bigBody().replace('"triggers"', '"inputs"'),

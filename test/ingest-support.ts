@@ -5,7 +5,13 @@ import {
   startIngestServer,
 } from '@flow-dispatcher/ingest';
 import { SalesforceClient, tokenSourceFromConfig } from '@flow-dispatcher/salesforce';
-import { createLogger, createMetrics, loadConfig, RedisKeys } from '@flow-dispatcher/shared';
+import {
+  createLogger,
+  createMetrics,
+  defaults,
+  loadConfig,
+  RedisKeys,
+} from '@flow-dispatcher/shared';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { CliProcess } from './support/cli-process.js';
@@ -46,6 +52,8 @@ export async function startIngest(
         describeTtlMs: config.salesforce.describeTtlMs,
         requestTimeoutMs: 5_000,
         connectTimeoutMs: 2_000,
+        maxResponseBytes: config.salesforce.maxResponseBytes,
+        connections: defaults.ingestDescribeFetches,
       })
     : undefined;
   const server = await startIngestServer({

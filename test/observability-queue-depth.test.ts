@@ -133,6 +133,7 @@ describe('queue depth sampler', () => {
       keys: new RedisKeys(prefix),
       metrics,
       logger,
+      intervalMs: 60_000,
     });
     sampler.start();
     await sampler.sample();

@@ -4,6 +4,7 @@ import {
   SalesforceClient,
   SingleFlightTokenSource,
 } from '@flow-dispatcher/salesforce';
+import { defaults } from '@flow-dispatcher/shared';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from './support/wait.js';
@@ -24,10 +25,14 @@ describe('Salesforce client against a realistic org', () => {
           loginUrl: sim.url,
           clientId: 'sim-client-id',
           clientSecret: 'sim-client-secret',
+          timeoutMs: 10_000,
         }),
       ),
+      apiVersion: defaults.apiVersion,
       requestTimeoutMs: 10_000,
       connectTimeoutMs: 2_000,
+      maxResponseBytes: defaults.maxResponseBytes,
+      connections: defaults.maxConcurrency,
       describeTtlMs: 60_000,
     });
   }

@@ -1,9 +1,21 @@
 import { type FlowDescribe, SalesforceRequestError } from '@flow-dispatcher/salesforce';
-import { createLogger } from '@flow-dispatcher/shared';
+import { createLogger, defaults } from '@flow-dispatcher/shared';
 import { describe, expect, it } from 'vitest';
-import { DescribeCache, type FlowDescriber } from './describe-cache.js';
+import { DescribeCache, type DescribeCacheOptions, type FlowDescriber } from './describe-cache.js';
 
 const logger = createLogger({ level: 'silent' });
+
+/** Ingest's options (see ingest-server.ts), with what the test sets. */
+const options = (set: Partial<DescribeCacheOptions> & { ttlMs: number }): DescribeCacheOptions => ({
+  missingTtlMs: defaults.ingestMissingFlowTtlMs,
+  holdMs: defaults.ingestDescribeHoldMs,
+  retryMs: defaults.ingestDescribeRetryMs,
+  maxFlows: defaults.ingestDescribeMaxFlows,
+  maxFetches: defaults.ingestDescribeFetches,
+  fetchTimeoutMs: defaults.ingestDescribeFetchTimeoutMs,
+  logger,
+  ...set,
+});
 const describeOf = (name: string): FlowDescribe => ({
   name,
   label: null,
@@ -41,7 +53,7 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 describe('DescribeCache', () => {
   it('never waits: unchecked until the first describe arrives, then ready', async () => {
     const { describer, calls } = manualDescriber();
-    const cache = new DescribeCache(describer, { ttlMs: 60_000, logger });
+    const cache = new DescribeCache(describer, options({ ttlMs: 60_000 }));
     expect(cache.lookup('Welcome_SMS')).toEqual({ kind: 'unchecked', reason: 'not_cached' });
     expect(cache.lookup('Welcome_SMS')).toEqual({ kind: 'unchecked', reason: 'not_cached' });
     expect(calls).toHaveLength(1);
@@ -54,7 +66,7 @@ describe('DescribeCache', () => {
   it('refreshes in the background once stale, serving the old describe meanwhile', async () => {
     let now = 0;
     const { describer, calls } = manualDescriber();
-    const cache = new DescribeCache(describer, { ttlMs: 10_000, logger, clock: () => now });
+    const cache = new DescribeCache(describer, options({ ttlMs: 10_000, clock: () => now }));
     cache.lookup('F');
     calls[0]?.answer(describeOf('F'));
     await tick();
@@ -68,7 +80,7 @@ describe('DescribeCache', () => {
 
   it('remembers a missing flow, and says when Salesforce cannot be asked', async () => {
     const { describer, calls } = manualDescriber();
-    const cache = new DescribeCache(describer, { ttlMs: 60_000, logger });
+    const cache = new DescribeCache(describer, options({ ttlMs: 60_000 }));
     cache.lookup('Gone');
     cache.lookup('Down');
     calls[0]?.answer(new SalesforceRequestError({ kind: 'flow-missing', message: 'NOT_FOUND' }));
@@ -80,12 +92,12 @@ describe('DescribeCache', () => {
   });
 
   it('skips checks without Salesforce, or when the describe lists no inputs', async () => {
-    expect(new DescribeCache(undefined, { ttlMs: 1, logger }).lookup('F')).toEqual({
+    expect(new DescribeCache(undefined, options({ ttlMs: 1 })).lookup('F')).toEqual({
       kind: 'unchecked',
       reason: 'no_salesforce',
     });
     const { describer, calls } = manualDescriber();
-    const cache = new DescribeCache(describer, { ttlMs: 60_000, logger });
+    const cache = new DescribeCache(describer, options({ ttlMs: 60_000 }));
     cache.lookup('F');
     calls[0]?.answer({ ...describeOf('F'), inputs: [] });
     await tick();
@@ -94,7 +106,7 @@ describe('DescribeCache', () => {
 
   it('fetch waits for the describe and maps failures to 404 and 503', async () => {
     const { describer, calls } = manualDescriber();
-    const cache = new DescribeCache(describer, { ttlMs: 60_000, logger });
+    const cache = new DescribeCache(describer, options({ ttlMs: 60_000 }));
     const fetched = cache.fetch('F');
     calls[0]?.answer(describeOf('F'));
     await expect(fetched).resolves.toMatchObject({ name: 'F' });
@@ -105,7 +117,7 @@ describe('DescribeCache', () => {
     calls[2]?.answer(new Error('down'));
     await expect(down).rejects.toMatchObject({ status: 503, code: 'SALESFORCE_UNAVAILABLE' });
     await expect(
-      new DescribeCache(undefined, { ttlMs: 1, logger }).fetch('F'),
+      new DescribeCache(undefined, options({ ttlMs: 1 })).fetch('F'),
     ).rejects.toMatchObject({
       status: 503,
     });
@@ -113,7 +125,7 @@ describe('DescribeCache', () => {
 
   it('lookupHeld waits for the first describe: one fetch for every caller, then ready or missing', async () => {
     const { describer, calls } = manualDescriber();
-    const cache = new DescribeCache(describer, { ttlMs: 60_000, holdMs: 60_000, logger });
+    const cache = new DescribeCache(describer, options({ ttlMs: 60_000, holdMs: 60_000 }));
     const held = Array.from({ length: 50 }, () => cache.lookupHeld('Welcome_SMS'));
     const gone = [cache.lookupHeld('Made_Up'), cache.lookupHeld('Made_Up')];
     await tick();
@@ -128,7 +140,7 @@ describe('DescribeCache', () => {
 
   it('lookupHeld gives up after holdMs, and does not wait once Salesforce is known to fail', async () => {
     const { describer, calls } = manualDescriber();
-    const cache = new DescribeCache(describer, { ttlMs: 60_000, holdMs: 20, logger });
+    const cache = new DescribeCache(describer, options({ ttlMs: 60_000, holdMs: 20 }));
     expect(await cache.lookupHeld('Slow')).toEqual({ kind: 'unchecked', reason: 'not_cached' });
     // The describe still hangs: later requests are not held for it again.
     const again = cache.lookupHeld('Slow');
@@ -141,7 +153,7 @@ describe('DescribeCache', () => {
       reason: 'salesforce_unavailable',
     });
     expect(calls).toHaveLength(1);
-    expect(await new DescribeCache(undefined, { ttlMs: 1, logger }).lookupHeld('F')).toEqual({
+    expect(await new DescribeCache(undefined, options({ ttlMs: 1 })).lookupHeld('F')).toEqual({
       kind: 'unchecked',
       reason: 'no_salesforce',
     });
@@ -150,13 +162,15 @@ describe('DescribeCache', () => {
   it('believes a missing flow for missingTtlMs, then waits for the fresh answer', async () => {
     let now = 0;
     const { describer, calls } = manualDescriber();
-    const cache = new DescribeCache(describer, {
-      ttlMs: 300_000,
-      missingTtlMs: 60_000,
-      holdMs: 60_000,
-      logger,
-      clock: () => now,
-    });
+    const cache = new DescribeCache(
+      describer,
+      options({
+        ttlMs: 300_000,
+        missingTtlMs: 60_000,
+        holdMs: 60_000,
+        clock: () => now,
+      }),
+    );
     const first = cache.lookupHeld('Late');
     await tick();
     calls[0]?.answer(new SalesforceRequestError({ kind: 'flow-missing', message: 'NOT_FOUND' }));
@@ -174,12 +188,14 @@ describe('DescribeCache', () => {
 
   it('lookupHeld queues for a fetch slot: no more than maxFetches describes at once', async () => {
     const { describer, calls } = manualDescriber();
-    const cache = new DescribeCache(describer, {
-      ttlMs: 60_000,
-      holdMs: 60_000,
-      maxFetches: 1,
-      logger,
-    });
+    const cache = new DescribeCache(
+      describer,
+      options({
+        ttlMs: 60_000,
+        holdMs: 60_000,
+        maxFetches: 1,
+      }),
+    );
     const a = cache.lookupHeld('A');
     const b = cache.lookupHeld('B');
     await tick();

@@ -44,22 +44,22 @@ export interface DescribeCacheOptions {
   ttlMs: number;
   /**
    * Salesforce's "this flow does not exist" is believed this long (at most `ttlMs`), then asked
-   * again. @defaultValue 60000
+   * again.
    */
-  missingTtlMs?: number;
+  missingTtlMs: number;
   /**
    * Longest wait of `lookupHeld` for an answer being fetched: a flow's first describe, or a
-   * fresh look at a flow known to be missing. @defaultValue 2000
+   * fresh look at a flow known to be missing.
    */
-  holdMs?: number;
-  /** After a failed fetch, the next try waits this long. @defaultValue 30000 */
-  retryMs?: number;
-  /** Flows remembered; the oldest is forgotten past it. @defaultValue 1000 */
-  maxFlows?: number;
-  /** Background fetches at once (each costs one API request). @defaultValue 4 */
-  maxFetches?: number;
-  /** Deadline of a blocking `fetch` (GET /v1/flows/{flow}). @defaultValue 10000 */
-  fetchTimeoutMs?: number;
+  holdMs: number;
+  /** After a failed fetch, the next try waits this long. */
+  retryMs: number;
+  /** Flows remembered; the oldest is forgotten past it. */
+  maxFlows: number;
+  /** Background fetches at once (each costs one API request). */
+  maxFetches: number;
+  /** Deadline of a blocking `fetch` (GET /v1/flows/{flow}). */
+  fetchTimeoutMs: number;
   logger: Logger;
   clock?: () => number;
 }
@@ -101,12 +101,12 @@ export class DescribeCache {
     options: DescribeCacheOptions,
   ) {
     this.#ttlMs = Math.max(1_000, options.ttlMs);
-    this.#missingTtlMs = Math.min(this.#ttlMs, Math.max(1_000, options.missingTtlMs ?? 60_000));
-    this.#holdMs = Math.max(0, options.holdMs ?? 2_000);
-    this.#retryMs = options.retryMs ?? 30_000;
-    this.#maxFlows = options.maxFlows ?? 1_000;
-    this.#maxFetches = options.maxFetches ?? 4;
-    this.#fetchTimeoutMs = options.fetchTimeoutMs ?? 10_000;
+    this.#missingTtlMs = Math.min(this.#ttlMs, Math.max(1_000, options.missingTtlMs));
+    this.#holdMs = Math.max(0, options.holdMs);
+    this.#retryMs = options.retryMs;
+    this.#maxFlows = options.maxFlows;
+    this.#maxFetches = options.maxFetches;
+    this.#fetchTimeoutMs = options.fetchTimeoutMs;
     this.#logger = options.logger;
     this.#clock = options.clock ?? Date.now;
   }

@@ -1,4 +1,5 @@
 import type { ChunkItem, TriggerReceipt } from '@flow-dispatcher/producer';
+import { isApiVersion } from '@flow-dispatcher/shared';
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import {
   checkDropInInput,
@@ -11,8 +12,6 @@ import {
 import { flowNotFound, flowParam } from './flow-param.js';
 import type { IngestContext } from './ingest-context.js';
 import { IngestError } from './ingest-error.js';
-
-const API_VERSION = /^\d{2,3}\.\d$/;
 
 /**
  * `POST /services/data/v{version}/actions/custom/flow/{flow}`: Salesforce's own invocable-action
@@ -30,7 +29,8 @@ export function registerDropInRoute(
     '/services/data/v:version/actions/custom/flow/:flow',
     { onRequest: authenticate },
     async (request, reply) => {
-      if (!API_VERSION.test(request.params.version)) {
+      // A version Salesforce could serve (the rule of SF_API_VERSION); any of them is accepted.
+      if (!isApiVersion(request.params.version)) {
         throw new IngestError(404, 'NOT_FOUND', 'The requested resource does not exist');
       }
       const flow = flowParam(request.params.flow);

@@ -42,7 +42,7 @@ export interface IngestServerOptions {
   host?: string;
   /** @defaultValue config.ingest.port (0 = a free port) */
   port?: number;
-  /** How often the backlog is read. @defaultValue 500 */
+  /** How often the backlog is read. @defaultValue defaults.ingestBacklogPollMs */
   backlogPollMs?: number;
   /**
    * Mounts more routes on the ingest server before it listens (the admin UI), with ingest's
@@ -134,6 +134,10 @@ export async function startIngestServer(options: IngestServerOptions): Promise<I
       ttlMs: config.salesforce.describeTtlMs,
       missingTtlMs: defaults.ingestMissingFlowTtlMs,
       holdMs: Math.min(config.salesforce.requestTimeoutMs, defaults.ingestDescribeHoldMs),
+      retryMs: defaults.ingestDescribeRetryMs,
+      maxFlows: defaults.ingestDescribeMaxFlows,
+      maxFetches: defaults.ingestDescribeFetches,
+      fetchTimeoutMs: defaults.ingestDescribeFetchTimeoutMs,
       logger,
     }),
     producer,

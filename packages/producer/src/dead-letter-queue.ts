@@ -169,7 +169,13 @@ export class DeadLetterQueue {
     }
   }
 
-  async list(filter: DeadLetterFilter = {}, limit = 100): Promise<DeadLetter[]> {
+  /**
+   * The first `limit` dead letters matching `filter` (default `defaults.deadLetterListLimit`, 100).
+   */
+  async list(
+    filter: DeadLetterFilter = {},
+    limit: number = defaults.deadLetterListLimit,
+  ): Promise<DeadLetter[]> {
     const letters: DeadLetter[] = [];
     for await (const letter of this.scan(filter)) {
       letters.push(letter);

@@ -30,23 +30,33 @@ export interface ProducerOptions {
    * `redis+sentinel://…/master`.
    */
   redis: RedisConnection | string;
-  /** Key prefix (QUEUE_PREFIX). @defaultValue 'fd' */
+  /** Key prefix (QUEUE_PREFIX). @defaultValue defaults.queuePrefix (`fd`) */
   prefix?: string;
   /**
    * Queue partitions (QUEUE_PARTITIONS): every producer, ingest and worker of a deployment must
    * use the same number. The producer checks it against the fleet's before its first write or
-   * read, and refuses to work with another (see `checkPartitionLayout`). @defaultValue 1
+   * read, and refuses to work with another (see `checkPartitionLayout`).
+   * @defaultValue defaults.queuePartitions (1)
    */
   partitions?: number;
-  /** Repeat keys within this window are reported as duplicates. @defaultValue 24 h */
+  /**
+   * Repeat keys within this window are reported as duplicates. @defaultValue
+   * defaults.idempotencyWindowMs (24 h)
+   */
   idempotencyWindowMs?: number;
-  /** Triggers per chunk job in `triggerMany`. @defaultValue 1000 */
+  /** Triggers per chunk job in `triggerMany`. @defaultValue defaults.maxChunkSize (1000) */
   maxChunkSize?: number;
-  /** Bounds on each input. */
+  /**
+   * Bounds on each input. @defaultValue defaultInputLimits (defaults.inputMaxDepth,
+   * defaults.inputMaxBytes)
+   */
   inputLimits?: InputLimits;
   /** Called with the number of triggers stored (duplicates excluded) after each chunk write. */
   onStored?: (flow: string, count: number) => void;
-  /** Retention of trigger records (RESULT_TTL_MS), applied to replay pointers. @defaultValue 24 h */
+  /**
+   * Retention of trigger records (RESULT_TTL_MS), applied to replay pointers.
+   * @defaultValue defaults.resultTtlMs (24 h)
+   */
   resultTtlMs?: number;
 }
 
@@ -199,7 +209,8 @@ export class Producer {
   /**
    * Enqueues many triggers of one flow, written as chunk jobs of at most `maxChunkSize` (per
    * queue partition: keyed triggers are grouped by their key's partition first).
-   * `keys[i]` is the idempotency key of `inputs[i]`. Receipts come back in input order.
+   * `keys[i]` is the idempotency key of `inputs[i]`; `concurrency` chunk writes are in flight at
+   * once (default `defaults.producerWritesInFlight`, 4). Receipts come back in input order.
    */
   async triggerMany(
     flow: string,
@@ -233,7 +244,8 @@ export class Producer {
         });
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, lane));
+    const lanes = Math.max(1, options.concurrency ?? defaults.producerWritesInFlight);
+    await Promise.all(Array.from({ length: lanes }, lane));
     return receipts;
   }
 

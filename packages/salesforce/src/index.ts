@@ -18,7 +18,6 @@ export {
   parseTokenError,
   parseTokenResponse,
   requestToken,
-  TOKEN_ENDPOINT_DEFAULTS,
   type TokenRequest,
   tokenEndpointUrl,
 } from './auth/token-endpoint.js';
@@ -65,7 +64,6 @@ export { parseOrgLimits } from './org-limits.js';
 export { parseRetryAfterMs } from './retry-after-header.js';
 export {
   type InvokeFlowOptions,
-  SALESFORCE_CLIENT_DEFAULTS,
   SalesforceClient,
   type SalesforceClientOptions,
 } from './salesforce-client.js';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { defaults } from '@flow-dispatcher/shared/config';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClientCredentialsTokenMinter } from './auth/client-credentials-token-minter.js';
 import { SingleFlightTokenSource } from './auth/single-flight-token-source.js';
@@ -100,15 +101,33 @@ afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((c) => c()));
 });
 
+/** The options a worker passes by default, with a short request deadline. */
+function optionsFor(tokens: TokenSource): SalesforceClientOptions {
+  return {
+    tokens,
+    apiVersion: defaults.apiVersion,
+    requestTimeoutMs: 5000,
+    connectTimeoutMs: defaults.connectTimeoutMs,
+    maxResponseBytes: defaults.maxResponseBytes,
+    connections: defaults.maxConcurrency,
+    describeTtlMs: defaults.describeTtlMs,
+  };
+}
+
 function clientFor(tokens: TokenSource, options: Partial<SalesforceClientOptions> = {}) {
-  const client = new SalesforceClient({ tokens, requestTimeoutMs: 5000, ...options });
+  const client = new SalesforceClient({ ...optionsFor(tokens), ...options });
   cleanups.push(() => client.close());
   return client;
 }
 
 function ccTokens(loginUrl: string) {
   return new SingleFlightTokenSource(
-    new ClientCredentialsTokenMinter({ loginUrl, clientId: 'consumer-key', clientSecret: SECRET }),
+    new ClientCredentialsTokenMinter({
+      loginUrl,
+      clientId: 'consumer-key',
+      clientSecret: SECRET,
+      timeoutMs: 5000,
+    }),
   );
 }
 
@@ -200,7 +219,7 @@ describe('SalesforceClient.invokeFlow', () => {
     ]);
     for (const bad of ['', 'line\nbreak', 'café']) {
       expect(
-        () => new SalesforceClient({ tokens: ccTokens(org.url), userAgent: bad }),
+        () => new SalesforceClient({ ...optionsFor(ccTokens(org.url)), userAgent: bad }),
       ).toThrowError(expect.objectContaining({ code: 'invalid-option' }));
     }
   });
@@ -289,6 +308,7 @@ describe('SalesforceClient.invokeFlow', () => {
       loginUrl: org.url,
       clientId: 'consumer-key',
       clientSecret: SECRET,
+      timeoutMs: 5000,
     });
     const older = await minter.mintToken(); // tok-1: what a shared cache hands back
     const first = await minter.mintToken(); // tok-2: what this process holds
@@ -644,8 +664,12 @@ describe('SalesforceClient.describeFlow, listFlows, getLimits', () => {
       json(res, 200, fixture('limits-response-simple-salesforce.json'));
     await clientFor(ccTokens(org.url), { apiVersion: '66.0' }).getLimits();
     expect(org.requests[0]?.url).toBe('/services/data/v66.0/limits');
-    expect(() => new SalesforceClient({ tokens: ccTokens(org.url), apiVersion: 'v65' })).toThrow(
-      /SF_API_VERSION/,
-    );
+    // The rule of SF_API_VERSION itself (api-version.ts): NN.0 from 20.0 on, nothing else.
+    for (const bad of ['v65', '65', '65.1', '650.0', '6.0', '19.0']) {
+      expect(
+        () => new SalesforceClient({ ...optionsFor(ccTokens(org.url)), apiVersion: bad }),
+        bad,
+      ).toThrow(/SF_API_VERSION/);
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { API_VERSION_EXAMPLE, isApiVersion } from '@flow-dispatcher/shared/config';
 import { Pool } from 'undici';
 import {
   classifyHttpFailure,
@@ -34,27 +35,32 @@ import type {
  *
  * Authentication: every request carries the current token. A 401 "Session expired or invalid"
  * refreshes the token once (single-flight in the `TokenSource`) and resends once: a 401 means the
- * request was not executed, so resending an invocation cannot duplicate it (API-NOTES §4). A second
- * 401, or the "not valid for use with the REST API" variant, is `auth-misconfigured`.
+ * request was not executed, so resending an invocation cannot duplicate it (docs/salesforce-api.md,
+ * Expired tokens). A second 401, or the "not valid for use with the REST API" variant, is
+ * `auth-misconfigured`.
  *
  * `invokeFlow` never throws for what Salesforce or the network did: it returns a verdict. It throws
  * `SalesforceUsageError` only for programming errors (a bad flow name, no inputs, a closed client).
  */
 
+/**
+ * Every tuning value is required: the process wiring it (worker, ingest, the CLI) passes the
+ * configuration's, whose defaults are `defaults` of `@flow-dispatcher/shared/config`.
+ */
 export interface SalesforceClientOptions {
   tokens: TokenSource;
-  /** REST API version without the `v`. @defaultValue '65.0' */
-  apiVersion?: string;
-  /** Deadline of one HTTP exchange, queueing to last byte. @defaultValue 120000 */
-  requestTimeoutMs?: number;
-  /** Deadline to open a connection (TCP + TLS). @defaultValue 10000 */
-  connectTimeoutMs?: number;
-  /** Largest answer read; a larger one is a malformed response. @defaultValue 8 MiB */
-  maxResponseBytes?: number;
-  /** Connections per instance origin. @defaultValue 25 */
-  connections?: number;
-  /** How long a describe is reused. @defaultValue 300000 */
-  describeTtlMs?: number;
+  /** REST API version without the `v` (SF_API_VERSION), e.g. `65.0`. */
+  apiVersion: string;
+  /** Deadline of one HTTP exchange, queueing to last byte (SF_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
+  /** Deadline to open a connection, TCP + TLS (SF_CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs: number;
+  /** Largest answer read; a larger one is a malformed response. */
+  maxResponseBytes: number;
+  /** Connections per instance origin: the most requests in flight at once. */
+  connections: number;
+  /** How long a describe is reused (SF_DESCRIBE_TTL_MS); 0 never reuses one. */
+  describeTtlMs: number;
   /** Epoch ms, for the describe cache and `Retry-After` dates. @defaultValue Date.now */
   clock?: () => number;
   /**
@@ -64,16 +70,6 @@ export interface SalesforceClientOptions {
    */
   userAgent?: string;
 }
-
-export const SALESFORCE_CLIENT_DEFAULTS = {
-  apiVersion: '65.0',
-  requestTimeoutMs: 120_000,
-  connectTimeoutMs: 10_000,
-  maxResponseBytes: 8 * 1024 * 1024,
-  // Salesforce caps long-running (≥ 20 s) requests at 25 concurrent per org (API-NOTES §3).
-  connections: 25,
-  describeTtlMs: 300_000,
-} as const satisfies Required<Omit<SalesforceClientOptions, 'tokens' | 'clock' | 'userAgent'>>;
 
 export interface InvokeFlowOptions {
   /** Aborting gives a `connection-failed` verdict (`timeout` when the reason is a TimeoutError). */
@@ -104,8 +100,6 @@ type Classify = (response: {
   body: string;
 }) => CallVerdict | undefined;
 
-const API_VERSION = /^\d{2,3}\.\d$/;
-
 export class SalesforceClient {
   readonly #tokens: TokenSource;
   readonly #apiBase: string;
@@ -122,11 +116,11 @@ export class SalesforceClient {
   #closed = false;
 
   constructor(options: SalesforceClientOptions) {
-    const o = { ...SALESFORCE_CLIENT_DEFAULTS, ...withoutUndefined(options) };
-    if (!API_VERSION.test(o.apiVersion)) {
+    const o = options;
+    if (!isApiVersion(o.apiVersion)) {
       throw new SalesforceUsageError(
         'invalid-option',
-        `SF_API_VERSION must look like 65.0, got ${JSON.stringify(o.apiVersion)}`,
+        `SF_API_VERSION must look like ${API_VERSION_EXAMPLE}, got ${JSON.stringify(o.apiVersion)}`,
       );
     }
     for (const key of [
@@ -471,8 +465,4 @@ function malformed(
 function limitInfoOf(headers: ResponseHeaders): { limitInfo?: LimitInfo } {
   const limitInfo = parseLimitInfo(headerValue(headers, 'sforce-limit-info'));
   return limitInfo ? { limitInfo } : {};
-}
-
-function withoutUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

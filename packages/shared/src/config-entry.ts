@@ -4,14 +4,17 @@
  * usage or configuration does not first load bullmq, ioredis, undici, prom-client and pino (the
  * main entry point's Redis, queue, Salesforce and observability code): most of a second per process.
  */
+export { API_VERSION_EXAMPLE, isApiVersion } from './config/api-version.js';
+export type { Config, SalesforceAuthConfig } from './config/config.js';
 export { ConfigError, isConfigError } from './config/config-error.js';
-export { defaults } from './config/defaults.js';
 export {
-  type Config,
-  loadConfig,
-  requireSalesforceAuth,
-  type SalesforceAuthConfig,
-} from './config/env-config.js';
+  CONFIG_VARIABLES,
+  type ConfigPath,
+  type ConfigVariable,
+  type ConfigVariableName,
+} from './config/config-variables.js';
+export { defaults } from './config/defaults.js';
+export { loadConfig, requireSalesforceAuth } from './config/env-config.js';
 export { FLOW_NAME_PATTERN, isValidFlowName } from './queue/flow-name.js';
 // `dlq replay --drop-input/--rename-input` are checked before anything heavy loads.
 export { applyInputEdits, checkInputEdits, type InputEdits } from './queue/input-edits.js';

@@ -10,7 +10,7 @@ export class BatchSizes {
 
   constructor(
     readonly max: number,
-    private readonly growDelayMs = 30_000,
+    private readonly growDelayMs: number,
     private readonly clock: () => number = Date.now,
   ) {}
 

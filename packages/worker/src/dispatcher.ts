@@ -39,14 +39,16 @@ export interface DispatcherOptions {
   maxBufferedBytes: number;
   /** Retention of trigger records after their last change. */
   resultTtlMs: number;
-  /** How often the flow registry is read for new flows. @defaultValue 500 */
-  flowPollMs?: number;
-  /** @defaultValue 30000 */
-  lockDurationMs?: number;
-  /** @defaultValue 30000 */
-  stalledIntervalMs?: number;
-  /** @defaultValue 2 */
-  drainDelaySeconds?: number;
+  /** How often the flow registry is read for new flows. */
+  flowPollMs: number;
+  /** Lock on a chunk this worker holds, renewed at half (WORKER_LOCK_DURATION_MS). */
+  lockDurationMs: number;
+  /** How often this worker looks for chunks of dead workers (WORKER_STALLED_INTERVAL_MS). */
+  stalledIntervalMs: number;
+  /** A consumer's blocking wait for a chunk, in seconds (BullMQ's `drainDelay`). */
+  drainDelaySeconds: number;
+  /** A flow whose calls were cut for a governor limit grows back after this quiet time. */
+  batchGrowDelayMs: number;
   /** A flow's consumer with nothing fetched for this long closes (it reopens when work comes). */
   consumerIdleMs: number;
   /** Replaces the per-process call slots (fleet-wide limits). */
@@ -68,6 +70,8 @@ export interface DispatcherOptions {
   circuitProbeMaxMs: number;
   /** Probes of held flows the whole fleet may make per second. */
   holdProbesPerSecond: number;
+  /** How often this process re-reads which flows are held, and looks for probes due. */
+  holdRefreshMs: number;
   /** When the same input error on every input of a flow's calls holds the flow. */
   breaker: BreakerThresholds;
 }
@@ -115,7 +119,7 @@ export class Dispatcher {
     this.#slots = options.slots ?? new LocalCallSlots(options.maxConcurrency);
     metrics.concurrencyLimit.set(this.#slots.limit);
     const store = new OutcomeStore(redis, keys, options.resultTtlMs);
-    this.#batchSizes = new BatchSizes(options.maxInputsPerCall);
+    this.#batchSizes = new BatchSizes(options.maxInputsPerCall, options.batchGrowDelayMs);
     this.#holds = new FlowHolds({
       redis,
       keys,
@@ -125,6 +129,7 @@ export class Dispatcher {
       probeMs: options.circuitProbeMs,
       probeMaxMs: options.circuitProbeMaxMs,
       probesPerSecond: options.holdProbesPerSecond,
+      refreshMs: options.holdRefreshMs,
       onHold: (flow) => {
         if (flow !== '*') this.#batchers.get(flow)?.handBackBuffered();
         else for (const batcher of this.#batchers.values()) batcher.handBackBuffered();
@@ -190,7 +195,7 @@ export class Dispatcher {
         this.options.logger.warn({ err }, 'could not read the flow registry');
       }
       if (this.#state === 'running') this.#schedulePoll();
-    }, this.options.flowPollMs ?? 500);
+    }, this.options.flowPollMs);
   }
 
   async #discoverFlows(): Promise<void> {
@@ -235,9 +240,9 @@ export class Dispatcher {
           connection: redis,
           bullPrefix: keys.bullPrefix,
           partition: keys.partition,
-          lockDurationMs: this.options.lockDurationMs ?? 30_000,
-          stalledIntervalMs: this.options.stalledIntervalMs ?? 30_000,
-          drainDelaySeconds: this.options.drainDelaySeconds ?? 2,
+          lockDurationMs: this.options.lockDurationMs,
+          stalledIntervalMs: this.options.stalledIntervalMs,
+          drainDelaySeconds: this.options.drainDelaySeconds,
           idleCloseMs: this.options.consumerIdleMs,
         },
         this.#processor,

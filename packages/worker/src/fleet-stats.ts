@@ -11,8 +11,8 @@ const STATS_TTL_SECONDS = 3_600;
 /**
  * Publishes what this worker's calls did into Redis, so `flow-dispatcher stats` can show the whole
  * fleet's rates without scraping every worker: counters are summed in memory per call and added to
- * the current 10-second bucket once a second (one pipeline), so the hot path never waits on it.
- * A crash loses at most a second of counts; the counts are for people, not for correctness.
+ * the current 10-second bucket every `flushMs` (one pipeline), so the hot path never waits on it.
+ * A crash loses at most that much of the counts; the counts are for people, not for correctness.
  */
 export class FleetStats {
   #pending = new Map<string, number>();
@@ -23,6 +23,10 @@ export class FleetStats {
     private readonly redis: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly logger: Logger,
+    /**
+     * How often the counts go to Redis; `stats` waits this long (and some) for a bucket to settle.
+     */
+    private readonly flushMs: number,
   ) {}
 
   readonly observe = (event: CallEvent): void => {
@@ -45,7 +49,7 @@ export class FleetStats {
   }
 
   start(): void {
-    this.#timer = setInterval(() => void this.flush(), 1_000);
+    this.#timer = setInterval(() => void this.flush(), this.flushMs);
     this.#timer.unref();
   }
 

@@ -46,8 +46,8 @@ export interface FlowHoldsOptions {
    * flow names must not cost 300 describes a minute).
    */
   probesPerSecond: number;
-  /** How often this process re-reads which flows are held, and looks for probes due. @defaultValue 1000 */
-  refreshMs?: number;
+  /** How often this process re-reads which flows are held, and looks for probes due. */
+  refreshMs: number;
   random?: () => number;
 }
 
@@ -113,7 +113,7 @@ export class FlowHolds {
     this.#subscriber.on('message', () => void this.#refresh());
     await this.#subscriber.subscribe(keys.holdsChanged);
     await this.#refresh();
-    this.#timer = setInterval(() => void this.#tick(), this.options.refreshMs ?? 1_000);
+    this.#timer = setInterval(() => void this.#tick(), this.options.refreshMs);
   }
 
   stop(): void {

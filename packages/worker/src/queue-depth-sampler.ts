@@ -19,8 +19,8 @@ export interface QueueDepthSamplerOptions {
   keys: RedisKeys;
   metrics: Metrics;
   logger: Logger;
-  /** Time between two samples. @defaultValue 5000 */
-  intervalMs?: number;
+  /** Time between two samples. */
+  intervalMs: number;
 }
 
 /**
@@ -54,7 +54,7 @@ export class QueueDepthSampler {
     this.#sampling = this.sample().finally(() => {
       this.#sampling = undefined;
       if (this.#state !== 'running') return;
-      this.#timer = setTimeout(() => this.#tick(), this.options.intervalMs ?? 5_000);
+      this.#timer = setTimeout(() => this.#tick(), this.options.intervalMs);
       this.#timer.unref();
     });
   }

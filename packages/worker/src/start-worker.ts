@@ -45,15 +45,18 @@ export async function startWorker(
   );
   // The deployment's keys: partition 0's (and the fleet's), which know every partition.
   const keys = new RedisKeys(config.redis.prefix, config.redis.partitions);
+  let tokens: TokenSource;
   try {
+    // The credentials first: a key file that cannot be read is a configuration error (exit 2)
+    // whether Redis answers or not, not something found once it does.
+    tokens =
+      deps.tokens ??
+      fleetTokenSourceFromConfig(config, redis, logger.child({ component: 'token' }), metrics);
     await checkPartitionLayout(redis, keys, logger);
   } catch (err) {
     redis.disconnect();
     throw err;
   }
-  const tokens =
-    deps.tokens ??
-    fleetTokenSourceFromConfig(config, redis, logger.child({ component: 'token' }), metrics);
   const client = new SalesforceClient({
     tokens,
     apiVersion: config.salesforce.apiVersion,
@@ -74,11 +77,12 @@ export async function startWorker(
     dailyApiShare: config.salesforce.dailyApiShare,
     readLimits: () => client.getLimits(),
     budgetProbeMs: config.salesforce.budgetProbeMs,
+    decreaseCooldownMs: defaults.limitDecreaseCooldownMs,
     // A permit outlives the longest request it may carry (a dead worker's come back after it).
     leaseMs: permitLeaseMs(config.salesforce.requestTimeoutMs),
   });
   await limiter.start();
-  const stats = new FleetStats(redis, keys, logger);
+  const stats = new FleetStats(redis, keys, logger, defaults.statsFlushMs);
   const dispatcher = new Dispatcher({
     redis,
     keys,
@@ -108,6 +112,10 @@ export async function startWorker(
     breaker: { calls: defaults.breakerCalls, triggers: defaults.breakerTriggers },
     consumerIdleMs: defaults.consumerIdleMs,
     holdProbesPerSecond: defaults.holdProbesPerSecond,
+    holdRefreshMs: defaults.holdRefreshMs,
+    flowPollMs: defaults.flowPollMs,
+    drainDelaySeconds: defaults.drainDelaySeconds,
+    batchGrowDelayMs: defaults.batchGrowDelayMs,
     logger: logger.child({ component: 'dispatcher' }),
     metrics,
     policy: {
@@ -132,6 +140,7 @@ export async function startWorker(
     keys,
     metrics,
     logger: logger.child({ component: 'queue-depth' }),
+    intervalMs: defaults.queueDepthSampleMs,
   });
   depth.start();
   return {

@@ -5,14 +5,14 @@ import {
   registerAdminUi,
 } from '@flow-dispatcher/ingest/admin-ui';
 import { SalesforceClient, tokenSourceFromConfig } from '@flow-dispatcher/salesforce';
-import { type Config, createLogger, createMetrics } from '@flow-dispatcher/shared';
+import { type Config, createLogger, createMetrics, defaults } from '@flow-dispatcher/shared';
 import { onShutdownSignal } from '../process-lifecycle.js';
 
 /**
- * `flow-dispatcher ingest`: the HTTP ingest API (DESIGN.md §4) on INGEST_PORT until SIGTERM.
- * Without INGEST_TOKENS (and INGEST_AUTH≠none), or with ADMIN_UI=on and no ADMIN_TOKENS of its
- * own, it refuses to start: exit 2 naming the variable. With Salesforce credentials, triggers are
- * checked against their flow's describe.
+ * `flow-dispatcher ingest`: the HTTP ingest API (docs/design.md, Public contract) on INGEST_PORT
+ * until SIGTERM. Without INGEST_TOKENS (and INGEST_AUTH≠none), or with ADMIN_UI=on and no
+ * ADMIN_TOKENS of its own, it refuses to start: exit 2 naming the variable. With Salesforce
+ * credentials, triggers are checked against their flow's describe.
  */
 export async function ingestCommand(config: Config): Promise<void> {
   if (config.admin.enabled) checkAdminUiConfig(config);
@@ -29,7 +29,8 @@ export async function ingestCommand(config: Config): Promise<void> {
         requestTimeoutMs: config.salesforce.requestTimeoutMs,
         connectTimeoutMs: config.salesforce.connectTimeoutMs,
         maxResponseBytes: config.salesforce.maxResponseBytes,
-        connections: 4,
+        // One connection per describe ingest fetches at once: it sends nothing else.
+        connections: defaults.ingestDescribeFetches,
         describeTtlMs: config.salesforce.describeTtlMs,
       })
     : undefined;

@@ -1,10 +1,13 @@
+import { defaults } from '@flow-dispatcher/shared/config';
 import { describe, expect, it } from 'vitest';
 import { type CsvEvent, CsvRecordReader } from './csv-record-reader.js';
 
 /** Reads `text` fed in chunks of `size` bytes (every size must give the same answer). */
 function read(input: string | Buffer, size = 1_000_000, maxRecordBytes?: number): CsvEvent[] {
   const bytes = typeof input === 'string' ? Buffer.from(input) : input;
-  const reader = new CsvRecordReader(maxRecordBytes ? { maxRecordBytes } : {});
+  const reader = new CsvRecordReader({
+    maxRecordBytes: maxRecordBytes ?? defaults.enqueueMaxRecordBytes,
+  });
   const events: CsvEvent[] = [];
   for (let i = 0; i < bytes.length; i += size)
     events.push(...reader.push(bytes.subarray(i, i + size)));
@@ -100,18 +103,23 @@ describe('CsvRecordReader', () => {
   });
 
   it('tells how far it has read', () => {
-    const reader = new CsvRecordReader();
+    const reader = new CsvRecordReader({ maxRecordBytes: defaults.enqueueMaxRecordBytes });
     const events = reader.push(Buffer.from('h\nabc\nde'));
     expect(events.map((e) => e.endOffset)).toEqual([2, 6]);
     expect(reader.offset).toBe(8);
   });
 
   it('takes another delimiter and refuses an impossible one', () => {
-    const reader = new CsvRecordReader({ delimiter: ';' });
+    const reader = new CsvRecordReader({
+      delimiter: ';',
+      maxRecordBytes: defaults.enqueueMaxRecordBytes,
+    });
     expect(summary([...reader.push(Buffer.from('a;"b;c"\n')), ...reader.end()])).toEqual([
       { line: 1, fields: ['a', 'b;c'] },
     ]);
-    expect(() => new CsvRecordReader({ delimiter: '"' })).toThrow(RangeError);
-    expect(() => new CsvRecordReader({ delimiter: ';;' })).toThrow(RangeError);
+    expect(() => new CsvRecordReader({ delimiter: '"', maxRecordBytes: 1024 })).toThrow(RangeError);
+    expect(() => new CsvRecordReader({ delimiter: ';;', maxRecordBytes: 1024 })).toThrow(
+      RangeError,
+    );
   });
 });

@@ -39,8 +39,8 @@ export type CsvEvent =
 export interface CsvReaderOptions {
   /** One ASCII character. @defaultValue ',' */
   delimiter?: string;
-  /** A longer record is reported and skipped. @defaultValue 1 MiB */
-  maxRecordBytes?: number;
+  /** A longer record is reported and skipped. */
+  maxRecordBytes: number;
 }
 
 const QUOTE = 0x22;
@@ -73,7 +73,7 @@ export class CsvRecordReader {
   #offset = 0;
   #error: string | undefined;
 
-  constructor(options: CsvReaderOptions = {}) {
+  constructor(options: CsvReaderOptions) {
     const delimiter = options.delimiter ?? ',';
     if (delimiter.length !== 1 || delimiter.charCodeAt(0) > 0x7f || /["\r\n]/.test(delimiter)) {
       throw new RangeError(
@@ -81,7 +81,7 @@ export class CsvRecordReader {
       );
     }
     this.#delimiter = delimiter.charCodeAt(0);
-    this.#maxRecordBytes = options.maxRecordBytes ?? 1024 * 1024;
+    this.#maxRecordBytes = options.maxRecordBytes;
   }
 
   /** Feeds the next chunk; returns the records (and bad records) it completed. */

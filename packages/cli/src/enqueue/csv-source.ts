@@ -1,4 +1,5 @@
 import type { FlowInput } from '@flow-dispatcher/shared';
+import { defaults } from '@flow-dispatcher/shared/config';
 import { UsageError } from '../usage-error.js';
 import { CsvRecordReader } from './csv-record-reader.js';
 import {
@@ -24,7 +25,10 @@ export async function* csvRows(
   mapping: RowMapping,
   options: { delimiter?: string; checkColumns?: ColumnsCheck } = {},
 ): AsyncGenerator<SourceRow> {
-  const reader = new CsvRecordReader({ delimiter: options.delimiter ?? ',' });
+  const reader = new CsvRecordReader({
+    delimiter: options.delimiter ?? ',',
+    maxRecordBytes: defaults.enqueueMaxRecordBytes,
+  });
   let builder: CsvRowBuilder | undefined;
   const rows = function* (events: ReturnType<CsvRecordReader['push']>): Generator<SourceRow> {
     for (const event of events) {

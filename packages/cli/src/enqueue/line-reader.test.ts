@@ -1,8 +1,9 @@
+import { defaults } from '@flow-dispatcher/shared/config';
 import { describe, expect, it } from 'vitest';
 import { type LineEvent, LineReader } from './line-reader.js';
 
 function read(bytes: Buffer, size: number, maxLineBytes?: number): LineEvent[] {
-  const reader = new LineReader(maxLineBytes ? { maxLineBytes } : {});
+  const reader = new LineReader({ maxLineBytes: maxLineBytes ?? defaults.enqueueMaxRecordBytes });
   const events: LineEvent[] = [];
   for (let i = 0; i < bytes.length; i += size)
     events.push(...reader.push(bytes.subarray(i, i + size)));

@@ -20,8 +20,8 @@ export class LineReader {
   #offset = 0;
   #tooLong = false;
 
-  constructor(options: { maxLineBytes?: number } = {}) {
-    this.#maxLineBytes = options.maxLineBytes ?? 1024 * 1024;
+  constructor(options: { maxLineBytes: number }) {
+    this.#maxLineBytes = options.maxLineBytes;
   }
 
   get offset(): number {

@@ -1,4 +1,5 @@
 import type { FlowInput } from '@flow-dispatcher/shared';
+import { defaults } from '@flow-dispatcher/shared/config';
 import { UsageError } from '../usage-error.js';
 import { LineReader } from './line-reader.js';
 import {
@@ -34,7 +35,7 @@ export async function* ndjsonRows(
       throw new UsageError(`--map: ${JSON.stringify(target)} is not a Salesforce input name`);
     }
   }
-  const reader = new LineReader();
+  const reader = new LineReader({ maxLineBytes: defaults.enqueueMaxRecordBytes });
   const rows = function* (events: ReturnType<LineReader['push']>): Generator<SourceRow> {
     for (const event of events) {
       if (event.kind === 'invalid') {

@@ -1,5 +1,5 @@
 import type { RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
-import { type Config, loadConfig } from '@flow-dispatcher/shared/config';
+import { type Config, defaults, loadConfig } from '@flow-dispatcher/shared/config';
 
 /**
  * What an operator command needs: the configuration, one Redis connection (a server or a
@@ -14,11 +14,11 @@ export interface OperatorContext {
 
 /**
  * Loads the configuration (a ConfigError exits 2) and connects to Redis, failing within
- * `connectTimeoutMs` with one line naming the server (exit 1) instead of retrying forever.
- * Once connected, a command that loses Redis fails after a few tries; long-running commands
- * (`stats --watch`, `drain`) catch that and try again on their next round.
- * The Redis code (shared's main entry point: ioredis, bullmq) is loaded once the configuration
- * is read, so that a configuration error stays quick.
+ * `connectTimeoutMs` (default `defaults.operatorConnectTimeoutMs`) with one line naming the server
+ * (exit 1) instead of retrying forever. Once connected, a command that loses Redis fails after a
+ * few tries; long-running commands (`stats --watch`, `drain`) catch that and try again on their
+ * next round. The Redis code (shared's main entry point: ioredis, bullmq) is loaded once the
+ * configuration is read, so that a configuration error stays quick.
  */
 export async function openOperatorContext(
   options: { connectTimeoutMs?: number; config?: Config } = {},
@@ -34,7 +34,7 @@ export async function openOperatorContext(
   redis.on('error', (err: Error) => {
     lastError = err;
   });
-  const timeoutMs = options.connectTimeoutMs ?? 5_000;
+  const timeoutMs = options.connectTimeoutMs ?? defaults.operatorConnectTimeoutMs;
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([

@@ -6,7 +6,7 @@
 export class RateMeter {
   #samples: { at: number; total: number }[] = [];
 
-  constructor(private readonly windowMs = 10_000) {}
+  constructor(private readonly windowMs: number) {}
 
   /** Records that the running total was `total` at `at` (epoch ms). */
   sample(at: number, total: number): void {

@@ -1,5 +1,6 @@
 import type { FlowControl, FlowJobCounts, FlowStatus, HoldView } from '@flow-dispatcher/producer';
 import type { RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
+import { defaults } from '@flow-dispatcher/shared/config';
 import { type ActivityTotals, statsWindow, sumBuckets } from './stats-window.js';
 
 /** The fleet-wide limits as workers last published them; null where nothing was published. */
@@ -62,7 +63,7 @@ export async function readStatsSnapshot(
   windowSeconds: number,
   nowMs = Date.now(),
 ): Promise<StatsSnapshot> {
-  const window = statsWindow(nowMs, windowSeconds, bucketSeconds);
+  const window = statsWindow(nowMs, windowSeconds, bucketSeconds, defaults.statsSettleMs);
   // Stats buckets and limits are fleet-wide (one slot: one pipeline, one node); dead letters are
   // counted in every queue partition.
   const pipeline = redis.pipeline();

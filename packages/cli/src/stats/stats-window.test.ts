@@ -1,3 +1,4 @@
+import { defaults } from '@flow-dispatcher/shared/config';
 import { describe, expect, it } from 'vitest';
 import { renderStats } from './render-stats.js';
 import { limitsView, type StatsSnapshot } from './stats-snapshot.js';
@@ -8,12 +9,14 @@ describe('stats window', () => {
     // 12:00:31.5: the bucket 12:00:30 is filling; 12:00:20 is complete (ended 1.5 s ago but
     // workers flush every second, so it is only counted 2 s after its end).
     const now = Date.parse('2025-06-01T12:00:31.500Z');
-    const w = statsWindow(now, 60, 10);
+    const w = statsWindow(now, 60, 10, defaults.statsSettleMs);
     const sec = (iso: string) => Date.parse(iso) / 1_000;
     expect(w.toSec).toBe(sec('2025-06-01T12:00:20Z'));
     expect(w.fromSec).toBe(sec('2025-06-01T11:59:20Z'));
     expect(w.buckets).toHaveLength(6);
-    expect(statsWindow(now + 1_000, 60, 10).toSec).toBe(sec('2025-06-01T12:00:30Z'));
+    expect(statsWindow(now + 1_000, 60, 10, defaults.statsSettleMs).toSec).toBe(
+      sec('2025-06-01T12:00:30Z'),
+    );
   });
 
   it('sums counters and status fields', () => {

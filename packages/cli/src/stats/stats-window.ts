@@ -1,10 +1,11 @@
 /**
  * The arithmetic of `flow-dispatcher stats` over the fleet's stats buckets (pure).
  *
- * Workers add their counts to a HASH per 10-second bucket once a second (see the worker's
- * fleet-stats.ts). A bucket is complete once it has ended and every worker has flushed into it,
- * which `settleMs` (2 s: two flushes) stands for. Rates are taken over complete buckets only, so a
- * bucket still filling never makes the fleet look slower than it is.
+ * Workers add their counts to a HASH per 10-second bucket every `defaults.statsFlushMs` (see the
+ * worker's fleet-stats.ts). A bucket is complete once it has ended and every worker has flushed
+ * into it, which `settleMs` (`defaults.statsSettleMs`: two flushes) stands for. Rates are taken
+ * over complete buckets only, so a bucket still filling never makes the fleet look slower than it
+ * is.
  */
 
 export interface StatsWindow {
@@ -19,7 +20,7 @@ export function statsWindow(
   nowMs: number,
   windowSeconds: number,
   bucketSeconds: number,
-  settleMs = 2_000,
+  settleMs: number,
 ): StatsWindow {
   const toSec = Math.floor((nowMs - settleMs) / 1_000 / bucketSeconds) * bucketSeconds;
   const count = Math.max(1, Math.round(windowSeconds / bucketSeconds));

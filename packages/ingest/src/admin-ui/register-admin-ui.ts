@@ -2,7 +2,13 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import { FlowQueues } from '@flow-dispatcher/producer';
-import { type Config, ConfigError, type RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
+import {
+  type Config,
+  ConfigError,
+  defaults,
+  type RedisConnection,
+  RedisKeys,
+} from '@flow-dispatcher/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BearerTokens } from '../bearer-auth.js';
 import {
@@ -27,10 +33,10 @@ export interface AdminUiOptions {
   maskInputs?: readonly string[];
   /** @defaultValue '/admin' */
   basePath?: string;
-  /** How long a browser login lasts. @defaultValue 8 h */
-  sessionTtlMs?: number;
-  /** The flow registry is read again at most this often (on requests). @defaultValue 2000 */
-  refreshMs?: number;
+  /** How long a browser login lasts. */
+  sessionTtlMs: number;
+  /** The flow registry is read again at most this often (on requests). */
+  refreshMs: number;
   /** @defaultValue Date.now */
   clock?: () => number;
 }
@@ -63,6 +69,8 @@ export function adminUiOptionsFromConfig(config: Config, redis: RedisConnection)
     readOnly: !config.admin.write,
     auth: { tokens: config.admin.tokens },
     maskInputs: config.log.redactInputs,
+    sessionTtlMs: defaults.adminSessionTtlMs,
+    refreshMs: defaults.adminRefreshMs,
   };
 }
 
@@ -95,8 +103,8 @@ export async function registerAdminUi(
   requireAdminTokens(tokens);
   const basePath = (options.basePath ?? '/admin').replace(/\/$/, '');
   const readOnly = options.readOnly ?? true;
-  const ttlMs = options.sessionTtlMs ?? 8 * HOUR_MS;
-  const refreshMs = options.refreshMs ?? 2_000;
+  const ttlMs = options.sessionTtlMs;
+  const refreshMs = options.refreshMs;
   const clock = options.clock ?? Date.now;
   const bearer = new BearerTokens(tokens);
   const { redis, keys } = options.queues;

@@ -12,15 +12,16 @@ export interface ClientCredentialsOptions {
   clientSecret: string;
   /** Defaults to undici's global dispatcher. */
   dispatcher?: Dispatcher;
-  /** Deadline of one token request. @defaultValue 30000 */
-  timeoutMs?: number;
+  /** Deadline of one token request, from connect to the last byte. */
+  timeoutMs: number;
   /** Epoch ms. @defaultValue Date.now */
   clock?: () => number;
 }
 
 /**
- * OAuth 2.0 client-credentials flow (API-NOTES §4): `grant_type=client_credentials&client_id=..
- * &client_secret=..`, form-encoded, to the My Domain token endpoint.
+ * OAuth 2.0 client-credentials flow (docs/salesforce-api.md, Authentication):
+ * `grant_type=client_credentials&client_id=..&client_secret=..`, form-encoded, to the My Domain
+ * token endpoint.
  */
 export class ClientCredentialsTokenMinter implements TokenMinter {
   readonly #options: ClientCredentialsOptions;

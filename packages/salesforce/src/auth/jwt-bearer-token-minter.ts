@@ -24,15 +24,15 @@ export interface JwtBearerOptions {
   assertionLifetimeMs?: number;
   /** Defaults to undici's global dispatcher. */
   dispatcher?: Dispatcher;
-  /** Deadline of one token request. @defaultValue 30000 */
-  timeoutMs?: number;
+  /** Deadline of one token request, from connect to the last byte. */
+  timeoutMs: number;
   /** Epoch ms. @defaultValue Date.now */
   clock?: () => number;
 }
 
 /**
- * OAuth 2.0 JWT bearer flow (API-NOTES §4): an RS256 assertion with iss = consumer key, sub =
- * username, aud = login host, exp ≤ 3 min ahead, posted as
+ * OAuth 2.0 JWT bearer flow (docs/salesforce-api.md, Authentication): an RS256 assertion with iss =
+ * consumer key, sub = username, aud = login host, exp ≤ 3 min ahead, posted as
  * `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=<JWT>`.
  */
 export class JwtBearerTokenMinter implements TokenMinter {

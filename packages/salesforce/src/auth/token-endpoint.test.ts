@@ -22,6 +22,8 @@ const FIXTURES = new URL('../../../shared/fixtures/salesforce/', import.meta.url
 const fixture = (name: string) => readFileSync(new URL(name, FIXTURES), 'utf8');
 
 const SECRET = 'cs-SECRET-3f9a1c7e/+=&%';
+/** A token request's deadline here: loopback answers come in milliseconds. */
+const TOKEN_TIMEOUT_MS = 5_000;
 
 interface Recorded {
   method: string;
@@ -109,6 +111,7 @@ describe('client-credentials token minter', () => {
       loginUrl: s.url,
       clientId: 'consumer-key',
       clientSecret: SECRET,
+      timeoutMs: TOKEN_TIMEOUT_MS,
     });
     const token = await minter.mintToken();
     expect(token).toEqual({
@@ -136,6 +139,7 @@ describe('client-credentials token minter', () => {
       loginUrl: s.url,
       clientId: 'id',
       clientSecret: SECRET,
+      timeoutMs: TOKEN_TIMEOUT_MS,
     });
     const error = await minter.mintToken().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SalesforceAuthError);
@@ -166,6 +170,7 @@ describe('client-credentials token minter', () => {
       loginUrl: s.url,
       clientId: 'id',
       clientSecret: SECRET,
+      timeoutMs: TOKEN_TIMEOUT_MS,
     });
     await expect(minter.mintToken()).rejects.toMatchObject({ code: 'token-rejected', oauthError });
   });
@@ -186,6 +191,7 @@ describe('client-credentials token minter', () => {
       loginUrl: s.url,
       clientId: 'id',
       clientSecret: SECRET,
+      timeoutMs: TOKEN_TIMEOUT_MS,
     });
     const error = await minter.mintToken().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'token-rejected' });
@@ -200,6 +206,7 @@ describe('client-credentials token minter', () => {
       loginUrl: s.url,
       clientId: 'id',
       clientSecret: SECRET,
+      timeoutMs: TOKEN_TIMEOUT_MS,
     });
     await expect(minter.mintToken()).rejects.toMatchObject({
       code: 'token-endpoint-unavailable',
@@ -216,6 +223,7 @@ describe('client-credentials token minter', () => {
       loginUrl: s.url,
       clientId: 'id',
       clientSecret: SECRET,
+      timeoutMs: TOKEN_TIMEOUT_MS,
     });
     const error = await minter.mintToken().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'token-response-invalid', status: 200 });
@@ -229,6 +237,7 @@ describe('client-credentials token minter', () => {
       loginUrl: s.url,
       clientId: 'id',
       clientSecret: SECRET,
+      timeoutMs: TOKEN_TIMEOUT_MS,
     });
     const error = await minter.mintToken().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'token-endpoint-unavailable', retryable: true });
@@ -338,6 +347,7 @@ describe('JWT bearer', () => {
       username: 'api@example.com',
       privateKey: privatePem,
       clock: () => NOW_MS,
+      timeoutMs: TOKEN_TIMEOUT_MS,
     });
     await expect(minter.mintToken()).resolves.toEqual({
       accessToken: '12345',
@@ -369,6 +379,7 @@ describe('JWT bearer', () => {
       clientId: 'c',
       username: 'u',
       privateKey: privatePem,
+      timeoutMs: TOKEN_TIMEOUT_MS,
     });
     const error = await minter.mintToken().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'token-rejected', oauthError: 'invalid_grant' });
@@ -381,7 +392,12 @@ describe('JWT bearer', () => {
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
       .privateKey.export({ type: 'pkcs8', format: 'pem' })
       .toString();
-    const options = { loginUrl: 'https://login.salesforce.com', clientId: 'c', username: 'u' };
+    const options = {
+      loginUrl: 'https://login.salesforce.com',
+      clientId: 'c',
+      username: 'u',
+      timeoutMs: TOKEN_TIMEOUT_MS,
+    };
     for (const key of [
       ec,
       'garbage',

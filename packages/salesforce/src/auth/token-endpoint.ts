@@ -6,19 +6,15 @@ import { parseJsonOrUndefined } from '../json-body.js';
 import type { AccessToken } from '../types.js';
 
 /**
- * `POST {loginUrl}/services/oauth2/token` (API-NOTES §4), shared by the client-credentials and JWT
- * bearer minters. Answers carry no `expires_in` and no refresh token; `issued_at` is epoch ms as a
- * string. Failures become `SalesforceAuthError`s whose message, cause and fields are built only
- * from the HTTP status and the OAuth `error` / `error_description`, with every secret of the request
- * redacted from them: never the secret, the assertion or a token.
+ * `POST {loginUrl}/services/oauth2/token` (docs/salesforce-api.md, Authentication), shared by the
+ * client-credentials and JWT bearer minters. Answers carry no `expires_in` and no refresh token;
+ * `issued_at` is epoch ms as a string. Failures become `SalesforceAuthError`s whose message, cause
+ * and fields are built only from the HTTP status and the OAuth `error` / `error_description`, with
+ * every secret of the request redacted from them: never the secret, the assertion or a token.
  */
 
-export const TOKEN_ENDPOINT_DEFAULTS = {
-  /** Deadline for one token request, from connect to the last byte. */
-  timeoutMs: 30_000,
-  /** A token answer is well under 2 KiB. */
-  maxResponseBytes: 64 * 1024,
-} as const satisfies { timeoutMs: number; maxResponseBytes: number };
+/** Largest token answer read: a token answer is well under 2 KiB, so a larger one is not one. */
+const TOKEN_ANSWER_MAX_BYTES = 64 * 1024;
 
 export interface TokenRequest {
   /** `SF_LOGIN_URL`: the org's My Domain URL, or login/test.salesforce.com for JWT bearer. */
@@ -31,7 +27,8 @@ export interface TokenRequest {
   secrets: readonly string[];
   /** Defaults to undici's global dispatcher. */
   dispatcher?: Dispatcher;
-  timeoutMs?: number;
+  /** Deadline for one token request, from connect to the last byte. */
+  timeoutMs: number;
   /** Epoch ms, for tokens without `issued_at`. Defaults to `Date.now`. */
   clock?: () => number;
 }
@@ -65,8 +62,8 @@ export async function requestToken(request: TokenRequest): Promise<AccessToken> 
       accept: 'application/json',
     },
     body: new URLSearchParams(request.form).toString(),
-    timeoutMs: request.timeoutMs ?? TOKEN_ENDPOINT_DEFAULTS.timeoutMs,
-    maxResponseBytes: TOKEN_ENDPOINT_DEFAULTS.maxResponseBytes,
+    timeoutMs: request.timeoutMs,
+    maxResponseBytes: TOKEN_ANSWER_MAX_BYTES,
   });
   const what = `${request.grantLabel} token request to ${url.origin}`;
 
@@ -80,7 +77,7 @@ export async function requestToken(request: TokenRequest): Promise<AccessToken> 
   if (result.kind === 'too-large') {
     throw new SalesforceAuthError(
       'token-response-invalid',
-      `${what}: answer over ${TOKEN_ENDPOINT_DEFAULTS.maxResponseBytes} bytes (HTTP ${result.status})`,
+      `${what}: answer over ${TOKEN_ANSWER_MAX_BYTES} bytes (HTTP ${result.status})`,
       { status: result.status },
     );
   }

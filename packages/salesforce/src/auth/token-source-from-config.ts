@@ -1,6 +1,7 @@
 import {
   type Config,
   ConfigError,
+  defaults,
   type Logger,
   type Metrics,
   type RedisConnection,
@@ -77,6 +78,11 @@ export function fleetTokenSourceFromConfig(
     new RedisKeys(config.redis.prefix, config.redis.partitions),
     minter,
     logger,
-    { onMint: () => metrics?.tokenRequests.inc() },
+    {
+      lockMs: defaults.tokenLockMs,
+      waitMs: defaults.tokenWaitMs,
+      ttlMs: defaults.tokenTtlMs,
+      onMint: () => metrics?.tokenRequests.inc(),
+    },
   );
 }

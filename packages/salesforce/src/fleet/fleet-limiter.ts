@@ -25,16 +25,16 @@ export interface FleetLimiterOptions {
   dailyApiShare: number;
   /** Reads the org's allocation (GET /limits: it costs one API call). */
   readLimits: () => Promise<OrgLimits>;
-  /** How often one worker re-reads the usage while the budget is closed. @defaultValue 300000 */
-  budgetProbeMs?: number;
+  /** How often one worker re-reads the usage while the budget is closed (SF_BUDGET_PROBE_MS). */
+  budgetProbeMs: number;
   /**
    * A permit's lease, in Redis's clock; renewed every quarter of it while held, so a dead
    * worker's permits return after it. It must outlast the longest request (see `permitLeaseMs`):
    * a request only starts while its permit is sure to stay counted until the request's deadline.
    */
   leaseMs: number;
-  /** Decreases of the concurrency limit closer than this count once. @defaultValue 1000 */
-  decreaseCooldownMs?: number;
+  /** Decreases of the concurrency limit closer than this count once. */
+  decreaseCooldownMs: number;
 }
 
 type Reason = 'ok' | 'paused' | 'budget' | 'busy';
@@ -98,7 +98,7 @@ interface LimiterCommands {
  * Salesforce call, and what buys a limit that holds for the whole fleet.
  */
 export class FleetLimiter implements CallSlots {
-  readonly #o: Required<FleetLimiterOptions>;
+  readonly #o: FleetLimiterOptions;
   readonly #holder = randomBytes(6).toString('hex');
   #seq = 0;
   /** Permits held by this process: id → until when it is surely counted (epoch ms, local). */
@@ -121,11 +121,7 @@ export class FleetLimiter implements CallSlots {
   #pausedUntil = 0;
 
   constructor(options: FleetLimiterOptions) {
-    this.#o = {
-      budgetProbeMs: 300_000,
-      decreaseCooldownMs: 1_000,
-      ...options,
-    };
+    this.#o = options;
     this.#limit = options.maxConcurrency;
     const redis = options.redis as RedisConnection & Record<string, unknown>;
     if (typeof redis.fdAcquirePermits !== 'function') {

@@ -28,11 +28,14 @@ export class FleetTokenSource implements TokenSource {
     private readonly minter: TokenMinter,
     private readonly logger: Logger,
     private readonly options: {
-      lockMs?: number;
-      waitMs?: number;
-      ttlMs?: number;
+      /** The lock of the worker minting a token: another one mints if it holds it longer. */
+      lockMs: number;
+      /** How long the others wait for the new token before they give up. */
+      waitMs: number;
+      /** How long a token stays in Redis. */
+      ttlMs: number;
       onMint?: () => void;
-    } = {},
+    },
   ) {}
 
   get mints(): number {
@@ -58,8 +61,8 @@ export class FleetTokenSource implements TokenSource {
   }
 
   async #fetch(stale: AccessToken | undefined): Promise<AccessToken> {
-    const lockMs = this.options.lockMs ?? 15_000;
-    const deadline = Date.now() + (this.options.waitMs ?? lockMs + 5_000);
+    const { lockMs } = this.options;
+    const deadline = Date.now() + this.options.waitMs;
     for (;;) {
       const shared = parse(await this.redis.get(this.keys.token));
       if (shared && shared.accessToken !== stale?.accessToken) {
@@ -77,12 +80,7 @@ export class FleetTokenSource implements TokenSource {
           const token = await this.minter.mintToken();
           this.#mints++;
           this.options.onMint?.();
-          await this.redis.set(
-            this.keys.token,
-            JSON.stringify(token),
-            'PX',
-            this.options.ttlMs ?? 12 * 3_600_000,
-          );
+          await this.redis.set(this.keys.token, JSON.stringify(token), 'PX', this.options.ttlMs);
           this.#current = token;
           this.logger.info(
             { instanceUrl: token.instanceUrl },

@@ -1,16 +1,17 @@
+import { defaults } from '../config/defaults.js';
 import type { FlowInput } from './chunk-job.js';
 
 /** Bounds on one trigger's input. Flow inputs are a handful of scalars or one Apex-defined object. */
 export interface InputLimits {
-  /** Deepest nesting of objects/arrays below the input itself. @defaultValue 8 */
+  /** Deepest nesting of objects/arrays below the input itself. */
   maxDepth: number;
-  /** Largest input, as JSON, in bytes. @defaultValue 65536 */
+  /** Largest input, as JSON, in bytes. */
   maxBytes: number;
 }
 
 export const defaultInputLimits = {
-  maxDepth: 8,
-  maxBytes: 64 * 1024,
+  maxDepth: defaults.inputMaxDepth,
+  maxBytes: defaults.inputMaxBytes,
 } as const satisfies InputLimits;
 
 /** Input variable names: Salesforce API names (a letter, then letters, digits, underscores). */
