@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { openOperatorContext } from '../operator/operator-redis.js';
 import { parseDurationMs } from '../options/duration-option.js';
 import { operatorCommand } from '../options/operator-command.js';
-import { DrainProgress } from '../output/drain-progress.js';
 import { formatCount, formatDuration } from '../output/format-number.js';
 import { RateMeter } from '../output/rate-meter.js';
 import { UsageError } from '../usage-error.js';
@@ -43,6 +42,8 @@ async function drain(options: DrainOptions): Promise<void> {
   const control = new FlowControl(ctx.redis, ctx.keys);
   const err = process.stderr;
   const started = Date.now();
+  // cli-progress is loaded only once drain runs (usage errors and --help stay quick).
+  const { DrainProgress } = await import('../output/drain-progress.js');
   const meter = new RateMeter(15_000);
   const progress = new DrainProgress(err);
   let left = Number.NaN;
