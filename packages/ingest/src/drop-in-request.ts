@@ -6,7 +6,7 @@ import type { DescribeLookup } from './describe-cache.js';
 import { IngestError } from './ingest-error.js';
 
 /**
- * The drop-in endpoint speaks Salesforce's invocable-action dialect (API-NOTES §1): the body is
+ * The drop-in endpoint speaks Salesforce's invocable-action dialect (docs/salesforce-api.md#per-input-results): the body is
  * `{"inputs":[...]}`, the answer one result per input in order, HTTP 400 when any input failed.
  * These are its pure parts.
  */

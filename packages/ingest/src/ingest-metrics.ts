@@ -2,7 +2,7 @@ import type { Metrics } from '@flow-dispatcher/shared';
 import { Counter, Gauge, Histogram } from 'prom-client';
 
 /**
- * Ingest's own metrics, on the process's registry beside the DESIGN ones (ingest feeds
+ * Ingest's own metrics, on the process's registry beside the shared ones (docs/metrics.md) (ingest feeds
  * `flow_dispatcher_triggers_enqueued_total{flow}`). Labels stay bounded: a route pattern name,
  * an HTTP status, a fixed set of reasons.
  */

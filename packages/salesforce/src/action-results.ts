@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ActionResult, InputError, RequestError } from './types.js';
 
 /**
- * Wire schemas of an invocable-action answer (API-NOTES §1). Parsing is lenient where the sources
+ * Wire schemas of an invocable-action answer (docs/salesforce-api.md#per-input-results). Parsing is lenient where the sources
  * disagree and strict only where reconciliation depends on it: an element must say `isSuccess`.
  */
 

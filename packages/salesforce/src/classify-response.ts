@@ -5,7 +5,7 @@ import { parseRetryAfterMs } from './retry-after-header.js';
 import type { ActionResult, CallVerdict, InputError, InputVerdict, RequestError } from './types.js';
 
 /**
- * THE classification of Salesforce's answers, as pure functions. Every rule cites API-NOTES.md;
+ * THE classification of Salesforce's answers, as pure functions. Every rule cites docs/salesforce-api.md (how-each-answer-is-classified);
  * what the notes mark UNCONFIRMED is handled by the most defensive reading.
  */
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 /**
  * `POST .../composite/batch` answer (REST API guide "Batch Response Body"):
  * `{"hasErrors":bool,"results":[{"statusCode":…,"result":…}]}`. Not used by the client today:
- * batching several flows in one HTTP call saves round-trips but not API quota (API-NOTES §5), and
+ * batching several flows in one HTTP call saves round-trips but not API quota (docs/salesforce-api.md#composite-batch), and
  * no real example of actions inside a batch exists (UNCONFIRMED). Kept so the shape is checked
  * against the fixture if the option is ever taken.
  */

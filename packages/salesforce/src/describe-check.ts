@@ -3,7 +3,7 @@ import type { FlowDescribe } from './types.js';
 
 /**
  * Inputs every Marketing Cloud On-Demand flow takes whether or not its describe lists them
- * (API-NOTES §0: "EmailAddress, IndividualId, and TelephoneNumber are always available").
+ * (docs/salesforce-api.md#inputs-every-flow-takes: "EmailAddress, IndividualId, and TelephoneNumber are always available").
  */
 export const ALWAYS_AVAILABLE_INPUTS: ReadonlySet<string> = new Set([
   'IndividualId',
@@ -22,7 +22,7 @@ export interface DescribeProblem {
  * Checks one input against the flow's describe (pure): every required input present (not null),
  * every name one the flow declares. Names are case-sensitive, as Salesforce's are. Returns the
  * first problem or undefined. Callers skip the check when the describe lists no inputs at all:
- * the describe of a flow is UNCONFIRMED (API-NOTES §2), and an empty list more likely means a
+ * the describe of a flow is unconfirmed (docs/salesforce-api.md#describe), and an empty list more likely means a
  * shape we did not recognise than a flow that takes nothing.
  */
 export function checkInputAgainstDescribe(

@@ -3,7 +3,7 @@ import type { FlowDescribe, FlowInputDescribe } from './types.js';
 
 /**
  * `GET .../actions/custom/flow/{flow}`, parsed leniently. No real describe of a flow was found
- * (API-NOTES §2, UNCONFIRMED): the key set comes from the emailSimple and Write-Off Invoice
+ * (docs/salesforce-api.md#describe, unconfirmed): the key set comes from the emailSimple and Write-Off Invoice
  * examples. `name` and `required` are what matter; `maxOccurs > 1` marks a collection; every other
  * key is ignored.
  */

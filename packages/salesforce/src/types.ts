@@ -1,7 +1,7 @@
 /**
  * The shapes the rest of flow-dispatcher sees of Salesforce's invocable-action API.
  *
- * Everything here is written against ../shared/salesforce/API-NOTES.md: one result per input, in
+ * Everything here is written against docs/salesforce-api.md: one result per input, in
  * order; HTTP 400 whenever any input failed (the others already ran); request-level errors as
  * `[{"errorCode","message"}]`; no `expires_in` on tokens.
  */
@@ -146,7 +146,7 @@ export interface FlowDescribe {
   outputs: { name: string; type: string | null }[];
 }
 
-/** An access token and the instance it is valid for. Tokens carry no lifetime (API-NOTES §4). */
+/** An access token and the instance it is valid for. Tokens carry no lifetime (docs/salesforce-api.md#token-lifetime). */
 export interface AccessToken {
   accessToken: string;
   instanceUrl: string;

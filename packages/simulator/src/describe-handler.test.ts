@@ -10,7 +10,7 @@ import {
 
 afterEach(closeAll);
 
-/** Key sets from the Actions Developer Guide's Write-Off Invoice describe (API-NOTES §2). */
+/** Key sets from the Actions Developer Guide's Write-Off Invoice describe (docs/salesforce-api.md#describe). */
 const describeKeys = [
   'description',
   'inputs',

@@ -19,7 +19,7 @@ export type JwtVerdict =
 /**
  * Checks a JWT bearer assertion as the token endpoint does: RS256 signature, `iss` = consumer
  * key, `sub` = user, `aud` = an accepted login URL, `exp` in the future but not too far.
- * The `error` codes follow API-NOTES §4; the descriptions are the simulator's own wording.
+ * The `error` codes follow docs/salesforce-api.md#token-endpoint; the descriptions are the simulator's own wording.
  */
 export function verifyJwtAssertion(assertion: string, expected: JwtExpectations): JwtVerdict {
   const parts = assertion.split('.');

@@ -51,7 +51,7 @@ export const insufficientAccessBody =
 export const notFoundBody =
   '[{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}]';
 
-/** errorCode from API-NOTES §1 (third-party tests); message is the simulator's. */
+/** errorCode from docs/salesforce-api.md#request-level-errors (third-party tests); message is the simulator's. */
 export const serverUnavailableBody = restError(
   'SERVER_UNAVAILABLE',
   'Server is temporarily unavailable. Please try again later.',

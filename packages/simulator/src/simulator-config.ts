@@ -180,7 +180,7 @@ export interface SimulatorConfig {
   adminAccess: 'loopback' | 'any';
 }
 
-/** The inputs every On-Demand Flow accepts (API-NOTES §0). */
+/** The inputs every On-Demand Flow accepts (docs/salesforce-api.md#inputs-every-flow-takes). */
 export const alwaysAvailableInputs: readonly FlowInputSpec[] = [
   { name: 'IndividualId', type: 'STRING', required: true, label: 'Individual ID' },
   { name: 'EmailAddress', type: 'STRING', required: false, label: 'Email Address' },

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { type Simulator, type SimulatorOptions, startSimulator } from './simulator.js';
 
-/** The repository's copy of the steering repo's shared/salesforce/fixtures (data only, verbatim). */
+/** Real Salesforce answers, verbatim (packages/shared/fixtures/salesforce: its README gives each source). */
 const fixturesDir = new URL('../../shared/fixtures/salesforce/', import.meta.url);
 
 export function fixtureText(name: string): string {

@@ -13,7 +13,7 @@ const maxFormBytes = 64 * 1024;
 const noStore = { 'cache-control': 'no-cache,must-revalidate,max-age=0,no-store,private' };
 
 /**
- * `POST /services/oauth2/token`: the client-credentials and JWT-bearer grants (API-NOTES §4).
+ * `POST /services/oauth2/token`: the client-credentials and JWT-bearer grants (docs/salesforce-api.md#authentication).
  * Success bodies carry no `expires_in` and no `refresh_token`, like Salesforce's; errors are
  * HTTP 400 `{"error","error_description"}`.
  */

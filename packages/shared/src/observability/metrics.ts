@@ -7,7 +7,7 @@ const NON_COUNTER_TOTALS = [
 ];
 
 /**
- * The metrics of DESIGN.md §4, created once per process. Names are a public contract (dashboards
+ * The metrics of docs/design.md#metrics (listed in docs/metrics.md), created once per process. Names are a public contract (dashboards
  * and alerts use them). Labels stay bounded: flow API names, outcomes, HTTP statuses and Salesforce
  * error codes; never an id, an email or a phone number.
  */
