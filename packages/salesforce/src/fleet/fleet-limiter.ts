@@ -4,13 +4,14 @@ import type { LimitInfo, OrgLimits } from '../types.js';
 import { budgetCap, lingerFactor, type Usage } from './budget.js';
 import type { CallPermit, CallSlots } from './call-slots.js';
 import {
-  ACQUIRE_PERMITS,
-  ADJUST_LIMIT,
-  PAUSE,
-  RECORD_USAGE,
-  RELEASE_PERMITS,
-  RENEW_PERMITS,
-} from './fleet-limiter-scripts.js';
+  acquirePermits,
+  adjustLimit,
+  type PermitVerdict,
+  pauseFleet,
+  recordUsage,
+  releasePermits,
+  renewPermits,
+} from './fleet-scripts.js';
 import type { LimitSignal } from './limit-signals.js';
 
 export interface FleetLimiterOptions {
@@ -37,7 +38,7 @@ export interface FleetLimiterOptions {
   decreaseCooldownMs?: number;
 }
 
-type Reason = 'ok' | 'paused' | 'budget' | 'busy';
+type Reason = PermitVerdict;
 
 /** A permit this process holds. */
 interface HeldPermit {
@@ -59,16 +60,6 @@ const RENEW_WAIT_MS = 2_000;
  */
 export function permitLeaseMs(requestTimeoutMs: number): number {
   return Math.ceil((requestTimeoutMs * 4) / 3) + 5_000;
-}
-
-/** The scripts of fleet-limiter-scripts.ts, as ioredis commands. */
-interface LimiterCommands {
-  fdAcquirePermits(...args: (string | number)[]): Promise<[number, Reason, number]>;
-  fdReleasePermits(...args: (string | number)[]): Promise<number>;
-  fdRenewPermits(...args: (string | number)[]): Promise<number[]>;
-  fdAdjustLimit(...args: (string | number)[]): Promise<string>;
-  fdPause(...args: (string | number)[]): Promise<[number, number, number]>;
-  fdRecordUsage(...args: (string | number)[]): Promise<number>;
 }
 
 /**
@@ -127,15 +118,6 @@ export class FleetLimiter implements CallSlots {
       ...options,
     };
     this.#limit = options.maxConcurrency;
-    const redis = options.redis as RedisConnection & Record<string, unknown>;
-    if (typeof redis.fdAcquirePermits !== 'function') {
-      options.redis.defineCommand('fdAcquirePermits', { numberOfKeys: 2, lua: ACQUIRE_PERMITS });
-      options.redis.defineCommand('fdReleasePermits', { numberOfKeys: 2, lua: RELEASE_PERMITS });
-      options.redis.defineCommand('fdRenewPermits', { numberOfKeys: 1, lua: RENEW_PERMITS });
-      options.redis.defineCommand('fdAdjustLimit', { numberOfKeys: 1, lua: ADJUST_LIMIT });
-      options.redis.defineCommand('fdPause', { numberOfKeys: 1, lua: PAUSE });
-      options.redis.defineCommand('fdRecordUsage', { numberOfKeys: 1, lua: RECORD_USAGE });
-    }
   }
 
   get limit(): number {
@@ -191,21 +173,22 @@ export class FleetLimiter implements CallSlots {
     const ids = this.#waiters.map(() => `${this.#holder}:${this.#seq++}`);
     const { redis, keys } = this.#o;
     const sentAt = Date.now();
-    (redis as unknown as LimiterCommands)
-      .fdAcquirePermits(
-        keys.permits,
-        keys.limits,
-        Date.now(),
-        this.#o.leaseMs,
-        this.#o.maxConcurrency,
-        this.#o.dailyApiShare,
-        ...ids,
+    acquirePermits
+      .run(
+        redis,
+        { permits: keys.permits, limits: keys.limits },
+        {
+          now: Date.now(),
+          leaseMs: this.#o.leaseMs,
+          hardMax: this.#o.maxConcurrency,
+          share: this.#o.dailyApiShare,
+        },
+        { args: ids },
       )
       .then(
-        ([granted, reason, pausedUntil]) => {
+        ({ granted, verdict: reason, pausedUntil }) => {
           this.#reason = reason;
-          if (reason === 'paused')
-            this.#pausedUntil = Math.max(this.#pausedUntil, Number(pausedUntil));
+          if (reason === 'paused') this.#pausedUntil = Math.max(this.#pausedUntil, pausedUntil);
           for (let i = 0; i < granted; i++) {
             const id = ids[i] as string;
             const waiter = this.#waiters.shift();
@@ -214,7 +197,7 @@ export class FleetLimiter implements CallSlots {
             if (waiter) waiter(this.#permit(held));
             else void this.#release(id);
           }
-          if (this.#waiters.length > 0) this.#waitToAsk(reason, Number(pausedUntil));
+          if (this.#waiters.length > 0) this.#waitToAsk(reason, pausedUntil);
         },
         (err) => {
           this.#o.logger.warn({ err }, 'could not ask Redis for call permits; retrying');
@@ -305,7 +288,12 @@ export class FleetLimiter implements CallSlots {
     this.#held.delete(id);
     const { redis, keys } = this.#o;
     try {
-      await (redis as unknown as LimiterCommands).fdReleasePermits(keys.permits, keys.limits, id);
+      await releasePermits.run(
+        redis,
+        { permits: keys.permits, limits: keys.limits },
+        {},
+        { args: [id] },
+      );
       await redis.publish(keys.permitsReleased, '1');
     } catch (err) {
       // The lease expires on its own.
@@ -327,13 +315,14 @@ export class FleetLimiter implements CallSlots {
     if (held.length === 0) return;
     const sentAt = Date.now();
     try {
-      const renewed = await (this.#o.redis as unknown as LimiterCommands).fdRenewPermits(
-        this.#o.keys.permits,
-        this.#o.leaseMs,
-        ...held.map((permit) => permit.id),
+      const renewed = await renewPermits.run(
+        this.#o.redis,
+        { permits: this.#o.keys.permits },
+        { leaseMs: this.#o.leaseMs },
+        { args: held.map((permit) => permit.id) },
       );
       held.forEach((permit, i) => {
-        if (renewed[i] === 1) {
+        if (renewed[i] === true) {
           permit.validUntil = Math.max(permit.validUntil, sentAt + this.#o.leaseMs);
         } else if (!permit.lapsed) {
           permit.lapsed = true;
@@ -391,17 +380,14 @@ export class FleetLimiter implements CallSlots {
     // GET /limits is a request like a call: it takes a slot of the fleet's concurrency (not of
     // the budget, which it is there to re-read: the README counts it beyond the share).
     const id = `${this.#holder}:${this.#seq++}`;
-    const [granted] = await (redis as unknown as LimiterCommands)
-      .fdAcquirePermits(
-        keys.permits,
-        keys.limits,
-        Date.now(),
-        this.#o.leaseMs,
-        this.#o.maxConcurrency,
-        -1,
-        id,
+    const { granted } = await acquirePermits
+      .run(
+        redis,
+        { permits: keys.permits, limits: keys.limits },
+        { now: Date.now(), leaseMs: this.#o.leaseMs, hardMax: this.#o.maxConcurrency, share: -1 },
+        { args: [id] },
       )
-      .catch((): [number, Reason, number] => [0, 'busy', 0]);
+      .catch(() => ({ granted: 0 }));
     if (granted !== 1) {
       await redis.del(keys.limitsProbe).catch(() => 0); // try again at the next round
       return;
@@ -427,8 +413,8 @@ export class FleetLimiter implements CallSlots {
         'could not read the org API usage; learning it from the next answer',
       );
     } finally {
-      await (redis as unknown as LimiterCommands)
-        .fdReleasePermits(keys.permits, keys.limits, id)
+      await releasePermits
+        .run(redis, { permits: keys.permits, limits: keys.limits }, {}, { args: [id] })
         .catch(() => 0);
     }
   }
@@ -436,13 +422,16 @@ export class FleetLimiter implements CallSlots {
   async #recordUsage(usage: Usage, force: boolean): Promise<void> {
     this.#usage = usage;
     this.#publishMetrics();
-    await (this.#o.redis as unknown as LimiterCommands).fdRecordUsage(
-      this.#o.keys.limits,
-      Date.now(),
-      usage.used,
-      usage.max,
-      this.#o.dailyApiShare,
-      force ? '1' : '0',
+    await recordUsage.run(
+      this.#o.redis,
+      { limits: this.#o.keys.limits },
+      {
+        now: Date.now(),
+        used: usage.used,
+        max: usage.max,
+        share: this.#o.dailyApiShare,
+        force: force ? '1' : '0',
+      },
     );
   }
 
@@ -450,7 +439,6 @@ export class FleetLimiter implements CallSlots {
   async observe(signal: LimitSignal, limitInfo: LimitInfo | undefined): Promise<void> {
     const { redis, keys, logger, metrics } = this.#o;
     const now = Date.now();
-    const scripts = redis as unknown as LimiterCommands;
     // Known at once in this process (before the call's permit is released), Redis follows.
     if (signal.pause)
       this.#pausedUntil = Math.max(this.#pausedUntil, now + Math.max(500, signal.pause.minMs));
@@ -462,16 +450,14 @@ export class FleetLimiter implements CallSlots {
       // before the release of the call's permit (sent right after on the same connection), and
       // no other worker is granted a permit in between.
       if (signal.pause) {
-        const [pausedUntil, isNew, streak] = await scripts.fdPause(
-          keys.limits,
-          now,
-          signal.pause.cause,
-          signal.pause.minMs,
-          Math.random(),
+        const { pausedUntil, started, streak } = await pauseFleet.run(
+          redis,
+          { limits: keys.limits },
+          { now, cause: signal.pause.cause, minMs: signal.pause.minMs, random: Math.random() },
         );
-        this.#pausedUntil = Math.max(this.#pausedUntil, Number(pausedUntil));
+        this.#pausedUntil = Math.max(this.#pausedUntil, pausedUntil);
         this.#streakKnown = true;
-        if (isNew) {
+        if (started) {
           metrics.pauses.inc({ cause: signal.pause.cause });
           logger.warn({ cause: signal.pause.cause, streak }, 'pausing every call of the org');
           await redis.publish(keys.permitsReleased, `pause:${pausedUntil}`);
@@ -501,14 +487,15 @@ export class FleetLimiter implements CallSlots {
         );
       }
       if (signal.decrease || (signal.increase && this.#limit < this.#o.maxConcurrency)) {
-        const limit = Number(
-          await scripts.fdAdjustLimit(
-            keys.limits,
+        const limit = await adjustLimit.run(
+          redis,
+          { limits: keys.limits },
+          {
             now,
-            signal.decrease ? 'dec' : 'inc',
-            this.#o.maxConcurrency,
-            this.#o.decreaseCooldownMs,
-          ),
+            direction: signal.decrease ? 'dec' : 'inc',
+            hardMax: this.#o.maxConcurrency,
+            decreaseCooldownMs: this.#o.decreaseCooldownMs,
+          },
         );
         const next = Math.max(1, Math.floor(limit));
         if (signal.decrease) {
