@@ -114,7 +114,8 @@ export class UsageBudget {
 
   /**
    * Re-reads the org's usage (GET /limits costs one call): at most once per `everyMs` across the
-   * fleet (a lock); the other workers learn the result from Redis.
+   * fleet (a lock); the other workers learn the result from Redis. Never rejects: callers run it
+   * detached.
    */
   async probe(everyMs: number): Promise<void> {
     const { redis, keys, logger } = this.#o;
@@ -138,7 +139,9 @@ export class UsageBudget {
       // Past the daily cap every request is refused, /limits included: that answer is a reading
       // too (the cap still holds), not a failure. Keep waiting; the next probe reads it again.
       if ((err as { code?: unknown } | null)?.code === 'daily-limit' && this.#usage) {
-        await this.#record({ used: this.#usage.max, max: this.#usage.max }, true);
+        // Spent here at once; Redis hears of it now or from the next probe (this one runs
+        // detached and must not reject).
+        await this.#record({ used: this.#usage.max, max: this.#usage.max }, true).catch(() => {});
         logger.info(
           { apiMax: this.#usage.max },
           'the org API allocation is still spent (GET /limits refused); dispatch keeps waiting',
