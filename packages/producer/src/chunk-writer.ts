@@ -7,11 +7,13 @@ import {
   parseTriggerId,
   type RedisConnection,
   type RedisKeys,
+  retainOutcomes,
   type TriggerRecord,
   triggerId,
 } from '@flow-dispatcher/shared';
 import { Job, type JobsOptions } from 'bullmq';
 import type { ChainableCommander } from 'ioredis';
+import { countNewChunk } from './chunk-scripts.js';
 import { ContendedTransactionError } from './contended-transaction-error.js';
 import { FlowQueues } from './flow-queues.js';
 import { addJob, commitTransaction } from './redis-transaction.js';
@@ -93,7 +95,7 @@ export class ChunkWriter {
     const data: ChunkJobData = { v: 1, inputs: items.map((item) => item.input) };
     const { queue, multi } = await this.#plainQueues.transaction(flow, partition);
     multi.sadd(keys.flows, flow);
-    countNewChunk(multi, keys, flow, chunkId, items.length);
+    queueNewChunkCount(multi, keys, flow, chunkId, items.length);
     await addJob(multi, new Job(queue, flow, data, JOB_OPTIONS, chunkId));
     checkResults(await commitTransaction(multi));
     return items.map((_, index) => ({
@@ -151,7 +153,7 @@ export class ChunkWriter {
       const data: ChunkJobData = { v: 1, inputs, keys: itemKeys };
       const { queue, multi } = await this.#txnQueues.transaction(flow, partition);
       multi.sadd(keys.flows, flow);
-      countNewChunk(multi, keys, flow, chunkId, inputs.length);
+      queueNewChunkCount(multi, keys, flow, chunkId, inputs.length);
       itemKeys.forEach((key, index) => {
         if (key !== null) {
           multi.set(
@@ -219,7 +221,7 @@ export class ChunkWriter {
         };
         const { queue, multi } = await this.#txnQueues.transaction(flow, partition);
         multi.sadd(keys.flows, flow);
-        countNewChunk(multi, keys, flow, chunkId, letters.length);
+        queueNewChunkCount(multi, keys, flow, chunkId, letters.length);
         letters.forEach((letter, index) => {
           const old = parseTriggerId(letter.id);
           if (old) {
@@ -228,7 +230,11 @@ export class ChunkWriter {
             multi.hset(outcomes, { [String(old.index)]: encodeTriggerRecord(moved) });
             // The old chunk's records keep no expiry while its job exists (a chunk with a dead
             // letter may still have triggers waiting): only a completed chunk's gets RESULT_TTL_MS.
-            multi.eval(RETAIN_IF_DONE, 2, outcomes, keys.job(flow, old.chunkId), resultTtlMs);
+            retainOutcomes.queue(
+              multi,
+              { outcomes, job: keys.job(flow, old.chunkId) },
+              { ttlMs: resultTtlMs },
+            );
           }
           multi.zrem(keys.deadLetters, letter.id);
           multi.hdel(keys.deadLetterItems, letter.id);
@@ -252,24 +258,18 @@ export class ChunkWriter {
   }
 }
 
-/** PEXPIREs an outcome hash (KEYS[1]) unless its chunk's job (KEYS[2]) still exists. */
-const RETAIN_IF_DONE = `if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end return redis.call('PEXPIRE', KEYS[1], ARGV[1])`;
-
-/**
- * Adds a new chunk's triggers to the pending count, in its write's MULTI before the job is added,
- * and only if the job does not exist yet: ioredis re-sends a transaction whose reply a dropped
- * connection lost, and BullMQ ignores the second add of the same job id, so must the count.
- */
-const COUNT_NEW_CHUNK = `if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('HINCRBY', KEYS[2], ARGV[1], ARGV[2]) return 1 end return 0`;
-
-function countNewChunk(
+function queueNewChunkCount(
   multi: ChainableCommander,
   keys: RedisKeys,
   flow: string,
   chunkId: string,
   triggers: number,
 ): void {
-  multi.eval(COUNT_NEW_CHUNK, 2, keys.job(flow, chunkId), keys.pending, flow, triggers);
+  countNewChunk.queue(
+    multi,
+    { job: keys.job(flow, chunkId), pending: keys.pending },
+    { flow, triggers },
+  );
 }
 
 /** Throws the first error of a pipeline/transaction, including BullMQ's negative result codes. */

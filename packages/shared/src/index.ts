@@ -27,6 +27,7 @@ export {
 } from './queue/chunk-job.js';
 export type { DeadLetter } from './queue/dead-letter.js';
 export { CLUSTER_SLOTS, crc16, hashTag, keySlot } from './queue/key-slot.js';
+export { retainOutcomes } from './queue/outcome-retention.js';
 export { checkPartitionLayout, requirePartitionLayout } from './queue/partition-layout.js';
 export {
   MAX_QUEUE_PARTITIONS,
@@ -62,6 +63,19 @@ export {
   isCluster,
   type RedisConnection,
 } from './redis/redis-connection.js';
+export {
+  arrayReply,
+  defineScript,
+  integerReply,
+  lua,
+  RedisScript,
+  type ScriptArgs,
+  type ScriptExtras,
+  type ScriptKeys,
+  ScriptReplyError,
+  type ScriptSpec,
+  type ScriptValue,
+} from './redis/redis-script.js';
 export {
   parseRedisUrl,
   type RedisAddress,

@@ -4,84 +4,13 @@ import {
   encodeTriggerRecord,
   type RedisConnection,
   type RedisKeys,
+  retainOutcomes,
+  type ScriptValue,
   type TriggerRecord,
   triggerId,
 } from '@flow-dispatcher/shared';
 import type { PendingTrigger } from './chunk-run.js';
-
-interface PersistCommand {
-  fdPersistOutcomes(...args: (string | number)[]): Promise<number>;
-  fdRetainOutcomes(...args: (string | number)[]): Promise<number>;
-}
-
-/**
- * Writes one call's records of one partition, atomically, and counts a trigger as settled (the
- * pending counter) only when its record becomes terminal in this very script: a record already
- * ok, dead or moved is never overwritten and never counted again. So the counter stays exact when
- * the same write runs twice (ioredis re-sends a command whose reply a dropped connection lost) or
- * when two workers settle the same trigger (a chunk taken over after its lock expired).
- *
- * Retention: a chunk's outcome hash lives as long as its chunk job does. While the job exists
- * (the chunk is in progress, however long it waits: a pause, an open circuit, a retry a day away,
- * a spent budget) the hash has no expiry, so an answered trigger can never be forgotten and sent
- * again; once the job is gone (completed and removed) the hash keeps `resultTtlMs` for status
- * look-ups. A late write to a completed chunk's hash (a call that was in flight when the chunk was
- * taken over and completed elsewhere) gives it that expiry if it has none.
- *
- * KEYS: pending (HASH), dead letters (ZSET), dead-letter items (HASH), then per chunk its outcome
- *       hash and its job hash (pairs)…
- * ARGV: ttlMs, n, then n × (outcome key index, field, record JSON, terminal 0|1, flow, dead id or
- *       '', dead-at, dead-letter JSON or '').
- */
-const PERSIST_OUTCOMES = `
-local ttl = ARGV[1]
-local n = tonumber(ARGV[2])
-local settled = {}
-local touched = {}
-for i = 0, n - 1 do
-  local b = 3 + i * 8
-  local index = tonumber(ARGV[b])
-  local key = KEYS[index]
-  local field = ARGV[b + 1]
-  local old = redis.call('HGET', key, field)
-  local state = nil
-  if old then
-    local decoded, record = pcall(cjson.decode, old)
-    if decoded and type(record) == 'table' then state = record.s end
-  end
-  if state ~= 'ok' and state ~= 'dead' and state ~= 'moved' then
-    redis.call('HSET', key, field, ARGV[b + 2])
-    if ARGV[b + 3] == '1' then
-      local flow = ARGV[b + 4]
-      settled[flow] = (settled[flow] or 0) + 1
-    end
-    if ARGV[b + 5] ~= '' then
-      redis.call('HSET', KEYS[3], ARGV[b + 5], ARGV[b + 7])
-      redis.call('ZADD', KEYS[2], ARGV[b + 6], ARGV[b + 5])
-    end
-  end
-  touched[index] = true
-end
-for index in pairs(touched) do
-  local key = KEYS[index]
-  if redis.call('EXISTS', KEYS[index + 1]) == 1 then
-    redis.call('PERSIST', key)
-  elseif redis.call('PTTL', key) == -1 then
-    redis.call('PEXPIRE', key, ttl)
-  end
-end
-for flow, count in pairs(settled) do redis.call('HINCRBY', KEYS[1], flow, -count) end
-return n
-`;
-
-/**
- * Gives a completed chunk's outcome hash its retention (`resultTtlMs`), once its job is gone.
- * KEYS: outcome hash, job hash. ARGV: ttlMs. Returns 1 when the expiry was set.
- */
-const RETAIN_OUTCOMES = `
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-return redis.call('PEXPIRE', KEYS[1], ARGV[1])
-`;
+import { persistEntryArgs, persistOutcomes } from './outcome-scripts.js';
 
 /**
  * Where the worker writes what became of each trigger: the chunk's outcome hash (one HSET per
@@ -90,19 +19,27 @@ return redis.call('PEXPIRE', KEYS[1], ARGV[1])
  * triggers of chunks from several partitions; each partition's keys share one slot), written
  * before the triggers are settled in memory, so a chunk job is never completed ahead of the
  * records that justify it.
+ *
+ * The script (`persistOutcomes`, outcome-scripts.ts) writes one call's records of one partition,
+ * atomically, and counts a trigger as settled (the pending counter) only when its record becomes
+ * terminal in this very script: a record already ok, dead or moved is never overwritten and never
+ * counted again. So the counter stays exact when the same write runs twice (ioredis re-sends a
+ * command whose reply a dropped connection lost) or when two workers settle the same trigger (a
+ * chunk taken over after its lock expired).
+ *
+ * Retention: a chunk's outcome hash lives as long as its chunk job does. While the job exists
+ * (the chunk is in progress, however long it waits: a pause, an open circuit, a retry a day away,
+ * a spent budget) the hash has no expiry, so an answered trigger can never be forgotten and sent
+ * again; once the job is gone (completed and removed) the hash keeps `resultTtlMs` for status
+ * look-ups. A late write to a completed chunk's hash (a call that was in flight when the chunk was
+ * taken over and completed elsewhere) gives it that expiry if it has none.
  */
 export class OutcomeStore {
   constructor(
     private readonly redis: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly resultTtlMs: number,
-  ) {
-    const commands = redis as unknown as Partial<PersistCommand>;
-    if (typeof commands.fdPersistOutcomes !== 'function') {
-      redis.defineCommand('fdPersistOutcomes', { lua: PERSIST_OUTCOMES });
-      redis.defineCommand('fdRetainOutcomes', { numberOfKeys: 2, lua: RETAIN_OUTCOMES });
-    }
-  }
+  ) {}
 
   /** The records of a chunk of `partition` so far (empty for a chunk never answered). */
   async load(chunkId: string, partition = 0): Promise<Map<number, TriggerRecord>> {
@@ -121,10 +58,10 @@ export class OutcomeStore {
    */
   async retain(flow: string, chunkId: string, partition = 0): Promise<void> {
     const keys = this.keys.forPartition(partition);
-    await (this.redis as unknown as PersistCommand).fdRetainOutcomes(
-      keys.outcomes(chunkId),
-      keys.job(flow, chunkId),
-      this.resultTtlMs,
+    await retainOutcomes.run(
+      this.redis,
+      { outcomes: keys.outcomes(chunkId), job: keys.job(flow, chunkId) },
+      { ttlMs: this.resultTtlMs },
     );
   }
 
@@ -161,22 +98,22 @@ export class OutcomeStore {
     records: readonly TriggerRecord[],
   ): Promise<void> {
     const chunkKeys: string[] = [];
-    const keyIndex = new Map<string, number>();
-    const args: (string | number)[] = [];
+    const chunkOf = new Map<string, number>();
+    const args: ScriptValue[] = [];
     let entries = 0;
     batch.forEach((trigger, i) => {
       const record = records[i];
       if (!record || record.s === 'moved') return;
       const { run } = trigger;
       const key = keys.outcomes(run.chunkId);
-      let index = keyIndex.get(key);
-      if (index === undefined) {
-        index = chunkKeys.length + 4; // KEYS[4] is the first chunk's outcome hash, KEYS[5] its job
+      let chunk = chunkOf.get(key);
+      if (chunk === undefined) {
+        chunk = chunkKeys.length;
         chunkKeys.push(key, keys.job(run.flow, run.chunkId));
-        keyIndex.set(key, index);
+        chunkOf.set(key, chunk);
       }
       let deadId = '';
-      let deadJson = '';
+      let deadLetter = '';
       let deadAt = 0;
       if (record.s === 'dead') {
         deadAt = record.t;
@@ -191,29 +128,32 @@ export class OutcomeStore {
           enqueuedAt: trigger.enqueuedAt,
           deadAt: record.t,
         };
-        deadJson = JSON.stringify(letter);
+        deadLetter = JSON.stringify(letter);
       }
-      const terminal = record.s === 'ok' || record.s === 'dead' ? 1 : 0;
       args.push(
-        index,
-        trigger.index,
-        encodeTriggerRecord(record),
-        terminal,
-        run.flow,
-        deadId,
-        deadAt,
-        deadJson,
+        ...persistEntryArgs({
+          chunk,
+          field: trigger.index,
+          record: encodeTriggerRecord(record),
+          terminal: record.s === 'ok' || record.s === 'dead',
+          flow: run.flow,
+          deadId,
+          deadAt,
+          deadLetter,
+        }),
       );
       entries++;
     });
     if (entries === 0) return;
-    const allKeys = [keys.pending, keys.deadLetters, keys.deadLetterItems, ...chunkKeys];
-    await (this.redis as unknown as PersistCommand).fdPersistOutcomes(
-      allKeys.length,
-      ...allKeys,
-      this.resultTtlMs,
-      entries,
-      ...args,
+    await persistOutcomes.run(
+      this.redis,
+      {
+        pending: keys.pending,
+        deadLetters: keys.deadLetters,
+        deadLetterItems: keys.deadLetterItems,
+      },
+      { ttlMs: this.resultTtlMs, entries },
+      { keys: chunkKeys, args },
     );
   }
 }

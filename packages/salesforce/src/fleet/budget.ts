@@ -22,6 +22,18 @@ export function callsLeft(usage: Usage, share: number, inFlight: number): number
 }
 
 /**
+ * Whether the usage is near the budget's edge: at most four rounds of the fleet's whole
+ * concurrency (`maxConcurrency` calls each) left before the cap, not counting the call kept back
+ * for the GET /limits that re-reads the usage once the cap is reached. Near the edge every reported
+ * figure is worth storing at once, and a finished call's permit goes back to the fleet rather than
+ * straight to the next local call, so that the acquire script, which counts the calls in flight,
+ * decides each grant.
+ */
+export function nearBudgetEdge(usage: Usage, share: number, maxConcurrency: number): boolean {
+  return budgetCap(usage, share) - 1 - usage.used <= 4 * maxConcurrency;
+}
+
+/**
  * How much longer than usual a call may wait to fill as the budget runs down: 1× while more than
  * half of the budget is left, growing to 10× as it runs out. Fuller calls deliver more triggers
  * per call when calls are what is scarce.

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger, RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
 import type { AccessToken, TokenMinter, TokenSource } from '../types.js';
-
-const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+import { releaseLock } from './fleet-scripts.js';
 
 /**
  * One Salesforce access token for the whole fleet, kept in Redis (`{prefix}:token`).
@@ -88,7 +87,9 @@ export class FleetTokenSource implements TokenSource {
           );
           return token;
         } finally {
-          await this.redis.eval(RELEASE_LOCK, 1, this.keys.tokenLock, this.#holder).catch(() => {});
+          await releaseLock
+            .run(this.redis, { lock: this.keys.tokenLock }, { holder: this.#holder })
+            .catch(() => false);
         }
       }
       if (Date.now() > deadline) {

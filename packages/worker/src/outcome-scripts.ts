@@ -1,0 +1,81 @@
+import { defineScript, integerReply, lua, type ScriptValue } from '@flow-dispatcher/shared';
+
+/** One record for `persistOutcomes`. */
+export interface PersistEntry {
+  /** The position of its chunk's (outcome hash, job hash) pair among the extra keys: 0, 2, 4, … */
+  chunk: number;
+  /** Its index in the chunk (the outcome hash's field). */
+  field: number;
+  /** The record's JSON. */
+  record: string;
+  /** The record settles the trigger (ok or dead): the pending count goes down by one. */
+  terminal: boolean;
+  flow: string;
+  /** For a dead record: the dead letter's id, time and JSON; otherwise '', 0 and ''. */
+  deadId: string;
+  deadAt: number;
+  deadLetter: string;
+}
+
+/** An entry as the script's extra ARGV (8 items, in the order the Lua reads them). */
+export function persistEntryArgs(entry: PersistEntry): ScriptValue[] {
+  const { chunk, field, record, terminal, flow, deadId, deadAt, deadLetter } = entry;
+  return [chunk, field, record, terminal ? 1 : 0, flow, deadId, deadAt, deadLetter];
+}
+
+/**
+ * Writes one call's records of one partition (see OutcomeStore for what it guarantees).
+ *
+ * Extra KEYS: per chunk, its outcome hash and its job hash (pairs).
+ * Extra ARGV: `entries` × 8, each entry as `persistEntryArgs` lays it out.
+ *
+ * An old record is read with cjson: `ok`, `dead` and `moved` are final, whatever the order of
+ * the record's JSON keys. Answers the number of entries.
+ */
+export const persistOutcomes = defineScript({
+  name: 'persistOutcomes',
+  keys: ['pending', 'deadLetters', 'deadLetterItems'] as const,
+  args: ['ttlMs', 'entries'] as const,
+  extraKeys: true,
+  extraArgs: true,
+  lua: lua`
+local n = tonumber(ARG.entries)
+local settled = {}
+local touched = {}
+for i = 0, n - 1 do
+  local b = FIRST_EXTRA_ARG + i * 8
+  local chunk = FIRST_EXTRA_KEY + tonumber(ARGV[b])
+  local key = KEYS[chunk]
+  local field = ARGV[b + 1]
+  local old = redis.call('HGET', key, field)
+  local state = nil
+  if old then
+    local decoded, record = pcall(cjson.decode, old)
+    if decoded and type(record) == 'table' then state = record.s end
+  end
+  if state ~= 'ok' and state ~= 'dead' and state ~= 'moved' then
+    redis.call('HSET', key, field, ARGV[b + 2])
+    if ARGV[b + 3] == '1' then
+      local flow = ARGV[b + 4]
+      settled[flow] = (settled[flow] or 0) + 1
+    end
+    if ARGV[b + 5] ~= '' then
+      redis.call('HSET', KEY.deadLetterItems, ARGV[b + 5], ARGV[b + 7])
+      redis.call('ZADD', KEY.deadLetters, ARGV[b + 6], ARGV[b + 5])
+    end
+  end
+  touched[chunk] = true
+end
+for chunk in pairs(touched) do
+  local key = KEYS[chunk]
+  if redis.call('EXISTS', KEYS[chunk + 1]) == 1 then
+    redis.call('PERSIST', key)
+  elseif redis.call('PTTL', key) == -1 then
+    redis.call('PEXPIRE', key, ARG.ttlMs)
+  end
+end
+for flow, count in pairs(settled) do redis.call('HINCRBY', KEY.pending, flow, -count) end
+return n
+`,
+  reply: (raw) => integerReply('persistOutcomes', raw),
+});
