@@ -52,7 +52,13 @@ export {
 } from './errors.js';
 export { budgetCap, callsLeft, lingerFactor, type Usage } from './fleet/budget.js';
 export { type CallPermit, type CallSlots, LocalCallSlots } from './fleet/call-slots.js';
-export { FleetLimiter, type FleetLimiterOptions, permitLeaseMs } from './fleet/fleet-limiter.js';
+export {
+  FleetLimiter,
+  type FleetLimiterOptions,
+  fleetLimiterFromConfig,
+  permitLeaseMs,
+} from './fleet/fleet-limiter.js';
+export { underPermit } from './fleet/under-permit.js';
 export { FleetTokenSource } from './fleet/fleet-token-source.js';
 export { type LimitSignal, limitSignal, type PauseCause, pauseMs } from './fleet/limit-signals.js';
 export { parseFlowDescribe } from './flow-describe.js';

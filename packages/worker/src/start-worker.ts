@@ -1,12 +1,13 @@
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import {
-  FleetLimiter,
+  type FleetLimiter,
+  fleetLimiterFromConfig,
   fleetTokenSourceFromConfig,
   isSalesforceRequestError,
-  permitLeaseMs,
   SalesforceClient,
   type TokenSource,
+  underPermit,
 } from '@flow-dispatcher/salesforce';
 import {
   type Config,
@@ -68,18 +69,12 @@ export async function startWorker(
     userAgent: `flow-dispatcher/${version} (worker ${hostname()}:${process.pid})`,
   });
   metrics.apiBudgetShare.set(config.salesforce.dailyApiShare);
-  const limiter = new FleetLimiter({
+  const limiter = fleetLimiterFromConfig(config, {
     redis,
     keys,
     logger: logger.child({ component: 'limits' }),
     metrics,
-    maxConcurrency: config.salesforce.maxConcurrency,
-    dailyApiShare: config.salesforce.dailyApiShare,
     readLimits: () => client.getLimits(),
-    budgetProbeMs: config.salesforce.budgetProbeMs,
-    decreaseCooldownMs: defaults.limitDecreaseCooldownMs,
-    // A permit outlives the longest request it may carry (a dead worker's come back after it).
-    leaseMs: permitLeaseMs(config.salesforce.requestTimeoutMs),
   });
   await limiter.start();
   const stats = new FleetStats(redis, keys, logger, defaults.statsFlushMs);
@@ -95,16 +90,14 @@ export async function startWorker(
     // A probe is a request to Salesforce like any other: it waits for a call permit of the fleet
     // (the concurrency cap, the daily budget, a pause) and holds it while it runs.
     probeFlow: async (flow) => {
-      const permit = await limiter.acquire();
       try {
-        if (!(await permit.covers(config.salesforce.requestTimeoutMs))) return 'still-held';
-        await client.describeFlow(flow, { fresh: true });
+        await underPermit(limiter, config.salesforce.requestTimeoutMs, () =>
+          client.describeFlow(flow, { fresh: true }),
+        );
         return 'back';
       } catch (err) {
         if (isSalesforceRequestError(err)) return 'still-held';
         throw err;
-      } finally {
-        permit.release();
       }
     },
     circuitProbeMs: config.salesforce.circuitProbeMs,

@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { Logger, Metrics, RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
+import {
+  type Config,
+  defaults,
+  type Logger,
+  type Metrics,
+  type RedisConnection,
+  type RedisKeys,
+} from '@flow-dispatcher/shared';
 import type { LimitInfo, OrgLimits } from '../types.js';
 import { CallPermits } from './call-permits.js';
 import type { CallPermit, CallSlots } from './call-slots.js';
@@ -220,4 +227,25 @@ export class FleetLimiter implements CallSlots {
     await this.#permits.close();
     this.#announcements.close();
   }
+}
+
+/**
+ * The fleet limiter of a process configured by `config` (the worker's, and ingest's for its
+ * describes): the concurrency cap and daily share of the configuration, permits leased for the
+ * configured request deadline, the budget probe and the limit's cooldown from the configuration and
+ * `defaults`.
+ */
+export function fleetLimiterFromConfig(
+  config: Config,
+  deps: Pick<FleetLimiterOptions, 'redis' | 'keys' | 'logger' | 'metrics' | 'readLimits'>,
+): FleetLimiter {
+  return new FleetLimiter({
+    ...deps,
+    maxConcurrency: config.salesforce.maxConcurrency,
+    dailyApiShare: config.salesforce.dailyApiShare,
+    budgetProbeMs: config.salesforce.budgetProbeMs,
+    decreaseCooldownMs: defaults.limitDecreaseCooldownMs,
+    // A permit outlives the longest request it may carry (a dead process's come back after it).
+    leaseMs: permitLeaseMs(config.salesforce.requestTimeoutMs),
+  });
 }
