@@ -50,7 +50,7 @@ export function driverFor(
       };
       return system === 'ours'
         ? (ctx) => new Ours(ctx, oursOptions)
-        : (ctx) => new OursIngest(ctx, oursOptions);
+        : (ctx) => new OursIngest(ctx, oursOptions, options.ingestEnv);
     }
   }
 }
