@@ -1,26 +1,51 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
-import { runIngestBench } from '../bench/ingest/index.js';
+import { createRedis } from '@flow-dispatcher/shared';
+import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SingleReport } from '../bench/dist/scenarios/single/ingest-modes.js';
+import { singleLines } from '../bench/dist/scenarios/single/single-report.js';
+import { runSingleScenario } from '../bench/dist/scenarios/single/single-scenario.js';
+import { checkTargets } from '../bench/dist/targets.js';
+
+const RUN_JS = fileURLToPath(new URL('../bench/dist/run.js', import.meta.url));
 
 /**
- * A smoke run of bench/ingest (`node bench/ingest/index.js`), tiny enough to take seconds, so the
- * benchmark does not rot between the runs people make by hand. It checks that the report is
- * whole and consistent with what reached Redis, never how fast anything was.
+ * Smoke runs of the bench's single scenario (`pnpm bench --scenarios single`: HTTP ingest, group
+ * commit against one job per trigger), tiny enough to take seconds, so the scenario does not rot
+ * between the runs people make by hand. They check that the report is whole and consistent with
+ * what reached Redis, never how fast anything was.
  */
-describe('ingest bench smoke run', () => {
-  it('measures both modes at every client count and a fixed rate, and reports where the CPU went', async () => {
-    const report = await runIngestBench({
-      rates: [300],
-      durationMs: 500,
-      throughputDurationMs: 400,
-      rounds: 1,
-      warmupMs: 200,
-      concurrency: [8, 2],
-      log: () => {},
-    });
+describe('bench single scenario smoke run', () => {
+  let dir: string;
+  let redis: RedisServerProcess;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fd-bench-single-'));
+    redis = await startRedisServer();
+  });
+  afterAll(async () => {
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
-    expect(report.settings.concurrencies).toEqual([2, 8]);
+  it('measures both modes at every client count and a fixed rate, reports where the CPU went, and leaves a lent Redis as it found it', async () => {
+    const report: SingleReport = await runSingleScenario(
+      {
+        rates: [300],
+        durationMs: 500,
+        throughputDurationMs: 400,
+        rounds: 1,
+        warmupMs: 200,
+        concurrencies: [2, 8],
+        redisUrl: redis.url,
+      },
+      {},
+      { dir, log: () => {} },
+    );
+
     expect(Object.keys(report.modes).sort()).toEqual(['group-commit', 'one-job-per-trigger']);
     for (const [mode, figures] of Object.entries(report.modes)) {
       const phases = [...figures.byConcurrency, ...figures.paced];
@@ -55,29 +80,96 @@ describe('ingest bench smoke run', () => {
       expect(figures.throughput.perSecond).toBe(best);
     }
     // Eight clients send concurrently: group commit packs them into fewer jobs than triggers.
-    const packed = report.modes['group-commit']?.byConcurrency.find((f) => f.concurrency === 8);
+    const packed = report.modes['group-commit'].byConcurrency.find((f) => f.concurrency === 8);
     expect(packed?.jobs).toBeLessThan(packed?.accepted ?? 0);
 
     expect(report.roundRatios).toHaveLength(1);
     expect(report.speedup).toBe(report.roundRatios[0]);
     expect(Object.keys(report.ratioByConcurrency).sort()).toEqual(['2', '8']);
-    expect(typeof report.targets['group commit ≥ 3× one job per trigger']).toBe('boolean');
-    // Not measured: this run's only fixed rate is 300 req/s.
-    expect(report.targets['p99 < 25 ms at 2,000 req/s (group commit)']).toBeNull();
-  }, 60_000);
 
-  it.each(['--concurrency x', '--concurrency 0', '--rate 2k', '--bogus'])(
-    'refuses %s with one line and exit 2, before starting anything',
-    (flags) => {
-      const bench = fileURLToPath(new URL('../bench/ingest/index.js', import.meta.url));
-      const run = spawnSync(process.execPath, [bench, ...flags.split(' ')], {
-        encoding: 'utf8',
-        timeout: 10_000,
-      });
-      expect(run.status).toBe(2);
-      expect(run.stdout).toBe('');
-      expect(run.stderr).toMatch(/^ingest-bench: .+\n$/);
-      expect(run.stderr.trim().split('\n')).toHaveLength(1);
-    },
-  );
+    // The lent Redis: each mode wrote under a prefix of its own, removed at the end.
+    const client = createRedis(redis.url);
+    try {
+      expect(await client.dbsize()).toBe(0);
+    } finally {
+      client.disconnect();
+    }
+
+    // The harness's report and targets read it.
+    const outcome = { status: 'ok' as const, result: report };
+    const lines = singleLines(outcome).join('\n');
+    for (const phase of ['2 clients', '8 clients', '300 req/s'])
+      for (const mode of ['group-commit', 'one-job-per-trigger'])
+        expect(lines).toContain(`${mode}, ${phase}`);
+    expect(lines).toContain(`${report.speedup}×`);
+    const targets = checkTargets([], outcome);
+    const speedup = targets.find((t) => t.target.startsWith('single-trigger ingest'));
+    expect(speedup?.pass).toBe(report.speedup >= 3);
+    // Not measured: this run's only fixed rate is 300 req/s.
+    expect(targets.find((t) => t.target.startsWith('ingest request p99'))?.pass).toBeNull();
+  }, 90_000);
+
+  it('runs alone from the command line on a private Redis, and writes its report', () => {
+    const run = spawnSync(
+      process.execPath,
+      [
+        RUN_JS,
+        '--quick',
+        '--name=single-smoke',
+        '--scenarios=single',
+        '--clients=4',
+        '--rates=200',
+        '--paced-ms=400',
+        '--saturation-ms=300',
+        `--out=${dir}`,
+      ],
+      { encoding: 'utf8', timeout: 90_000 },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain('group-commit, 4 clients (best)');
+    expect(run.stdout).toContain('one-job-per-trigger, 200 req/s');
+    const files = readdirSync(dir).filter((f) => f.endsWith('-single-smoke.json'));
+    expect(files).toHaveLength(1);
+    const result = JSON.parse(readFileSync(join(dir, files[0] as string), 'utf8'));
+    expect(result.schema).toBe(2);
+    expect(result.runs).toEqual([]);
+    expect(result.failures).toEqual([]);
+    expect(result.cluster.status).toBe('skipped');
+    expect(result.single.status).toBe('ok');
+    expect(result.single.result.settings).toMatchObject({
+      rates: [200],
+      durationMs: 400,
+      throughputDurationMs: 300,
+      rounds: 1,
+      concurrencies: [4],
+    });
+    for (const figures of Object.values(result.single.result.modes as SingleReport['modes'])) {
+      for (const phase of [...figures.byConcurrency, ...figures.paced]) {
+        expect(phase.failed).toBe(0);
+        expect(phase.stored).toBe(phase.accepted);
+      }
+    }
+    // Nothing to chart: no system runs.
+    expect(existsSync(join(dir, files[0]?.replace(/\.json$/, '.svg') ?? ''))).toBe(false);
+  }, 120_000);
+
+  it.each([
+    '--clients x',
+    '--clients 0',
+    '--rates 2k',
+    '--rounds 0',
+    '--scenarios single,bogus',
+    '--redis-url redis://127.0.0.1:1,127.0.0.1:2',
+    '--cluster-url redis://127.0.0.1:1',
+    '--bogus',
+  ])('refuses %s with one line and exit 2, before starting anything', (flags) => {
+    const run = spawnSync(process.execPath, [RUN_JS, ...flags.split(' ')], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^bench: .+ \(see --help\)\n$/);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  });
 });

@@ -4,11 +4,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerTimeline } from '../bench/dist/answer-timeline.js';
 import { type BenchOptions, parseBenchArgs } from '../bench/dist/bench-options.js';
-import { quantile, summarizeLatencies } from '../bench/dist/latency-summary.js';
+import { median, quantile, summarizeLatencies } from '../bench/dist/latency-summary.js';
 import { meanInFlight } from '../bench/dist/measured-run.js';
 import { parseRedisCpuMs } from '../bench/dist/private-redis.js';
 import { benchReport } from '../bench/dist/report-table.js';
 import { type BenchResult, runBench } from '../bench/dist/run-bench.js';
+import { clusterPhaseFigures } from '../bench/dist/scenarios/cluster/cluster-phase.js';
+import {
+  parseDurationBuckets,
+  phaseFigures,
+  type Sample,
+} from '../bench/dist/scenarios/single/ingest-figures.js';
 import { throughputLatencySvg } from '../bench/dist/svg-chart.js';
 
 /**
@@ -50,6 +56,9 @@ describe('bench harness smoke run', () => {
   it('runs every system through the drain and the paced scenario (HTTP ingest: paced only)', async () => {
     result = await runBench(smokeOptions(), () => {});
     expect(result.failures).toEqual([]);
+    expect(result.schema).toBe(2);
+    expect(result.single.status).toBe('skipped');
+    expect(result.cluster.status).toBe('skipped');
     expect(result.runs.map((r) => r.id).sort()).toEqual(
       [
         'drain/B0',
@@ -151,6 +160,79 @@ describe('bench harness smoke run', () => {
   });
 });
 
+describe('bench options', () => {
+  const parse = (argv: string[], env: Record<string, string> = {}) => {
+    const options = parseBenchArgs(argv, env, '/out');
+    if (options === 'help') throw new Error('unexpected --help');
+    return options;
+  };
+
+  it("gives each scenario its own defaults, the full run's and the quick one's", () => {
+    const full = parse([]);
+    expect(full.scenarios).toEqual(['drain', 'paced', 'bound', 'single']);
+    expect([full.latencyMs, full.cluster.latencyMs]).toEqual([50, 20]);
+    expect([full.bulkTriggers, full.cluster.triggers]).toEqual([1_000_000, 100_000]);
+    expect(full.pacedRates).toEqual([1_000, 5_000]);
+    expect(full.single).toEqual({
+      rates: [1_000, 2_000, 5_000],
+      durationMs: 10_000,
+      throughputDurationMs: 4_000,
+      rounds: 3,
+      warmupMs: 2_000,
+      concurrencies: [64, 128, 256],
+      redisUrl: undefined,
+    });
+    expect(full.cluster).toEqual({
+      triggers: 100_000,
+      chunkSize: 1_000,
+      partitions: [1, 3],
+      latencyMs: 20,
+      clusterUrl: undefined,
+    });
+    const quick = parse(['--quick']);
+    expect([quick.bulkTriggers, quick.cluster.triggers]).toEqual([100_000, 20_000]);
+    expect(quick.single).toMatchObject({
+      rates: [2_000],
+      durationMs: 3_000,
+      throughputDurationMs: 3_000,
+      rounds: 1,
+      warmupMs: 1_000,
+    });
+  });
+
+  it('hands a shared flag to every scenario that has the setting', () => {
+    const options = parse(
+      [
+        '--quick',
+        '--latency-ms=7',
+        '--triggers=5000',
+        '--rates=2000',
+        '--rates=500',
+        '--paced-ms=800',
+        '--clients=8,2,8',
+        '--partitions=3',
+        '--scenarios=cluster',
+        '--scenarios=single',
+      ],
+      { PRODUCER_CHUNK_SIZE: '250', INGEST_LINGER_MS: '5' },
+    );
+    expect(options.scenarios).toEqual(['cluster', 'single']);
+    expect([options.latencyMs, options.cluster.latencyMs]).toEqual([7, 7]);
+    expect([options.bulkTriggers, options.cluster.triggers]).toEqual([5_000, 5_000]);
+    expect([options.pacedRates, options.single.rates]).toEqual([
+      [500, 2_000],
+      [500, 2_000],
+    ]);
+    expect([options.pacedDurationMs, options.single.durationMs]).toEqual([800, 800]);
+    expect([options.chunkSize, options.cluster.chunkSize]).toEqual([250, 250]);
+    expect(options.single.concurrencies).toEqual([2, 8]);
+    expect(options.cluster.partitions).toEqual([3]);
+    expect(options.ingestEnv).toEqual({ INGEST_LINGER_MS: '5' });
+    // The flag wins over the environment.
+    expect(parse(['--chunk-size=100'], { PRODUCER_CHUNK_SIZE: '250' }).cluster.chunkSize).toBe(100);
+  });
+});
+
 describe('bench harness arithmetic', () => {
   it('takes nearest-rank quantiles', () => {
     const sorted = Float64Array.from({ length: 100 }, (_, i) => i + 1);
@@ -171,6 +253,85 @@ describe('bench harness arithmetic', () => {
     const timeline = answerTimeline(answers, 1_000, 100);
     expect(timeline.counts).toEqual([2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3]);
     expect(timeline.peakPerSecond).toBe(3);
+  });
+
+  it('takes the median of the rounds', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBe(0);
+  });
+
+  it("sums an ingest phase's samples: rate, latencies, jobs and where the CPU went", () => {
+    const sample = (ms: number[], failed: number, extra: Partial<Sample> = {}): Sample => ({
+      results: [
+        ...ms.map((m) => ({ ok: true, ms: m })),
+        ...Array(failed).fill({ ok: false, ms: 1 }),
+      ],
+      elapsedMs: 1_000,
+      cpuMs: 400,
+      machineCpu: { busy: 1_500, steal: 20, ingest: 400, redis: 100, generator: 300 },
+      jobs: 3,
+      stored: ms.length,
+      buckets: new Map([
+        [0.005, 1],
+        [0.025, 2],
+        [Number.POSITIVE_INFINITY, 2],
+      ]),
+      ...extra,
+    });
+    const figures = phaseFigures([sample([1, 2, 3], 1), sample([4, 100], 0)]);
+    expect(figures).toEqual({
+      requests: 6,
+      accepted: 5,
+      failed: 1,
+      perSecond: 3, // 5 accepted over 2 s, rounded
+      // Failed requests' latencies count too: [1, 1, 2, 3, 4, 100].
+      p50Ms: 2,
+      p99Ms: 100,
+      maxMs: 100,
+      jobs: 6,
+      stored: 5,
+      ingestCpuPercent: 40,
+      // % of one core over the 2 s: busy 3,000 ms → 150; the rest is busy − the three.
+      cpu: { busy: 150, ingest: 40, redis: 10, generator: 30, rest: 70, steal: 2 },
+      // Ingest's histogram, summed: 2 of 4 within 5 ms, all 4 within 25 ms.
+      server: { p50AtMostMs: 5, p99AtMostMs: 25, within25msPercent: 100 },
+    });
+    // One unreadable probe: no machine shares rather than wrong ones.
+    expect(phaseFigures([sample([1], 0, { machineCpu: null, cpuMs: null })]).cpu).toBeNull();
+  });
+
+  it("reads ingest's request-duration histogram for the triggers route only", () => {
+    const metrics = [
+      '# TYPE flow_dispatcher_ingest_request_duration_seconds histogram',
+      'flow_dispatcher_ingest_request_duration_seconds_bucket{le="0.025",route="triggers"} 7',
+      'flow_dispatcher_ingest_request_duration_seconds_bucket{le="+Inf",route="triggers"} 9',
+      'flow_dispatcher_ingest_request_duration_seconds_bucket{le="0.025",route="status"} 50',
+    ].join('\n');
+    expect(parseDurationBuckets(metrics)).toEqual(
+      new Map([
+        [0.025, 7],
+        [Number.POSITIVE_INFINITY, 9],
+      ]),
+    );
+  });
+
+  it("turns the cluster masters' CPU before and after a phase into per-node figures", () => {
+    const figures = clusterPhaseFigures(
+      { 'a:1': 1_000, 'b:2': 500 },
+      { 'a:1': 1_030, 'b:2': 510 },
+      20_000,
+      400,
+    );
+    expect(figures).toEqual({
+      triggers: 20_000,
+      elapsedMs: 400,
+      perSecond: 50_000,
+      redisCpuMs: { 'a:1': 30, 'b:2': 10 },
+      redisCpuMsPer1000: { 'a:1': 1.5, 'b:2': 0.5 },
+      redisCpuMsPer1000Total: 2,
+      workerCpuPercent: null,
+    });
   });
 
   it("sums Redis's own CPU counters", () => {

@@ -1,9 +1,10 @@
 import { type ChildProcess, fork } from 'node:child_process';
 
 /**
- * Request/answer over the IPC channel of a forked bench child (the load generator, the baseline
+ * Request/answer over the IPC channel of a forked bench child (the load generators, the baseline
  * consumers). Messages use Node's `advanced` serialization, so latency arrays travel as typed
- * arrays instead of JSON text.
+ * arrays instead of JSON text. A child may also send progress lines (`rpcLog`), which the parent
+ * hands to its `onLog`.
  *
  * A child is: starting → ready (it said so) → stopped (it exited). A call to a child that exits
  * is rejected with its exit code; a child whose parent goes away exits.
@@ -30,9 +31,14 @@ export class RpcChild {
   private constructor(
     readonly name: string,
     readonly child: ChildProcess,
+    onLog: (line: string) => void,
   ) {
-    child.on('message', (message: Answer | { ready: true }) => {
+    child.on('message', (message: Answer | { ready: true } | { log: string }) => {
       if ('ready' in message) return;
+      if ('log' in message) {
+        onLog(message.log);
+        return;
+      }
       const waiter = this.#pending.get(message.id);
       if (!waiter) return;
       this.#pending.delete(message.id);
@@ -58,7 +64,7 @@ export class RpcChild {
   static async start(
     name: string,
     script: string,
-    options: { env?: NodeJS.ProcessEnv; execArgv?: string[] } = {},
+    options: { env?: NodeJS.ProcessEnv; execArgv?: string[]; onLog?: (line: string) => void } = {},
   ): Promise<RpcChild> {
     const child = fork(script, [], {
       env: options.env ?? process.env,
@@ -66,7 +72,7 @@ export class RpcChild {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const rpc = new RpcChild(name, child);
+    const rpc = new RpcChild(name, child, options.onLog ?? (() => {}));
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: unknown) => {
         if ((message as { ready?: boolean })?.ready) {
@@ -96,6 +102,11 @@ export class RpcChild {
     await this.exited;
     clearTimeout(timer);
   }
+}
+
+/** The child side: a progress line for the parent's `onLog`. */
+export function rpcLog(line: string): void {
+  process.send?.({ log: line });
 }
 
 /** The child side: answers requests with `handlers`, says it is ready, exits with its parent. */

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { CLI_BIN } from './bench-paths.js';
 
 /** A `flow-dispatcher` child started by the bench, and the line that said it was ready. */
 export interface StartedCli {
@@ -56,4 +57,26 @@ export async function stopCli(child: ChildProcess, graceMs = 20_000): Promise<vo
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * `flow-dispatcher ingest` on a free port (`INGEST_PORT=0`, whatever `env` says), once ready:
+ * its process and the URL it listens on.
+ */
+export async function startIngestCli(
+  env: Record<string, string | undefined>,
+  logFile: string,
+): Promise<{ child: ChildProcess; url: string }> {
+  const started = await startCli(
+    [CLI_BIN, 'ingest'],
+    { ...env, INGEST_PORT: '0' },
+    logFile,
+    '"msg":"ingest ready"',
+  );
+  const port = (JSON.parse(started.readyLine) as { port?: number }).port;
+  if (!port) {
+    await stopCli(started.child);
+    throw new Error(`ingest did not say which port it listens on; see ${logFile}`);
+  }
+  return { child: started.child, url: `http://127.0.0.1:${port}` };
 }

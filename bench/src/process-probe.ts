@@ -26,6 +26,26 @@ export function readCpuMs(pid: number): number | null {
   }
 }
 
+/**
+ * The machine's CPU time so far over all cores, in ms, from the first line of /proc/stat: `busy`
+ * (neither idle nor waiting for I/O; steal not in it) and `steal` (time the hypervisor gave this
+ * VM's vCPUs to other guests: a busy host slows every process here at once); null elsewhere.
+ */
+export function readMachineCpuMs(): { busy: number; steal: number } | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+    // cpu user nice system idle iowait irq softirq steal … (guest time is inside user)
+    const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+    const sum = (...at: number[]) => at.reduce((total, i) => total + (ticks[i] ?? Number.NaN), 0);
+    const busy = sum(0, 1, 2, 5, 6);
+    const steal = sum(7);
+    if (!Number.isFinite(busy) || !Number.isFinite(steal)) return null;
+    return { busy: (busy * 1000) / TICKS_PER_SECOND, steal: (steal * 1000) / TICKS_PER_SECOND };
+  } catch {
+    return null;
+  }
+}
+
 /** Peak resident set size (VmHWM) of `pid` since it started or since `resetPeakRss`, in MB. */
 export function readPeakRssMb(pid: number): number | null {
   try {

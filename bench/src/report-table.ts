@@ -1,6 +1,8 @@
-import { asIngestReport, type SingleTriggerResult } from './ingest-hook.js';
+import { alignColumns } from './align-columns.js';
 import type { BenchResult } from './run-bench.js';
 import type { RunRecord } from './run-record.js';
+import { clusterLines } from './scenarios/cluster/cluster-report.js';
+import { singleLines } from './scenarios/single/single-report.js';
 import { cpuPer1k } from './targets.js';
 
 const integer = (n: number | null | undefined) =>
@@ -23,19 +25,6 @@ function peakRss(record: RunRecord, role: string): number | null {
   const values = record.processes.filter((p) => p.role === role).map((p) => p.peakRssMb);
   if (values.length === 0 || values.some((v) => v === null)) return null;
   return Math.max(...(values as number[]));
-}
-
-/** Lays out rows of cells as aligned columns (numbers right, first column left). */
-export function alignColumns(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows
-    .map((row) =>
-      row
-        .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 /** The table printed at the end of a run (pure). */
@@ -84,59 +73,30 @@ export function runsTable(runs: readonly RunRecord[]): string {
   return alignColumns([header, ...rows]);
 }
 
-/** The ingest bench's figures (bench/ingest), or why there are none (pure). */
-export function singleTriggerLines(single: SingleTriggerResult): string[] {
-  const ingest = single.status === 'ok' ? asIngestReport(single.result) : undefined;
-  if (!ingest) {
-    const why = 'reason' in single ? single.reason : 'error' in single ? single.error : '';
-    return [`single-trigger HTTP ingest (bench/ingest): ${single.status}${why ? `: ${why}` : ''}`];
-  }
-  const rows = [
-    ['  ingest mode, phase', 'accepted/s', 'p50 ms', 'p99 ms', 'jobs', 'failed', 'cpu %'],
-  ];
-  for (const [mode, figures] of Object.entries(ingest.modes)) {
-    const phases = [
-      {
-        name: `saturation${figures.throughput.concurrency ? ` (${figures.throughput.concurrency} clients)` : ''}`,
-        ...figures.throughput,
-      },
-      ...figures.paced.map((p) => ({ name: `${p.rate} req/s`, ...p })),
-    ];
-    for (const p of phases) {
-      rows.push([
-        `  ${mode}, ${p.name}`,
-        integer(p.perSecond),
-        decimal(p.p50Ms),
-        decimal(p.p99Ms),
-        integer(p.jobs),
-        integer(p.failed),
-        integer(p.ingestCpuPercent),
-      ]);
-    }
-  }
-  return [
-    'single-trigger HTTP ingest (bench/ingest: the write path, no worker draining):',
-    alignColumns(rows),
-    `  group commit / one job per trigger at saturation (each at its best client count): ${decimal(ingest.speedup, 2)}×`,
-  ];
-}
-
-/** The whole report: runs, tuning, targets, the single-trigger scenario, profiles (pure). */
-export function benchReport(result: BenchResult, files: { json: string; svg: string }): string {
+/**
+ * The whole report: runs, tuning, targets, the single and cluster scenarios, profiles (pure).
+ * `files.svg` is absent when there was no run to chart.
+ */
+export function benchReport(result: BenchResult, files: { json: string; svg?: string }): string {
   const lines: string[] = [];
   lines.push('');
   lines.push(
     `flow-dispatcher bench "${result.name}", ${result.startedAt}, ${result.machine.cpus} × ${result.machine.cpuModel}, node ${result.machine.node}, ${result.machine.redis.split(' ').slice(0, 3).join(' ')}`,
   );
+  const loadAverage = result.machine.loadAverageAtStart.map((n) => n.toFixed(2)).join(' ');
   lines.push(
-    `simulated Salesforce latency ${result.options.latencyMs} ms; load average ${result.machine.loadAverageAtStart.map((n) => n.toFixed(2)).join(' ')} at start`,
+    result.runs.length > 0
+      ? `simulated Salesforce latency ${result.options.latencyMs} ms; load average ${loadAverage} at start`
+      : `load average ${loadAverage} at start`,
   );
-  lines.push('');
-  lines.push(runsTable(result.runs));
-  lines.push('');
-  lines.push(
-    'e2e/s: answered per second from the first hand-over to the last answer; drain/s: from the release of the held backlog. cpu/1k: CPU ms per 1,000 triggers (prod = load generator; cons = consumers/workers, summed; redis from INFO cpu). rss: peak MB (largest process of the role). lost/dup: from the simulator record.',
-  );
+  if (result.runs.length > 0) {
+    lines.push('');
+    lines.push(runsTable(result.runs));
+    lines.push('');
+    lines.push(
+      'e2e/s: answered per second from the first hand-over to the last answer; drain/s: from the release of the held backlog. cpu/1k: CPU ms per 1,000 triggers (prod = load generator; cons = consumers/workers, summed; redis from INFO cpu). rss: peak MB (largest process of the role). lost/dup: from the simulator record.',
+    );
+  }
   for (const run of result.runs)
     for (const note of run.notes) lines.push(`note: ${run.id}: ${note}`);
   for (const tuning of result.tuning) {
@@ -147,19 +107,22 @@ export function benchReport(result: BenchResult, files: { json: string; svg: str
     );
   }
   for (const failure of result.failures) lines.push(`FAILED ${failure.id}: ${failure.error}`);
-  lines.push('');
-  lines.push('targets (issue 7):');
-  lines.push(
-    alignColumns(
-      result.targets.map((t) => [
-        `  ${t.pass === null ? '  ?' : t.pass ? ' ok' : 'MISS'}  ${t.target}`,
-        t.goal,
-        t.measured,
-      ]),
-    ),
-  );
-  lines.push('');
-  lines.push(...singleTriggerLines(result.single));
+  // The targets are of the system runs and the single scenario; cluster alone has none.
+  if (result.runs.length > 0 || result.single.status !== 'skipped') {
+    lines.push('');
+    lines.push('targets (issue 7):');
+    lines.push(
+      alignColumns(
+        result.targets.map((t) => [
+          `  ${t.pass === null ? '  ?' : t.pass ? ' ok' : 'MISS'}  ${t.target}`,
+          t.goal,
+          t.measured,
+        ]),
+      ),
+    );
+  }
+  if (result.single.status !== 'skipped') lines.push('', ...singleLines(result.single));
+  if (result.cluster.status !== 'skipped') lines.push('', ...clusterLines(result.cluster));
   for (const profile of result.profiles) {
     lines.push('');
     lines.push(
@@ -175,6 +138,6 @@ export function benchReport(result: BenchResult, files: { json: string; svg: str
   }
   lines.push('');
   lines.push(`written: ${files.json}`);
-  lines.push(`         ${files.svg}`);
+  if (files.svg) lines.push(`         ${files.svg}`);
   return lines.join('\n');
 }

@@ -1,13 +1,16 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, hostname, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchOptions } from './bench-options.js';
 import type { CpuProfileSummary } from './cpu-profile-summary.js';
-import { runIngestScenario, type SingleTriggerResult } from './ingest-hook.js';
+import { type MachineInfo, machineInfo } from './machine-info.js';
 import { type Log, measureRun, type RunSpec } from './measured-run.js';
 import type { RunRecord } from './run-record.js';
+import type { ScenarioOutcome } from './scenario-outcome.js';
 import { boundSpecs, drainSpecs, pacedSpecs, type Tuned, tuneSpecs } from './scenario-plan.js';
+import { type ClusterReport, runClusterScenario } from './scenarios/cluster/cluster-scenario.js';
+import type { SingleReport } from './scenarios/single/ingest-modes.js';
+import { runSingleScenario } from './scenarios/single/single-scenario.js';
 import { SimulatorProcess } from './simulator-process.js';
 import { checkTargets, type TargetCheck } from './targets.js';
 
@@ -22,35 +25,27 @@ export interface TuningResult {
 
 /** Everything one bench run produced (written as bench/results/<timestamp>-<name>.json). */
 export interface BenchResult {
-  schema: 1;
+  /** 2: `single` and `cluster` are the harness's own scenarios (1: `single` ran bench/ingest). */
+  schema: 2;
   name: string;
   startedAt: string;
   finishedAt: string;
-  machine: {
-    hostname: string;
-    cpuModel: string;
-    cpus: number;
-    memoryGb: number;
-    node: string;
-    platform: string;
-    redis: string;
-    loadAverageAtStart: number[];
-    loadAverageAtEnd: number[];
-  };
+  machine: MachineInfo & { loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
   options: BenchOptions;
   tuning: TuningResult[];
   runs: RunRecord[];
-  /** Runs that could not be measured, with the reason. */
+  /** Runs and scenarios that could not be measured, with the reason. */
   failures: { id: string; error: string }[];
-  single: SingleTriggerResult;
+  single: ScenarioOutcome<SingleReport>;
+  cluster: ScenarioOutcome<ClusterReport>;
   targets: TargetCheck[];
   profiles: CpuProfileSummary[];
 }
 
 /**
- * The whole bench: one simulator for every run, then tuning (when asked), drain, paced and bound
- * runs one after another (each on its own fresh Redis), the single-trigger ingest scenario, and
- * the verdict against the issue's targets.
+ * The whole bench: tuning (when asked), drain, paced and bound runs one after another (each on
+ * its own fresh Redis, one simulator for them all), then the single-trigger ingest scenario and
+ * the cluster scenario, and the verdict against the issue's targets.
  */
 export async function runBench(options: BenchOptions, log: Log): Promise<BenchResult> {
   const startedAt = new Date();
@@ -60,12 +55,93 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
   const profileDir = options.cpuProfile
     ? join(options.outDir, `${stamp}-${options.name}-profiles`)
     : undefined;
-  const sim = await SimulatorProcess.start({ latencyMs: options.latencyMs, dir: workDir });
-  log(`simulator at ${sim.url}, ${options.latencyMs} ms per call; work files in ${workDir}`);
+  log(`work files in ${workDir}`);
 
-  const runs: RunRecord[] = [];
   const failures: { id: string; error: string }[] = [];
-  const run = async (spec: RunSpec): Promise<RunRecord | undefined> => {
+  let sim: SimulatorProcess | undefined;
+  try {
+    const runs: RunRecord[] = [];
+    const tuning: TuningResult[] = [];
+    const systemRuns = options.scenarios.some(
+      (s) => s === 'drain' || s === 'paced' || s === 'bound',
+    );
+    if (systemRuns) {
+      sim = await SimulatorProcess.start({ latencyMs: options.latencyMs, dir: workDir });
+      log(`simulator at ${sim.url}, ${options.latencyMs} ms per call`);
+      const measure = measurer(sim, workDir, failures, log);
+      const tuned = await tune(options, measure, tuning, log);
+      const specs: RunSpec[] = [
+        ...(options.scenarios.includes('drain') ? drainSpecs(options, tuned, profileDir) : []),
+        ...(options.scenarios.includes('paced') ? pacedSpecs(options, tuned, profileDir) : []),
+        ...(options.scenarios.includes('bound') ? boundSpecs(options, tuned) : []),
+      ];
+      for (const spec of specs) {
+        const record = await measure(spec);
+        if (record) runs.push(record);
+      }
+    }
+
+    const scenario = async <T>(
+      id: 'single' | 'cluster',
+      measureScenario: () => Promise<T>,
+    ): Promise<ScenarioOutcome<T>> => {
+      if (!options.scenarios.includes(id)) {
+        return { status: 'skipped', reason: 'not asked for (--scenarios)' };
+      }
+      log(
+        `${id}: ${id === 'single' ? 'HTTP ingest, two modes' : 'queue partitions on a Redis Cluster'}`,
+      );
+      try {
+        return { status: 'ok', result: await measureScenario() };
+      } catch (err) {
+        const error = err instanceof Error ? err.message : String(err);
+        log(`  ${id}: FAILED: ${error}`);
+        failures.push({ id, error });
+        return { status: 'failed', error };
+      }
+    };
+    const deps = { dir: workDir, log };
+    const single = await scenario('single', () =>
+      runSingleScenario(options.single, options.ingestEnv, deps),
+    );
+    const cluster = await scenario('cluster', () =>
+      runClusterScenario(options.cluster, options.workerEnv, deps),
+    );
+
+    const profiles = runs.flatMap((r) => (r.cpuProfile ? [r.cpuProfile] : []));
+    return {
+      schema: 2,
+      name: options.name,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      machine: { ...machineInfo(), loadAverageAtStart, loadAverageAtEnd: loadavg() },
+      options,
+      tuning,
+      runs,
+      failures,
+      single,
+      cluster,
+      targets: checkTargets(runs, single),
+      profiles,
+    };
+  } finally {
+    await sim?.stop();
+    // Process logs are kept when something failed.
+    if (failures.length === 0) rmSync(workDir, { recursive: true, force: true });
+    else log(`process logs kept in ${workDir}`);
+  }
+}
+
+type Measure = (spec: RunSpec) => Promise<RunRecord | undefined>;
+
+/** Measures one run; a run that fails is logged and listed, and the bench goes on. */
+function measurer(
+  sim: SimulatorProcess,
+  workDir: string,
+  failures: { id: string; error: string }[],
+  log: Log,
+): Measure {
+  return async (spec) => {
     log(`${spec.id}: ${spec.label}`);
     try {
       const record = await measureRun(spec, sim, workDir, log);
@@ -78,92 +154,44 @@ export async function runBench(options: BenchOptions, log: Log): Promise<BenchRe
       return undefined;
     }
   };
-
-  try {
-    const tuning: TuningResult[] = [];
-    const tuned: Tuned = { b1: 100, b2: 100 };
-    const wantsDrainOrPaced = options.scenarios.some((s) => s === 'drain' || s === 'paced');
-    for (const system of ['B1', 'B2'] as const) {
-      const setting = system === 'B1' ? options.b1Concurrency : options.b2Concurrency;
-      if (setting !== 'tune') {
-        tuned[system === 'B1' ? 'b1' : 'b2'] = setting;
-        continue;
-      }
-      if (!options.systems.includes(system) || !wantsDrainOrPaced) continue;
-      const candidates: TuningResult['candidates'] = [];
-      const tuneRuns: RunRecord[] = [];
-      for (const spec of tuneSpecs(options, system)) {
-        const record = await run(spec);
-        if (record) tuneRuns.push(record);
-        candidates.push({
-          concurrency: Number(spec.params.concurrency),
-          triggersPerSecond: record?.throughput.drain ?? record?.throughput.endToEnd ?? null,
-          status: record?.status ?? 'failed',
-        });
-      }
-      const best = [...candidates].sort(
-        (a, b) => (b.triggersPerSecond ?? 0) - (a.triggersPerSecond ?? 0),
-      )[0];
-      const chosen = best?.concurrency ?? 100;
-      tuned[system === 'B1' ? 'b1' : 'b2'] = chosen;
-      tuning.push({ system, chosen, candidates, runs: tuneRuns });
-      log(`${system} concurrency tuned: ${chosen}`);
-    }
-
-    const specs: RunSpec[] = [
-      ...(options.scenarios.includes('drain') ? drainSpecs(options, tuned, profileDir) : []),
-      ...(options.scenarios.includes('paced') ? pacedSpecs(options, tuned, profileDir) : []),
-      ...(options.scenarios.includes('bound') ? boundSpecs(options, tuned) : []),
-    ];
-    for (const spec of specs) {
-      const record = await run(spec);
-      if (record) runs.push(record);
-    }
-
-    const single: SingleTriggerResult = options.scenarios.includes('single')
-      ? await runIngestScenario(options, { sim, workDir, log })
-      : { status: 'skipped', reason: 'not asked for (--scenarios)' };
-
-    const profiles = runs.flatMap((r) => (r.cpuProfile ? [r.cpuProfile] : []));
-    const finishedAt = new Date();
-    return {
-      schema: 1,
-      name: options.name,
-      startedAt: startedAt.toISOString(),
-      finishedAt: finishedAt.toISOString(),
-      machine: {
-        hostname: hostname(),
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        cpus: cpus().length,
-        memoryGb: Math.round(totalmem() / 2 ** 30),
-        node: process.version,
-        platform: `${process.platform} ${process.arch}`,
-        redis: redisVersion(),
-        loadAverageAtStart,
-        loadAverageAtEnd: loadavg(),
-      },
-      options,
-      tuning,
-      runs,
-      failures,
-      single,
-      targets: checkTargets(runs, single),
-      profiles,
-    };
-  } finally {
-    await sim.stop();
-    // Worker logs are kept when a run failed.
-    if (failures.length === 0) rmSync(workDir, { recursive: true, force: true });
-    else log(`worker logs kept in ${workDir}`);
-  }
 }
 
-function redisVersion(): string {
-  try {
-    return execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown';
+/** B1's and B2's concurrency: as given, or the fastest of a sweep of short drains. */
+async function tune(
+  options: BenchOptions,
+  measure: Measure,
+  tuning: TuningResult[],
+  log: Log,
+): Promise<Tuned> {
+  const tuned: Tuned = { b1: 100, b2: 100 };
+  const wantsDrainOrPaced = options.scenarios.some((s) => s === 'drain' || s === 'paced');
+  for (const system of ['B1', 'B2'] as const) {
+    const setting = system === 'B1' ? options.b1Concurrency : options.b2Concurrency;
+    if (setting !== 'tune') {
+      tuned[system === 'B1' ? 'b1' : 'b2'] = setting;
+      continue;
+    }
+    if (!options.systems.includes(system) || !wantsDrainOrPaced) continue;
+    const candidates: TuningResult['candidates'] = [];
+    const tuneRuns: RunRecord[] = [];
+    for (const spec of tuneSpecs(options, system)) {
+      const record = await measure(spec);
+      if (record) tuneRuns.push(record);
+      candidates.push({
+        concurrency: Number(spec.params.concurrency),
+        triggersPerSecond: record?.throughput.drain ?? record?.throughput.endToEnd ?? null,
+        status: record?.status ?? 'failed',
+      });
+    }
+    const best = [...candidates].sort(
+      (a, b) => (b.triggersPerSecond ?? 0) - (a.triggersPerSecond ?? 0),
+    )[0];
+    const chosen = best?.concurrency ?? 100;
+    tuned[system === 'B1' ? 'b1' : 'b2'] = chosen;
+    tuning.push({ system, chosen, candidates, runs: tuneRuns });
+    log(`${system} concurrency tuned: ${chosen}`);
   }
+  return tuned;
 }
 
 function describe(record: RunRecord): string {

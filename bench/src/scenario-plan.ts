@@ -50,7 +50,7 @@ export function driverFor(
       };
       return system === 'ours'
         ? (ctx) => new Ours(ctx, oursOptions)
-        : (ctx) => new OursIngest(ctx, oursOptions);
+        : (ctx) => new OursIngest(ctx, oursOptions, options.ingestEnv);
     }
   }
 }
@@ -145,51 +145,57 @@ export function boundSpecs(options: BenchOptions, tuned: Tuned): RunSpec[] {
   );
   const allowedCalls = Math.floor(dailyLimit * dailyShare);
   const dailyBacklog = allowedCalls * BOUND_INPUTS_PER_CALL * 2;
-  const inputs = String(BOUND_INPUTS_PER_CALL);
+  // Both: ours with 20 inputs per call, a backlog that outlasts the time box, a short warm-up.
+  const bound = (
+    spec: Pick<RunSpec, 'id' | 'scenario' | 'label' | 'simulatorPatch' | 'measureInFlight'> & {
+      params: Record<string, number>;
+      env: Record<string, string>;
+      backlog: number;
+      stallMs: number;
+    },
+  ): RunSpec => ({
+    id: spec.id,
+    scenario: spec.scenario,
+    label: spec.label,
+    params: {
+      ...baseParams('ours', options, tuned),
+      maxInputs: BOUND_INPUTS_PER_CALL,
+      ...spec.params,
+      triggers: spec.backlog,
+    },
+    system: driverFor('ours', options, tuned, {
+      env: { ...spec.env, SF_MAX_INPUTS_PER_CALL: String(BOUND_INPUTS_PER_CALL) },
+    }),
+    load: { kind: 'bulk', count: spec.backlog },
+    warmup: { kind: 'bulk', count: 200 },
+    stallMs: spec.stallMs,
+    timeBoxMs: durationMs,
+    simulatorPatch: spec.simulatorPatch,
+    ...(spec.measureInFlight ? { measureInFlight: true } : {}),
+  });
   return [
-    {
+    bound({
       id: 'bound-concurrency/ours',
       scenario: 'bound-concurrency',
       label: `ours, SF_MAX_CONCURRENCY=${concurrency}`,
-      params: {
-        ...baseParams('ours', options, tuned),
-        maxInputs: BOUND_INPUTS_PER_CALL,
-        boundConcurrency: concurrency,
-        allowedCallsPerSecond,
-        triggers: concurrencyBacklog,
-      },
-      system: driverFor('ours', options, tuned, {
-        env: { SF_MAX_CONCURRENCY: String(concurrency), SF_MAX_INPUTS_PER_CALL: inputs },
-      }),
-      load: { kind: 'bulk', count: concurrencyBacklog },
-      warmup: { kind: 'bulk', count: 200 },
+      params: { boundConcurrency: concurrency, allowedCallsPerSecond },
+      env: { SF_MAX_CONCURRENCY: String(concurrency) },
+      backlog: concurrencyBacklog,
       stallMs: options.stallMs,
-      timeBoxMs: durationMs,
       simulatorPatch: { maxConcurrency: concurrency },
       measureInFlight: true,
-    },
-    {
+    }),
+    // The simulator's reset after the warm-up restarts the allocation at 0.
+    bound({
       id: 'bound-daily/ours',
       scenario: 'bound-daily',
       label: `ours, SF_DAILY_API_SHARE=${dailyShare} of ${dailyLimit}`,
-      params: {
-        ...baseParams('ours', options, tuned),
-        maxInputs: BOUND_INPUTS_PER_CALL,
-        dailyLimit,
-        dailyShare,
-        allowedCalls,
-        triggers: dailyBacklog,
-      },
-      system: driverFor('ours', options, tuned, {
-        env: { SF_DAILY_API_SHARE: String(dailyShare), SF_MAX_INPUTS_PER_CALL: inputs },
-      }),
-      load: { kind: 'bulk', count: dailyBacklog },
-      // The simulator's reset after the warm-up restarts the allocation at 0.
-      warmup: { kind: 'bulk', count: 200 },
+      params: { dailyLimit, dailyShare, allowedCalls },
+      env: { SF_DAILY_API_SHARE: String(dailyShare) },
+      backlog: dailyBacklog,
       stallMs: Math.min(options.stallMs, durationMs),
-      timeBoxMs: durationMs,
       simulatorPatch: { dailyLimit, dailyUsed: 0 },
-    },
+    }),
   ];
 }
 

@@ -1,5 +1,6 @@
-import { asIngestReport, type SingleTriggerResult } from './ingest-hook.js';
 import type { RunRecord } from './run-record.js';
+import type { ScenarioOutcome } from './scenario-outcome.js';
+import type { SingleReport } from './scenarios/single/ingest-modes.js';
 
 /** One of issue 7's targets against what a run measured. */
 export interface TargetCheck {
@@ -33,7 +34,7 @@ export function achievedCallRate(record: RunRecord): number | null {
 /** Checks issue 7's targets (pure). */
 export function checkTargets(
   runs: readonly RunRecord[],
-  single: SingleTriggerResult,
+  single: ScenarioOutcome<SingleReport>,
 ): TargetCheck[] {
   const find = (id: string) => runs.find((r) => r.id === id && r.status === 'ok');
   const ours = find('drain/ours');
@@ -99,14 +100,14 @@ export function checkTargets(
     });
   }
 
-  const ingest = single.status === 'ok' ? asIngestReport(single.result) : undefined;
+  const ingest = single.status === 'ok' ? single.result : undefined;
   checks.push({
     target: 'single-trigger ingest at saturation vs one job per trigger (same HTTP front)',
     goal: '≥ 3×',
     measured: ingest ? `${fmt(ingest.speedup, 2)}×` : single.status,
     pass: ingest ? ingest.speedup >= 3 : null,
   });
-  const at2000 = ingest?.modes['group-commit']?.paced.find((p) => p.rate === 2_000);
+  const at2000 = ingest?.modes['group-commit'].paced.find((p) => p.rate === 2_000);
   checks.push({
     target: 'ingest request p99 at 2,000 req/s (issue 3)',
     goal: '< 25 ms',

@@ -3,6 +3,9 @@ import type { FlowInput } from '@flow-dispatcher/shared';
 /** The flow every run triggers (one of the simulator's default flows). */
 export const BENCH_FLOW = 'Welcome_SMS';
 
+/** The bearer token every ingest process of the bench accepts (`INGEST_TOKENS`). */
+export const BENCH_INGEST_TOKEN = 'bench-ingest-token-0123456789';
+
 /**
  * The `n`-th trigger of a run: a sign-up SMS, about 90 bytes of JSON like the real thing. Its
  * IndividualId is unique within the run (18 characters: `0PK`, the run's two-letter tag, `n` in

@@ -10,20 +10,21 @@
  *
  * States: held (popping nothing; the harness releases it) ⇄ running → stopped.
  */
-import { createRedis } from '@flow-dispatcher/shared';
 import type { Redis } from 'ioredis';
+import {
+  type BaselineConsumerConfig,
+  connectBaseline,
+  recorderCommands,
+} from '../baseline-consumer.js';
 import { serveRpc } from '../child-rpc.js';
-import { DirectSalesforce } from '../direct-salesforce.js';
+import type { DirectSalesforce } from '../direct-salesforce.js';
 import { LatencyRecorder } from '../latency-recorder.js';
-import { BENCH_FLOW } from '../workload.js';
 
-export interface B0ConsumerConfig {
-  redisUrl: string;
-  loginUrl: string;
+export interface B0ConsumerConfig extends BaselineConsumerConfig {
+  /** The list the producer LPUSHes onto. */
   key: string;
   maxInputs: number;
   lingerMs: number;
-  concurrency: number;
 }
 
 const recorder = new LatencyRecorder();
@@ -36,13 +37,10 @@ let inFlight = 0;
 let slotFreed: (() => void) | undefined;
 
 async function prepare(config: B0ConsumerConfig): Promise<void> {
-  redis = createRedis(config.redisUrl, { connectionName: 'bench-b0-consumer' });
-  client = await DirectSalesforce.connect({
-    loginUrl: config.loginUrl,
-    flow: BENCH_FLOW,
-    connections: config.concurrency,
-  });
-  void loop(config, redis, client);
+  const connected = await connectBaseline(config, 'bench-b0-consumer');
+  redis = connected.redis;
+  client = connected.client;
+  void loop(config, connected.redis, connected.client);
 }
 
 async function loop(config: B0ConsumerConfig, redis: Redis, client: DirectSalesforce) {
@@ -122,9 +120,7 @@ serveRpc(
       wake?.();
       wake = undefined;
     },
-    progress: () => ({ answered: recorder.count, failed: recorder.failed }),
-    report: () => recorder.report(),
-    reset: () => recorder.reset(),
+    ...recorderCommands(recorder),
   },
   async () => {
     stopped = true;

@@ -3,19 +3,20 @@
  * call per job. The enqueue time is the job's own timestamp (set when it was added). The harness
  * holds and releases it by pausing the queue, as for ours.
  */
-import { createRedis } from '@flow-dispatcher/shared';
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import {
+  type BaselineConsumerConfig,
+  connectBaseline,
+  recorderCommands,
+} from '../baseline-consumer.js';
 import { serveRpc } from '../child-rpc.js';
-import { DirectSalesforce } from '../direct-salesforce.js';
+import type { DirectSalesforce } from '../direct-salesforce.js';
 import { LatencyRecorder } from '../latency-recorder.js';
-import { BENCH_FLOW } from '../workload.js';
 
-export interface B2WorkerConfig {
-  redisUrl: string;
-  loginUrl: string;
+export interface B2WorkerConfig extends BaselineConsumerConfig {
+  /** The BullMQ queue the producer adds one job per trigger to. */
   queue: string;
-  concurrency: number;
 }
 
 const recorder = new LatencyRecorder();
@@ -24,13 +25,10 @@ let worker: Worker | undefined;
 let client: DirectSalesforce | undefined;
 
 async function prepare(config: B2WorkerConfig): Promise<void> {
-  redis = createRedis(config.redisUrl, { connectionName: 'bench-b2-worker' });
-  const sf = await DirectSalesforce.connect({
-    loginUrl: config.loginUrl,
-    flow: BENCH_FLOW,
-    connections: config.concurrency,
-  });
-  client = sf;
+  const connected = await connectBaseline(config, 'bench-b2-worker');
+  redis = connected.redis;
+  client = connected.client;
+  const sf = connected.client;
   worker = new Worker(
     config.queue,
     async (job: Job) => {
@@ -41,7 +39,7 @@ async function prepare(config: B2WorkerConfig): Promise<void> {
       }
       recorder.record(job.timestamp, Date.now());
     },
-    { connection: redis, concurrency: config.concurrency },
+    { connection: connected.redis, concurrency: config.concurrency },
   );
   worker.on('error', () => {});
   await worker.waitUntilReady();
@@ -50,9 +48,7 @@ async function prepare(config: B2WorkerConfig): Promise<void> {
 serveRpc(
   {
     prepare,
-    progress: () => ({ answered: recorder.count, failed: recorder.failed }),
-    report: () => recorder.report(),
-    reset: () => recorder.reset(),
+    ...recorderCommands(recorder),
   },
   async () => {
     await worker?.close();

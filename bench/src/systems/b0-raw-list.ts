@@ -1,9 +1,6 @@
-import { roleScript } from '../bench-paths.js';
-import { RpcChild } from '../child-rpc.js';
-import { type LatencyReport, mergeLatencyReports } from '../latency-recorder.js';
-import type { ProbedProcess } from '../process-probe.js';
 import type { B0ConsumerConfig } from '../roles/b0-consumer.js';
 import type { SinkConfig } from '../sinks/trigger-sink.js';
+import { ConsumerFleet, FleetSystem } from './consumer-fleet.js';
 import type { SystemContext, SystemDriver } from './system-driver.js';
 
 export interface B0Options {
@@ -15,16 +12,16 @@ export interface B0Options {
 }
 
 /** B0: LPUSH onto a raw list, consumers RPOP/BRPOP into full batched calls (see roles/b0-consumer.ts). */
-export class B0RawList implements SystemDriver {
+export class B0RawList extends FleetSystem implements SystemDriver {
   readonly system = 'B0';
   readonly queued = true;
   readonly sink: SinkConfig;
-  #consumers: RpcChild[] = [];
 
   constructor(
     private readonly ctx: SystemContext,
     private readonly options: B0Options,
   ) {
+    super();
     this.sink = {
       kind: 'raw-list',
       redisUrl: ctx.redis.url,
@@ -43,45 +40,24 @@ export class B0RawList implements SystemDriver {
       lingerMs: this.options.lingerMs,
       concurrency: this.options.concurrency,
     };
-    this.#consumers = await Promise.all(
-      Array.from({ length: this.options.consumers }, (_, i) =>
-        RpcChild.start(`b0-consumer-${i}`, roleScript('b0-consumer')),
-      ),
+    this.fleet = await ConsumerFleet.start(
+      'b0-consumer',
+      'consumer',
+      this.options.consumers,
+      config,
     );
-    await Promise.all(this.#consumers.map((c) => c.call('prepare', config)));
-  }
-
-  processes(): ProbedProcess[] {
-    return this.#consumers.map((c) => ({ role: 'consumer', pid: c.pid }));
   }
 
   async hold(): Promise<void> {
-    await Promise.all(this.#consumers.map((c) => c.call('hold')));
+    await this.started.callAll('hold');
   }
 
   async release(): Promise<void> {
-    await Promise.all(this.#consumers.map((c) => c.call('release')));
-  }
-
-  async resetRecord(): Promise<void> {
-    await Promise.all(this.#consumers.map((c) => c.call('reset')));
-  }
-
-  async settled(): Promise<number> {
-    const progress = await Promise.all(
-      this.#consumers.map((c) => c.call<{ answered: number; failed: number }>('progress')),
-    );
-    return progress.reduce((n, p) => n + p.answered + p.failed, 0);
-  }
-
-  async latencies(): Promise<LatencyReport> {
-    return mergeLatencyReports(
-      await Promise.all(this.#consumers.map((c) => c.call<LatencyReport>('report'))),
-    );
+    await this.started.callAll('release');
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.#consumers.map((c) => c.stop()));
+    await this.fleet?.stop();
   }
 }
 

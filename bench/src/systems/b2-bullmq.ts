@@ -1,10 +1,7 @@
 import { Queue } from 'bullmq';
-import { roleScript } from '../bench-paths.js';
-import { RpcChild } from '../child-rpc.js';
-import { type LatencyReport, mergeLatencyReports } from '../latency-recorder.js';
-import type { ProbedProcess } from '../process-probe.js';
 import type { B2WorkerConfig } from '../roles/b2-worker.js';
 import type { SinkConfig } from '../sinks/trigger-sink.js';
+import { ConsumerFleet, FleetSystem } from './consumer-fleet.js';
 import type { SystemContext, SystemDriver } from './system-driver.js';
 
 export interface B2Options {
@@ -16,17 +13,17 @@ export interface B2Options {
 const B2_QUEUE = 'b2-triggers';
 
 /** B2: plain BullMQ, one job per trigger, one call per job (see roles/b2-worker.ts). */
-export class B2Bullmq implements SystemDriver {
+export class B2Bullmq extends FleetSystem implements SystemDriver {
   readonly system = 'B2';
   readonly queued = true;
   readonly sink: SinkConfig;
   readonly #queue: Queue;
-  #workers: RpcChild[] = [];
 
   constructor(
     private readonly ctx: SystemContext,
     private readonly options: B2Options,
   ) {
+    super();
     this.sink = {
       kind: 'bullmq',
       redisUrl: ctx.redis.url,
@@ -45,16 +42,7 @@ export class B2Bullmq implements SystemDriver {
       queue: B2_QUEUE,
       concurrency: this.options.concurrency,
     };
-    this.#workers = await Promise.all(
-      Array.from({ length: this.options.workers }, (_, i) =>
-        RpcChild.start(`b2-worker-${i}`, roleScript('b2-worker')),
-      ),
-    );
-    await Promise.all(this.#workers.map((w) => w.call('prepare', config)));
-  }
-
-  processes(): ProbedProcess[] {
-    return this.#workers.map((w) => ({ role: 'worker', pid: w.pid }));
+    this.fleet = await ConsumerFleet.start('b2-worker', 'worker', this.options.workers, config);
   }
 
   hold(): Promise<void> {
@@ -65,25 +53,8 @@ export class B2Bullmq implements SystemDriver {
     return this.#queue.resume();
   }
 
-  async resetRecord(): Promise<void> {
-    await Promise.all(this.#workers.map((w) => w.call('reset')));
-  }
-
-  async settled(): Promise<number> {
-    const progress = await Promise.all(
-      this.#workers.map((w) => w.call<{ answered: number; failed: number }>('progress')),
-    );
-    return progress.reduce((n, p) => n + p.answered + p.failed, 0);
-  }
-
-  async latencies(): Promise<LatencyReport> {
-    return mergeLatencyReports(
-      await Promise.all(this.#workers.map((w) => w.call<LatencyReport>('report'))),
-    );
-  }
-
   async stop(): Promise<void> {
-    await Promise.all(this.#workers.map((w) => w.stop()));
+    await this.fleet?.stop();
     await this.#queue.close();
   }
 }

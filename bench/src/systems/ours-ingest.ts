@@ -1,14 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { CLI_BIN } from '../bench-paths.js';
-import { startCli, stopCli } from '../cli-process.js';
+import { startIngestCli, stopCli } from '../cli-process.js';
 import type { LatencyReport } from '../latency-recorder.js';
 import type { ProbedProcess } from '../process-probe.js';
 import type { SinkConfig } from '../sinks/trigger-sink.js';
+import { BENCH_INGEST_TOKEN } from '../workload.js';
 import { Ours, type OursOptions, oursEnv } from './ours.js';
 import type { SystemContext, SystemDriver } from './system-driver.js';
-
-const TOKEN = 'bench-ingest-token-0123456789';
 
 /**
  * Ours fed over HTTP: a `flow-dispatcher ingest` process (group commit on, its defaults) in front
@@ -25,27 +23,31 @@ export class OursIngest implements SystemDriver {
   constructor(
     private readonly ctx: SystemContext,
     options: OursOptions,
+    /** Ingest settings beyond the bench's own (INGEST_LINGER_MS from the environment). */
+    private readonly ingestEnv: Record<string, string>,
   ) {
     this.#ours = new Ours(ctx, options);
   }
 
   get sink(): SinkConfig {
     if (!this.#url) throw new Error('ingest is not started');
-    return { kind: 'ingest-http', url: this.#url, token: TOKEN, concurrency: 64, connections: 512 };
+    return {
+      kind: 'ingest-http',
+      url: this.#url,
+      token: BENCH_INGEST_TOKEN,
+      concurrency: 64,
+      connections: 512,
+    };
   }
 
   async start(): Promise<void> {
     await this.#ours.start();
-    const started = await startCli(
-      [CLI_BIN, 'ingest'],
-      { ...oursEnv(this.ctx), INGEST_PORT: '0', INGEST_TOKENS: TOKEN },
+    const ingest = await startIngestCli(
+      { ...oursEnv(this.ctx), ...this.ingestEnv, INGEST_TOKENS: BENCH_INGEST_TOKEN },
       join(this.ctx.dir, 'ingest.log'),
-      '"msg":"ingest ready"',
     );
-    this.#ingest = started.child;
-    const port = (JSON.parse(started.readyLine) as { port?: number }).port;
-    if (!port) throw new Error('ingest did not say which port it listens on');
-    this.#url = `http://127.0.0.1:${port}`;
+    this.#ingest = ingest.child;
+    this.#url = ingest.url;
   }
 
   processes(): ProbedProcess[] {
