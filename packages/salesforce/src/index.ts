@@ -58,9 +58,9 @@ export {
   fleetLimiterFromConfig,
   permitLeaseMs,
 } from './fleet/fleet-limiter.js';
-export { underPermit } from './fleet/under-permit.js';
 export { FleetTokenSource } from './fleet/fleet-token-source.js';
 export { type LimitSignal, limitSignal, type PauseCause, pauseMs } from './fleet/limit-signals.js';
+export { underPermit } from './fleet/under-permit.js';
 export { parseFlowDescribe } from './flow-describe.js';
 export { parseFlowList } from './flow-list.js';
 // isValidFlowName stays internal: the package index already exports the same rule from queue/flow-name.ts.
