@@ -4,8 +4,22 @@ import {
   checkAdminUiConfig,
   registerAdminUi,
 } from '@flow-dispatcher/ingest/admin-ui';
-import { SalesforceClient, tokenSourceFromConfig } from '@flow-dispatcher/salesforce';
-import { type Config, createLogger, createMetrics, defaults } from '@flow-dispatcher/shared';
+import {
+  fleetLimiterFromConfig,
+  fleetTokenSourceFromConfig,
+  SalesforceClient,
+  underPermit,
+} from '@flow-dispatcher/salesforce';
+import {
+  type Config,
+  connectRedis,
+  createLogger,
+  createMetrics,
+  defaults,
+  type Logger,
+  type Metrics,
+  RedisKeys,
+} from '@flow-dispatcher/shared';
 import { onShutdownSignal } from '../process-lifecycle.js';
 
 /**
@@ -22,18 +36,10 @@ export async function ingestCommand(config: Config): Promise<void> {
     redactInputs: config.log.redactInputs,
   });
   const metrics = createMetrics();
-  const describer = config.salesforce.auth
-    ? new SalesforceClient({
-        tokens: tokenSourceFromConfig(config),
-        apiVersion: config.salesforce.apiVersion,
-        requestTimeoutMs: config.salesforce.requestTimeoutMs,
-        connectTimeoutMs: config.salesforce.connectTimeoutMs,
-        maxResponseBytes: config.salesforce.maxResponseBytes,
-        // One connection per describe ingest fetches at once: it sends nothing else.
-        connections: defaults.ingestDescribeFetches,
-        describeTtlMs: config.salesforce.describeTtlMs,
-      })
+  const salesforce = config.salesforce.auth
+    ? describeThroughTheFleet(config, logger, metrics)
     : undefined;
+  const describer = salesforce?.describer;
   const server = await startIngestServer({
     config,
     logger,
@@ -57,9 +63,61 @@ export async function ingestCommand(config: Config): Promise<void> {
   onShutdownSignal(
     async () => {
       await server.close();
-      await describer?.close();
+      await salesforce?.close();
       log.info('ingest stopped');
     },
     (message) => log.info(message),
   );
+}
+
+/**
+ * Ingest's describes, as the fleet's workers make their requests: with the fleet's one token
+ * (shared in Redis, refreshed once per expiry for every process) and each under a call permit of
+ * the fleet (its concurrency cap, daily budget and pauses), on a Redis connection of their own
+ * (ingest's own fails fast while Redis is away; these may wait for it). The limiter starts in the
+ * background, so ingest listens, and answers 503, while Redis is away at start-up.
+ */
+function describeThroughTheFleet(config: Config, logger: Logger, metrics: Metrics) {
+  const redis = connectRedis(config.redis.url, { connectionName: 'fd-ingest-salesforce' });
+  redis.on('error', () => {}); // ingest's own connection reports outages
+  const client = new SalesforceClient({
+    tokens: fleetTokenSourceFromConfig(
+      config,
+      redis,
+      logger.child({ component: 'token' }),
+      metrics,
+    ),
+    apiVersion: config.salesforce.apiVersion,
+    requestTimeoutMs: config.salesforce.requestTimeoutMs,
+    connectTimeoutMs: config.salesforce.connectTimeoutMs,
+    maxResponseBytes: config.salesforce.maxResponseBytes,
+    // One connection per describe ingest fetches at once: it sends nothing else.
+    connections: defaults.ingestDescribeFetches,
+    describeTtlMs: config.salesforce.describeTtlMs,
+  });
+  const limiter = fleetLimiterFromConfig(config, {
+    redis,
+    keys: new RedisKeys(config.redis.prefix, config.redis.partitions),
+    logger: logger.child({ component: 'limits' }),
+    metrics,
+    readLimits: () => client.getLimits(),
+  });
+  const started = limiter
+    .start()
+    .catch((err) =>
+      logger.warn({ err: { message: (err as Error).message } }, 'fleet limits not started yet'),
+    );
+  return {
+    describer: {
+      describeFlow: (flow: string) =>
+        underPermit(limiter, config.salesforce.requestTimeoutMs, () => client.describeFlow(flow)),
+    },
+    close: async () => {
+      // A start still waiting for Redis ends with the connection.
+      await limiter.close();
+      await client.close();
+      redis.disconnect();
+      await started;
+    },
+  };
 }
