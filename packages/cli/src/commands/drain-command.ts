@@ -1,6 +1,6 @@
 import type { RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
 import type { Command } from 'commander';
-import { openOperatorContext } from '../operator/operator-redis.js';
+import { withFlowControl } from '../operator/with-flow-control.js';
 import { parseDurationMs } from '../options/duration-option.js';
 import { operatorCommand } from '../options/operator-command.js';
 import { formatCount, formatDuration } from '../output/format-number.js';
@@ -37,17 +37,14 @@ async function drain(options: DrainOptions): Promise<void> {
   const timeoutMs =
     options.timeout === undefined ? undefined : parseDurationMs(options.timeout, '--timeout');
   if (timeoutMs !== undefined && timeoutMs <= 0) throw new UsageError('--timeout must be above 0');
-  const ctx = await openOperatorContext();
-  const { FlowControl } = await import('@flow-dispatcher/producer');
-  const control = new FlowControl(ctx.redis, ctx.keys);
-  const err = process.stderr;
-  const started = Date.now();
-  // cli-progress is loaded only once drain runs (usage errors and --help stay quick).
-  const { DrainProgress } = await import('../output/drain-progress.js');
-  const meter = new RateMeter(15_000);
-  const progress = new DrainProgress(err);
-  let left = Number.NaN;
-  try {
+  await withFlowControl(async ({ control, ctx }) => {
+    const err = process.stderr;
+    const started = Date.now();
+    // cli-progress is loaded only once drain runs (usage errors and --help stay quick).
+    const { DrainProgress } = await import('../output/drain-progress.js');
+    const meter = new RateMeter(15_000);
+    const progress = new DrainProgress(err);
+    let left = Number.NaN;
     const status = await control.status();
     for (const flow of status.flows) {
       if (options.flow !== undefined && flow.flow !== options.flow) continue;
@@ -86,10 +83,7 @@ async function drain(options: DrainOptions): Promise<void> {
         `drained: no trigger pending${options.flow ? ` for ${options.flow}` : ''} (waited ${formatDuration(elapsedMs)})\n`,
       );
     }
-  } finally {
-    await control.close();
-    await ctx.close();
-  }
+  });
 }
 
 /** Triggers stored and not settled, over every flow or one, in every queue partition. */

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { renderFlows } from '../flows/render-flows.js';
 import { confirmOrRefuse } from '../operator/confirm.js';
-import { openOperatorContext } from '../operator/operator-redis.js';
+import { withFlowControl } from '../operator/with-flow-control.js';
 import { operatorCommand } from '../options/operator-command.js';
 import { formatCount } from '../output/format-number.js';
 import { UsageError } from '../usage-error.js';
@@ -16,15 +16,11 @@ export function registerFlowsCommands(program: Command): void {
     )
     .option('--json', 'print JSON: {"heldAll", "pausedAll", "flows": [...]}')
     .action(async (options: { json?: boolean }) => {
-      const ctx = await openOperatorContext();
-      const { FlowControl, Producer } = await import('@flow-dispatcher/producer');
-      const control = new FlowControl(ctx.redis, ctx.keys);
-      const producer = Producer.fromConfig(ctx.config, { redis: ctx.redis });
-      try {
+      await withFlowControl(async ({ control, producer }) => {
         const status = await control.status();
         const dead = new Map<string, number>();
         for (const f of status.flows)
-          dead.set(f.flow, await producer.deadLetters.count({ flow: f.flow }));
+          dead.set(f.flow, await producer().deadLetters.count({ flow: f.flow }));
         if (options.json) {
           const flows = status.flows.map((f) => ({ ...f, deadLetters: dead.get(f.flow) ?? 0 }));
           process.stdout.write(
@@ -33,11 +29,7 @@ export function registerFlowsCommands(program: Command): void {
           return;
         }
         process.stdout.write(renderFlows(status, dead, Date.now()));
-      } finally {
-        await producer.close();
-        await control.close();
-        await ctx.close();
-      }
+      });
     });
 
   operatorCommand(program, 'forget')
@@ -50,11 +42,7 @@ export function registerFlowsCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (flow: string, options: { yes?: boolean; json?: boolean }) => {
       checkFlowArgument(flow);
-      const ctx = await openOperatorContext();
-      const { FlowControl, Producer } = await import('@flow-dispatcher/producer');
-      const control = new FlowControl(ctx.redis, ctx.keys);
-      const producer = Producer.fromConfig(ctx.config, { redis: ctx.redis });
-      try {
+      await withFlowControl(async ({ control, producer }) => {
         if (!(await control.isKnown(flow))) {
           const known = await control.flows();
           throw new UsageError(
@@ -62,7 +50,7 @@ export function registerFlowsCommands(program: Command): void {
           );
         }
         const status = (await control.status()).flows.find((f) => f.flow === flow);
-        const deadLetters = await producer.deadLetters.count({ flow });
+        const deadLetters = await producer().deadLetters.count({ flow });
         const what = `${formatCount(status?.pending ?? 0)} pending trigger(s) and ${formatCount(deadLetters)} dead letter(s) of ${flow}`;
         if (!options.yes) {
           const go = await confirmOrRefuse(
@@ -82,7 +70,7 @@ export function registerFlowsCommands(program: Command): void {
           if (err instanceof FlowBusyError) throw new UsageError(err.message);
           throw err;
         }
-        const purged = await producer.deadLetters.purge({ flow });
+        const purged = await producer().deadLetters.purge({ flow });
         if (options.json) {
           process.stdout.write(`${JSON.stringify({ flow, ...forgotten, deadLetters: purged })}\n`);
           return;
@@ -90,10 +78,6 @@ export function registerFlowsCommands(program: Command): void {
         process.stdout.write(
           `forgot ${flow}: ${formatCount(forgotten.pending)} pending trigger(s) in ${formatCount(forgotten.chunks)} chunk(s) and ${formatCount(purged)} dead letter(s) deleted\n`,
         );
-      } finally {
-        await producer.close();
-        await control.close();
-        await ctx.close();
-      }
+      });
     });
 }

@@ -1,6 +1,6 @@
 import { isValidFlowName } from '@flow-dispatcher/shared/config';
 import type { Command } from 'commander';
-import { openOperatorContext } from '../operator/operator-redis.js';
+import { withFlowControl } from '../operator/with-flow-control.js';
 import { operatorCommand } from '../options/operator-command.js';
 import { UsageError } from '../usage-error.js';
 
@@ -24,10 +24,7 @@ export function registerPauseCommand(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (flow: string | undefined, options: { json?: boolean }) => {
       checkFlowArgument(flow);
-      const ctx = await openOperatorContext();
-      const { FlowControl } = await import('@flow-dispatcher/producer');
-      const control = new FlowControl(ctx.redis, ctx.keys);
-      try {
+      await withFlowControl(async ({ control }) => {
         const result = await control.pause(flow);
         if (options.json) {
           process.stdout.write(
@@ -49,9 +46,6 @@ export function registerPauseCommand(program: Command): void {
             );
           }
         }
-      } finally {
-        await control.close();
-        await ctx.close();
-      }
+      });
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openOperatorContext } from '../operator/operator-redis.js';
+import { withFlowControl } from '../operator/with-flow-control.js';
 import { operatorCommand } from '../options/operator-command.js';
 import { UsageError } from '../usage-error.js';
 import { checkFlowArgument } from './pause-command.js';
@@ -15,10 +15,7 @@ export function registerResumeCommand(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (flow: string | undefined, options: { json?: boolean }) => {
       checkFlowArgument(flow);
-      const ctx = await openOperatorContext();
-      const { FlowControl } = await import('@flow-dispatcher/producer');
-      const control = new FlowControl(ctx.redis, ctx.keys);
-      try {
+      await withFlowControl(async ({ control, ctx }) => {
         if (flow !== undefined && !(await control.isKnown(flow))) {
           const known = await control.flows();
           throw new UsageError(
@@ -40,9 +37,6 @@ export function registerResumeCommand(program: Command): void {
             'note: the fleet is paused: other flows, and flows that appear later, stay paused until `flow-dispatcher resume`\n',
           );
         }
-      } finally {
-        await control.close();
-        await ctx.close();
-      }
+      });
     });
 }

@@ -1,6 +1,6 @@
 import { STATS_BUCKET_SECONDS } from '@flow-dispatcher/shared/config';
 import type { Command } from 'commander';
-import { openOperatorContext } from '../operator/operator-redis.js';
+import { withFlowControl } from '../operator/with-flow-control.js';
 import { parseDurationMs } from '../options/duration-option.js';
 import { operatorCommand } from '../options/operator-command.js';
 import { renderStats } from '../stats/render-stats.js';
@@ -42,23 +42,20 @@ async function stats(options: StatsOptions): Promise<void> {
       `--window must be from ${STATS_BUCKET_SECONDS}s to 1h, got ${JSON.stringify(options.window)}`,
     );
   }
-  const ctx = await openOperatorContext();
-  const { FlowControl } = await import('@flow-dispatcher/producer');
-  const control = new FlowControl(ctx.redis, ctx.keys);
-  const sources = {
-    redis: ctx.redis,
-    keys: ctx.keys,
-    control,
-    bucketSeconds: STATS_BUCKET_SECONDS,
-  };
-  const out = process.stdout;
-  const show = async () => {
-    const snapshot = await readStatsSnapshot(sources, windowSeconds);
-    if (options.json) out.write(`${JSON.stringify(snapshot)}\n`);
-    else if (options.watch && out.isTTY) out.write(`\x1b[H\x1b[2J${renderStats(snapshot)}`);
-    else out.write(`${renderStats(snapshot)}${options.watch ? '\n' : ''}`);
-  };
-  try {
+  await withFlowControl(async ({ control, ctx }) => {
+    const sources = {
+      redis: ctx.redis,
+      keys: ctx.keys,
+      control,
+      bucketSeconds: STATS_BUCKET_SECONDS,
+    };
+    const out = process.stdout;
+    const show = async () => {
+      const snapshot = await readStatsSnapshot(sources, windowSeconds);
+      if (options.json) out.write(`${JSON.stringify(snapshot)}\n`);
+      else if (options.watch && out.isTTY) out.write(`\x1b[H\x1b[2J${renderStats(snapshot)}`);
+      else out.write(`${renderStats(snapshot)}${options.watch ? '\n' : ''}`);
+    };
     if (!options.watch) {
       await show();
       return;
@@ -87,8 +84,5 @@ async function stats(options: StatsOptions): Promise<void> {
         };
       });
     }
-  } finally {
-    await control.close();
-    await ctx.close();
-  }
+  });
 }
