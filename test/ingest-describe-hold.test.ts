@@ -71,7 +71,8 @@ describe('ingest: describes before the first trigger of a flow', () => {
     return client;
   }
 
-  const describes = () => sim.stats().apiUsage.used;
+  // Describe requests only: ingest also reads /limits once for the fleet's API budget.
+  const describes = () => sim.stats().requests.describe.total;
 
   it('refuses a flow Salesforce does not have from its first request, with one describe for 300 requests', async () => {
     const client = await startIngest();
