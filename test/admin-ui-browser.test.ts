@@ -10,12 +10,15 @@ import { createLogger, loadConfig } from '@flow-dispatcher/shared';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './support/redis.js';
+import { CHROMIUM, requireTool } from './support/tools.js';
 
 const TOKEN = 'ingest-token-0123456789';
 const ADMIN_TOKEN = 'admin-token-0123456789';
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 
-describe('admin UI in a real headless Chromium', () => {
+const chromiumBin = requireTool('chromium', CHROMIUM);
+
+describe.skipIf(!chromiumBin.path)('admin UI in a real headless Chromium', () => {
   let prefix: string;
   let producer: Producer;
   let ingest: IngestServer;
@@ -48,7 +51,7 @@ describe('admin UI in a real headless Chromium', () => {
     });
     profile = mkdtempSync(join(tmpdir(), 'fd-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
+      executablePath: chromiumBin.path,
       headless: true,
       args: [
         '--headless',

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -23,7 +24,6 @@ import { parse, parseAllDocuments } from 'yaml';
 import {
   DASHBOARD_FILE,
   dashboardPanels,
-  hasCommand,
   REPO,
   RULE_TESTS_FILE,
   RULES_FILE,
@@ -34,6 +34,7 @@ import {
 import { CliProcess } from './support/cli-process.js';
 import { mebibytes } from './support/k8s.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './support/redis.js';
+import { findTool, requireTool } from './support/tools.js';
 
 /**
  * The deploy/ files, checked by the tools that consume them: promtool for the rules, kustomize
@@ -42,6 +43,24 @@ import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './support/redis.js';
  */
 
 const OVERLAYS = ['dev', 'production', 'production-hpa'] as const;
+
+// The tools that consume deploy/: without one, the tests that need it are skipped with the reason
+// printed; under CI=true a missing one fails the file (.ci/run installs them).
+const promtool = requireTool('promtool', { install: 'apt-get install prometheus' });
+// `docker compose` (the v2 plugin) or Debian's `docker-compose`; neither needs an engine.
+const dockerPlugin =
+  findTool('docker') !== undefined &&
+  spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0;
+const composeTool = dockerPlugin
+  ? { path: 'docker' }
+  : requireTool('docker-compose', { install: 'apt-get install docker-compose' });
+const compose = {
+  path: composeTool.path,
+  command: dockerPlugin ? ['docker', 'compose'] : [composeTool.path ?? 'docker-compose'],
+};
+const kubectl = requireTool('kubectl', {
+  install: 'install kubectl >= 1.27, https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/',
+});
 
 interface K8sObject {
   apiVersion: string;
@@ -76,7 +95,10 @@ const TYPE_MODULES: Record<string, string> = {
 };
 
 async function render(overlay: string): Promise<K8sObject[]> {
-  const result = await run('kubectl', ['kustomize', `deploy/k8s/overlays/${overlay}`]);
+  const result = await run(kubectl.path ?? 'kubectl', [
+    'kustomize',
+    `deploy/k8s/overlays/${overlay}`,
+  ]);
   expect(result.stderr, `kubectl kustomize ${overlay}`).toBe('');
   expect(result.code).toBe(0);
   return parseAllDocuments(result.stdout).map((doc) => doc.toJS() as K8sObject);
@@ -105,14 +127,17 @@ const named = (objects: K8sObject[], kind: string, name: string) => {
 };
 
 describe('deploy/prometheus', () => {
-  it('rules pass `promtool check rules` and their `promtool test rules` unit tests', async () => {
-    const check = await run('promtool', ['check', 'rules', RULES_FILE]);
-    expect(check.stdout + check.stderr).toContain('SUCCESS');
-    expect(check.code).toBe(0);
-    const test = await run('promtool', ['test', 'rules', RULE_TESTS_FILE]);
-    expect(test.stdout + test.stderr).toContain('SUCCESS');
-    expect(test.code).toBe(0);
-  });
+  it.skipIf(!promtool.path)(
+    'rules pass `promtool check rules` and their `promtool test rules` unit tests',
+    async () => {
+      const check = await run(promtool.path ?? 'promtool', ['check', 'rules', RULES_FILE]);
+      expect(check.stdout + check.stderr).toContain('SUCCESS');
+      expect(check.code).toBe(0);
+      const test = await run(promtool.path ?? 'promtool', ['test', 'rules', RULE_TESTS_FILE]);
+      expect(test.stdout + test.stderr).toContain('SUCCESS');
+      expect(test.code).toBe(0);
+    },
+  );
 
   it('every alert has a promtool test that fires it and a runbook section', () => {
     const alerts = readRuleGroups()
@@ -134,20 +159,25 @@ describe('deploy/prometheus', () => {
     }
   });
 
-  it('the Compose Prometheus configuration is valid and scrapes the job names the rules use', async () => {
-    const file = join(REPO, 'deploy/prometheus/prometheus.yml');
-    const check = await run('promtool', ['check', 'config', file]);
-    expect(check.code, check.stdout + check.stderr).toBe(0);
-    const config = parse(readFileSync(file, 'utf8')) as { scrape_configs: { job_name: string }[] };
-    const jobs = config.scrape_configs.map((job) => job.job_name);
-    expect(jobs).toEqual(
-      expect.arrayContaining(['flow-dispatcher-worker', 'flow-dispatcher-ingest']),
-    );
-  });
+  it.skipIf(!promtool.path)(
+    'the Compose Prometheus configuration is valid and scrapes the job names the rules use',
+    async () => {
+      const file = join(REPO, 'deploy/prometheus/prometheus.yml');
+      const check = await run(promtool.path ?? 'promtool', ['check', 'config', file]);
+      expect(check.code, check.stdout + check.stderr).toBe(0);
+      const config = parse(readFileSync(file, 'utf8')) as {
+        scrape_configs: { job_name: string }[];
+      };
+      const jobs = config.scrape_configs.map((job) => job.job_name);
+      expect(jobs).toEqual(
+        expect.arrayContaining(['flow-dispatcher-worker', 'flow-dispatcher-ingest']),
+      );
+    },
+  );
 });
 
 describe('deploy/k8s', () => {
-  it.each(OVERLAYS)(
+  it.skipIf(!kubectl.path).each(OVERLAYS)(
     'overlay %s renders, and every object validates against its schema',
     async (overlay) => {
       const objects = await render(overlay);
@@ -160,52 +190,57 @@ describe('deploy/k8s', () => {
     },
   );
 
-  it('rendered objects have no unknown fields (TypeScript excess-property check against the same models)', async () => {
-    // The JSON schemas accept unknown fields (Kubernetes prunes them silently), so a typo such as
-    // `readinesProbe` would pass them; the models' TypeScript interfaces do not.
-    // Inside the repository, so that the models resolve from its node_modules; a folder of its
-    // own, so that two runs of the suite at once (CI: Node 20 and Node 24) do not share it.
-    mkdirSync(join(REPO, 'test-artifacts'), { recursive: true });
-    const dir = mkdtempSync(join(REPO, 'test-artifacts/k8s-types-'));
-    const imports = new Set<string>();
-    const lines: string[] = [];
-    for (const overlay of OVERLAYS) {
-      for (const [i, object] of (await render(overlay)).entries()) {
-        const module = TYPE_MODULES[object.apiVersion];
-        expect(module, `${object.apiVersion} ${object.kind}`).toBeDefined();
-        const type = `${object.kind}_${object.apiVersion.replace(/\W/g, '_')}`;
-        imports.add(`import type { I${object.kind} as ${type} } from '${module}/${object.kind}';`);
-        lines.push(
-          `// ${overlay}: ${object.kind}/${object.metadata.name}`,
-          `export const o_${overlay.replace(/\W/g, '_')}_${i} = ${JSON.stringify(object, null, 2)} satisfies ${type};`,
-        );
+  it.skipIf(!kubectl.path)(
+    'rendered objects have no unknown fields (TypeScript excess-property check against the same models)',
+    async () => {
+      // The JSON schemas accept unknown fields (Kubernetes prunes them silently), so a typo such as
+      // `readinesProbe` would pass them; the models' TypeScript interfaces do not.
+      // Inside the repository, so that the models resolve from its node_modules; a folder of its
+      // own, so that two runs of the suite at once (CI: Node 20 and Node 24) do not share it.
+      mkdirSync(join(REPO, 'test-artifacts'), { recursive: true });
+      const dir = mkdtempSync(join(REPO, 'test-artifacts/k8s-types-'));
+      const imports = new Set<string>();
+      const lines: string[] = [];
+      for (const overlay of OVERLAYS) {
+        for (const [i, object] of (await render(overlay)).entries()) {
+          const module = TYPE_MODULES[object.apiVersion];
+          expect(module, `${object.apiVersion} ${object.kind}`).toBeDefined();
+          const type = `${object.kind}_${object.apiVersion.replace(/\W/g, '_')}`;
+          imports.add(
+            `import type { I${object.kind} as ${type} } from '${module}/${object.kind}';`,
+          );
+          lines.push(
+            `// ${overlay}: ${object.kind}/${object.metadata.name}`,
+            `export const o_${overlay.replace(/\W/g, '_')}_${i} = ${JSON.stringify(object, null, 2)} satisfies ${type};`,
+          );
+        }
       }
-    }
-    writeFileSync(join(dir, 'manifests.ts'), [...imports, ...lines].join('\n'));
-    writeFileSync(
-      join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          strict: true,
-          noEmit: true,
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          target: 'ES2023',
-          skipLibCheck: true,
-          types: [],
-        },
-        files: ['manifests.ts'],
-      }),
-    );
-    const tsc = join(
-      dirname(createRequire(import.meta.url).resolve('typescript/package.json')),
-      'bin/tsc',
-    );
-    const result = await run(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')]);
-    expect(result.stdout + result.stderr).toBe('');
-    expect(result.code).toBe(0);
-    rmSync(dir, { recursive: true, force: true });
-  });
+      writeFileSync(join(dir, 'manifests.ts'), [...imports, ...lines].join('\n'));
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            strict: true,
+            noEmit: true,
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            target: 'ES2023',
+            skipLibCheck: true,
+            types: [],
+          },
+          files: ['manifests.ts'],
+        }),
+      );
+      const tsc = join(
+        dirname(createRequire(import.meta.url).resolve('typescript/package.json')),
+        'bin/tsc',
+      );
+      const result = await run(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')]);
+      expect(result.stdout + result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  );
 
   it('the PrometheusRule carries exactly the rules of deploy/prometheus', () => {
     const rule = parse(
@@ -214,7 +249,7 @@ describe('deploy/k8s', () => {
     expect(rule.spec.groups).toEqual(readRuleGroups());
   });
 
-  it.each(OVERLAYS)(
+  it.skipIf(!kubectl.path).each(OVERLAYS)(
     'overlay %s: probes, resources, non-root, grace period and configuration',
     async (overlay) => {
       const objects = await render(overlay);
@@ -455,11 +490,11 @@ describe('deploy/docker', () => {
     }
   });
 
-  const compose = join(REPO, 'deploy/docker-compose.yml');
+  const composeFile = join(REPO, 'deploy/docker-compose.yml');
 
   it('docker-compose.yml wires Redis with AOF, the simulator, ingest, worker, Prometheus and Grafana', () => {
     // biome-ignore lint/suspicious/noExplicitAny: a parsed Compose file
-    const file = parse(readFileSync(compose, 'utf8'), { merge: true }) as any;
+    const file = parse(readFileSync(composeFile, 'utf8'), { merge: true }) as any;
     expect(Object.keys(file.services).sort()).toEqual(
       ['grafana', 'ingest', 'prometheus', 'redis', 'simulator', 'worker'].sort(),
     );
@@ -496,23 +531,9 @@ describe('deploy/docker', () => {
     expect(loadConfig(env).salesforce.auth).toMatchObject({ loginUrl: 'http://simulator:8787' });
   });
 
-  it('docker compose config accepts the file', async (ctx) => {
-    // `docker compose` (the v2 plugin) or Debian's `docker-compose`; neither needs an engine.
-    const plugin =
-      (await hasCommand('docker')) && (await run('docker', ['compose', 'version'])).code === 0;
-    const command = plugin
-      ? ['docker', 'compose']
-      : (await hasCommand('docker-compose'))
-        ? ['docker-compose']
-        : undefined;
-    if (!command) {
-      // CI installs docker-compose; only a development machine may go without it.
-      if (process.env.CI) expect.fail('CI needs `docker compose` or `docker-compose` on PATH');
-      ctx.skip('neither `docker compose` nor `docker-compose` is installed');
-      return;
-    }
-    const [bin = 'docker', ...args] = command;
-    const result = await run(bin, [...args, '-f', compose, 'config', '--quiet']);
+  it.skipIf(!compose.path)('docker compose config accepts the file', async () => {
+    const [bin = 'docker', ...args] = compose.command;
+    const result = await run(bin, [...args, '-f', composeFile, 'config', '--quiet']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
   });

@@ -180,9 +180,3 @@ export function run(
     child.stdin?.end(options.input);
   });
 }
-
-/** Whether a command is on PATH. */
-export async function hasCommand(command: string): Promise<boolean> {
-  const result = await run('sh', ['-c', `command -v ${command}`]).catch(() => undefined);
-  return result?.code === 0;
-}

@@ -10,6 +10,7 @@ import { IngestClient, startIngestProcess } from './ingest-support.js';
 import type { CliProcess } from './support/cli-process.js';
 import { makeTlsMaterial, peopleIds, recordFigures, WorkerFleet } from './support/faults.js';
 import { fleetEnv } from './support/fleet.js';
+import { requireTool } from './support/tools.js';
 import { waitFor } from './support/wait.js';
 
 const PASSWORD = 'tls-sekret-Pw-2291';
@@ -21,7 +22,9 @@ const PASSWORD = 'tls-sekret-Pw-2291';
  * start-up; certificate checks stay on). The library takes an ioredis connection of your own
  * (`tls: { ca }`). Without the CA, or with a wrong password, nothing connects.
  */
-describe('security: Redis with a password and TLS', () => {
+const openssl = requireTool('openssl', { install: 'apt-get install openssl' });
+
+describe.skipIf(!openssl.path)('security: Redis with a password and TLS', () => {
   let redis: RedisServerProcess | undefined;
   let sim: Simulator | undefined;
   let fleet: WorkerFleet | undefined;
@@ -39,7 +42,7 @@ describe('security: Redis with a password and TLS', () => {
   });
 
   it('works end to end over rediss:// with a password; refuses an unknown CA or a wrong password', async () => {
-    const tls = makeTlsMaterial(dir);
+    const tls = makeTlsMaterial(dir, openssl.path);
     const port = await freePort();
     redis = await startRedisServer({
       port,

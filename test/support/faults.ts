@@ -572,10 +572,13 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
  * A throwaway certificate authority and a server certificate it signed for 127.0.0.1 and
  * localhost, made with Debian's `openssl`, in `dir`: `ca.pem`, `server.pem`, `server-key.pem`.
  */
-export function makeTlsMaterial(dir: string): { ca: string; cert: string; key: string } {
+export function makeTlsMaterial(
+  dir: string,
+  bin = 'openssl',
+): { ca: string; cert: string; key: string } {
   const at = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => {
-    const result = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    const result = spawnSync(bin, args, { cwd: dir, encoding: 'utf8' });
     if (result.status !== 0) {
       throw new Error(`openssl ${args[0]} failed: ${result.stderr || result.error?.message}`);
     }
