@@ -1,4 +1,15 @@
-export type { InputEdits } from '@flow-dispatcher/shared';
+// What a backend meets in this package's API, so that it need not import @flow-dispatcher/shared.
+export {
+  ConfigError,
+  type DeadLetter,
+  type FlowInput,
+  type InputEdits,
+  isConfigError,
+  type RedisConnection,
+  type TriggerError,
+  type TriggerState,
+  type TriggerStatus,
+} from '@flow-dispatcher/shared';
 export type { ChunkItem, TriggerReceipt } from './chunk-writer.js';
 export { ContendedTransactionError } from './contended-transaction-error.js';
 export { type DeadLetterFilter, DeadLetterQueue, type ReplayOptions } from './dead-letter-queue.js';
