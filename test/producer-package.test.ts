@@ -294,17 +294,18 @@ describe('@flow-dispatcher/producer as an npm package', () => {
         keyed: { id: string; key: string | null; duplicate: boolean };
         repeat: { id: string; key: string | null; duplicate: boolean };
         many: { id: string; duplicate: boolean }[];
-        statuses: { id: string; flow: string; state: string; result: unknown }[];
+        statuses: ({ id: string; flow: string; state: string; result: unknown } | null)[];
       };
       // What the producer told the backend: receipts, the repeated key, settled statuses.
       expect(told.keyed).toMatchObject({ key: `k-${people[0]}`, duplicate: false });
       expect(told.repeat).toEqual({ ...told.keyed, duplicate: true });
       expect(told.many).toHaveLength(3);
-      expect(told.statuses.map((s) => [s.id, s.flow, s.state])).toEqual(
-        [told.keyed, ...told.many].map((receipt) => [receipt.id, FLOW, 'succeeded']),
-      );
+      expect(
+        told.statuses.map((s) => [s?.id, s?.flow, s?.state]),
+        `${name}: ${backend.stdout}`,
+      ).toEqual([told.keyed, ...told.many].map((receipt) => [receipt.id, FLOW, 'succeeded']));
       for (const status of told.statuses) {
-        expect(status.result, name).toMatchObject({ Flow__InterviewGuid: expect.any(String) });
+        expect(status?.result, name).toMatchObject({ Flow__InterviewGuid: expect.any(String) });
       }
       // What reached Salesforce: each person once, in calls to the flow.
       const deliveries = sim.deliveries();

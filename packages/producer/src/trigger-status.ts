@@ -40,6 +40,9 @@ export async function readTriggerStatus(
     if (record === undefined && PENDING_STATES.has(jobState)) {
       // The chunk exists; make sure the index is one of its triggers.
       const job = await queues.get(address.flow, address.partition).getJob(address.chunkId);
+      // Gone since its state was read: the chunk finished (and was removed) in between, so the
+      // trigger's record is written now; read the slot again rather than answer "unknown".
+      if (!job) continue;
       const inputs = (job?.data as { inputs?: unknown[] } | undefined)?.inputs;
       if (!Array.isArray(inputs) || address.index >= inputs.length) return undefined;
     }
