@@ -1,11 +1,14 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadConfig } from '@flow-dispatcher/shared';
+import * as apps from 'kubernetes-models/apps/v1';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import {
   CLUSTER_SCOPED_KINDS,
   copyOfK8s,
   K8S_DIR,
+  type K8sObject,
   kubectlSkipReason,
   kustomize,
   overlayKustomization,
@@ -110,5 +113,111 @@ describe('deploy/k8s Prometheus Operator and KEDA wiring', () => {
       (o) => !CLUSTER_SCOPED_KINDS.has(o.kind) && o.metadata.namespace !== 'acme-fleet',
     );
     expect(misplaced.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+  });
+});
+
+describe('deploy/k8s Salesforce credentials', () => {
+  interface EnvVar {
+    name: string;
+    value?: string;
+    valueFrom?: { secretKeyRef?: { name: string; key: string } };
+  }
+  const FLEET = ['flow-dispatcher-worker', 'flow-dispatcher-ingest'];
+
+  /** Values for the Secret keys the pods read; any other key reads as `secret:<key>`. */
+  const SECRET_VALUES: Record<string, string> = {
+    REDIS_URL: 'redis://:password@redis:6379',
+    INGEST_TOKENS: 'a-token-of-sixteen-chars',
+  };
+
+  function container(objects: K8sObject[], deployment: string) {
+    const pod = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === deployment)?.spec
+      .template.spec;
+    return pod.containers[0] as { env: EnvVar[] };
+  }
+
+  /**
+   * The environment a container of the Deployment would get: the ConfigMap, then its `env`, each
+   * Secret key it reads set to a placeholder.
+   */
+  function containerEnv(objects: K8sObject[], deployment: string): Record<string, string> {
+    const configMap = objects.find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('flow-dispatcher'),
+    );
+    const env: Record<string, string> = { ...configMap?.data };
+    for (const variable of container(objects, deployment).env) {
+      const ref = variable.valueFrom?.secretKeyRef;
+      env[variable.name] = ref
+        ? (SECRET_VALUES[ref.key] ?? `secret:${ref.key}`)
+        : (variable.value ?? '');
+    }
+    return env;
+  }
+
+  /** The Secret (name without kustomize's hash suffix) and key a variable comes from. */
+  function secretSource(objects: K8sObject[], deployment: string, name: string) {
+    const ref = container(objects, deployment).env.find((e) => e.name === name)?.valueFrom
+      ?.secretKeyRef;
+    return ref && `${ref.name.replace(/-(?=[a-z0-9]*\d)[a-z0-9]{10}$/, '')}/${ref.key}`;
+  }
+
+  it.each(['dev', 'production', 'production-hpa'])(
+    'overlay %s: client credentials from the Secret, and they load as the client-credentials flow',
+    (overlay) => {
+      const objects = kustomize(`${K8S_DIR}/overlays/${overlay}`);
+      for (const name of FLEET) {
+        const env = containerEnv(objects, name);
+        expect(secretSource(objects, name, 'SF_CLIENT_SECRET'), name).toBe(
+          'flow-dispatcher/SF_CLIENT_SECRET',
+        );
+        expect(env.SF_PRIVATE_KEY_FILE, name).toBeUndefined();
+        expect(loadConfig(env).salesforce.auth?.kind, name).toBe('client-credentials');
+      }
+    },
+  );
+
+  it('components/salesforce-jwt mounts the private key where SF_PRIVATE_KEY_FILE points, with no client secret', () => {
+    const root = copyOfK8s();
+    scratch.push(root);
+    const file = join(root, 'overlays/production/kustomization.yaml');
+    const kustomization = readFileSync(file, 'utf8');
+    expect(kustomization).toContain('- ../../components/salesforce-client-secret\n');
+    writeFileSync(
+      file,
+      kustomization.replace(
+        '- ../../components/salesforce-client-secret\n',
+        '- ../../components/salesforce-jwt\n',
+      ),
+    );
+    const objects = kustomize(join(root, 'overlays/production'));
+    for (const name of FLEET) {
+      const env = containerEnv(objects, name);
+      expect(env.SF_CLIENT_SECRET, name).toBeUndefined();
+      expect(secretSource(objects, name, 'SF_USERNAME'), name).toBe('flow-dispatcher/SF_USERNAME');
+      const auth = loadConfig(env).salesforce.auth;
+      expect(auth, name).toMatchObject({
+        kind: 'jwt-bearer',
+        clientId: 'secret:SF_CLIENT_ID',
+        username: 'secret:SF_USERNAME',
+        privateKeyFile: '/etc/flow-dispatcher/salesforce/private-key.pem',
+      });
+      // The file exists in the container: a read-only mount of the key Secret's item.
+      const pod = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name)?.spec
+        .template.spec;
+      const mount = pod.containers[0].volumeMounts.find(
+        (m: { mountPath: string }) => m.mountPath === '/etc/flow-dispatcher/salesforce',
+      );
+      expect(mount, name).toMatchObject({ readOnly: true });
+      const volume = pod.volumes.find((v: { name: string }) => v.name === mount.name);
+      expect(volume.secret.secretName).toBe('flow-dispatcher-salesforce-key');
+      expect(volume.secret.items).toEqual([{ key: 'private-key.pem', path: 'private-key.pem' }]);
+      expect(volume.secret.defaultMode & 0o007, 'not readable by others').toBe(0);
+      expect(volume.secret.defaultMode & 0o040, 'readable by the pod’s fsGroup').toBe(0o040);
+      expect(pod.securityContext.fsGroup).toBe(1000);
+    }
+    // What the base's objects become stays valid Kubernetes.
+    for (const object of objects.filter((o) => o.kind === 'Deployment')) {
+      expect(() => new apps.Deployment(object as never).validate()).not.toThrow();
+    }
   });
 });
