@@ -7,10 +7,12 @@ import { parse, stringify } from 'yaml';
 import {
   CLUSTER_SCOPED_KINDS,
   copyOfK8s,
+  type Endpoint,
   K8S_DIR,
   type K8sObject,
   kubectlSkipReason,
   kustomize,
+  networkPoliciesAllow,
   overlayKustomization,
   overlayNames,
 } from './support/k8s.js';
@@ -219,5 +221,122 @@ describe('deploy/k8s Salesforce credentials', () => {
     for (const object of objects.filter((o) => o.kind === 'Deployment')) {
       expect(() => new apps.Deployment(object as never).validate()).not.toThrow();
     }
+  });
+});
+
+describe('deploy/k8s NetworkPolicies', () => {
+  /** A pod of the rendered Deployment, as the policies see it. */
+  function podOf(objects: K8sObject[], deployment: string): Endpoint {
+    const object = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === deployment);
+    if (!object) throw new Error(`no Deployment ${deployment}`);
+    const namespace = object.metadata.namespace ?? '';
+    const template = object.spec.template;
+    return {
+      namespace,
+      namespaceLabels: { 'kubernetes.io/metadata.name': namespace },
+      labels: template.metadata.labels,
+      ports: Object.fromEntries(
+        template.spec.containers.flatMap(
+          (c: { ports?: { name: string; containerPort: number }[] }) =>
+            (c.ports ?? []).map((p) => [p.name, p.containerPort]),
+        ),
+      ),
+    };
+  }
+  const podIn = (namespace: string, labels: Record<string, string>, nsLabels = {}): Endpoint => ({
+    namespace,
+    namespaceLabels: { 'kubernetes.io/metadata.name': namespace, ...nsLabels },
+    labels,
+  });
+  const producer = podIn('shop', { app: 'checkout' }, { 'flow-dispatcher.io/producer': 'true' });
+  const stranger = podIn('sandbox', { app: 'curl' });
+  const prometheus = podIn('monitoring', { 'app.kubernetes.io/name': 'prometheus' });
+  const kubeDns = podIn('kube-system', { 'k8s-app': 'kube-dns' });
+
+  it('production: ingest from producer namespaces, metrics from Prometheus only', () => {
+    const objects = kustomize(`${K8S_DIR}/overlays/production`);
+    const ingest = podOf(objects, 'flow-dispatcher-ingest');
+    const worker = podOf(objects, 'flow-dispatcher-worker');
+    const allow = (from: Endpoint, to: Endpoint, port: string) =>
+      networkPoliciesAllow(objects, from, to, port);
+
+    expect(allow(producer, ingest, 'http')).toBe(true);
+    expect(allow(stranger, ingest, 'http')).toBe(false);
+    expect(allow(producer, ingest, 'metrics'), 'producers never reach /metrics, /admin').toBe(
+      false,
+    );
+    expect(allow(prometheus, ingest, 'metrics')).toBe(true);
+    expect(allow(prometheus, worker, 'metrics')).toBe(true);
+    expect(allow(producer, worker, 'metrics')).toBe(false);
+    expect(allow(stranger, worker, 'metrics')).toBe(false);
+  });
+
+  it('production: ingest and workers reach DNS, Redis and Salesforce (443), nothing else', () => {
+    const objects = kustomize(`${K8S_DIR}/overlays/production`);
+    for (const name of ['flow-dispatcher-worker', 'flow-dispatcher-ingest']) {
+      const pod = podOf(objects, name);
+      const allow = (to: Endpoint, port: number, protocol = 'TCP') =>
+        networkPoliciesAllow(objects, pod, to, port, protocol);
+      expect(allow(kubeDns, 53, 'UDP'), name).toBe(true);
+      expect(allow(kubeDns, 53, 'TCP'), name).toBe(true);
+      expect(allow({ ip: '10.20.0.5' }, 6379), `${name}: a managed Redis`).toBe(true);
+      expect(allow({ ip: '10.20.0.5' }, 6380), `${name}: a managed Redis, TLS`).toBe(true);
+      // Salesforce's addresses are public ones.
+      expect(allow({ ip: '13.108.0.1' }, 443), `${name}: Salesforce`).toBe(true);
+      expect(allow({ ip: '13.108.0.1' }, 80), name).toBe(false);
+      expect(allow({ ip: '13.108.0.1' }, 6379), `${name}: Redis on the internet`).toBe(false);
+      expect(allow({ ip: '10.20.0.5' }, 443), `${name}: HTTPS inside the network`).toBe(false);
+      expect(allow({ ip: '169.254.169.254' }, 443), `${name}: cloud metadata`).toBe(false);
+      expect(allow(stranger, 8080), `${name}: another pod`).toBe(false);
+      expect(allow(podIn('shop', { app: 'postgres' }), 5432), name).toBe(false);
+    }
+  });
+
+  it('dev with the component: its Redis is reachable from the fleet only', () => {
+    const root = copyOfK8s();
+    scratch.push(root);
+    const file = join(root, 'overlays/dev/kustomization.yaml');
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace(
+        'components:\n',
+        'components:\n  - ../../components/network-policies\n',
+      ),
+    );
+    const objects = kustomize(join(root, 'overlays/dev'));
+    const redis = podOf(objects, 'flow-dispatcher-redis');
+    expect(redis.ports).toEqual({ redis: 6379 });
+    for (const name of ['flow-dispatcher-worker', 'flow-dispatcher-ingest']) {
+      expect(networkPoliciesAllow(objects, podOf(objects, name), redis, 6379), name).toBe(true);
+    }
+    const simulator = podOf(objects, 'flow-dispatcher-simulator');
+    expect(networkPoliciesAllow(objects, simulator, redis, 6379)).toBe(false);
+    expect(networkPoliciesAllow(objects, stranger, redis, 6379)).toBe(false);
+    expect(networkPoliciesAllow(objects, producer, redis, 6379)).toBe(false);
+  });
+
+  it('the ingest Service and ServiceMonitor use the metrics port ingest listens on (METRICS_PORT)', () => {
+    const objects = kustomize(`${K8S_DIR}/overlays/production`);
+    const configMap = objects.find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name === 'flow-dispatcher',
+    );
+    // The ports ingest reads from the ConfigMap (the rest of its configuration is checked above).
+    const config = loadConfig({
+      INGEST_PORT: configMap?.data?.INGEST_PORT,
+      METRICS_PORT: configMap?.data?.METRICS_PORT,
+    });
+    expect(config.ingest.metricsPort).toBe(9464);
+    const ingest = podOf(objects, 'flow-dispatcher-ingest');
+    expect(ingest.ports).toEqual({ http: config.ingest.port, metrics: config.ingest.metricsPort });
+    const monitor = objects.find(
+      (o) => o.kind === 'ServiceMonitor' && o.metadata.name === 'flow-dispatcher-ingest',
+    );
+    const service = objects.find(
+      (o) => o.kind === 'Service' && o.metadata.name === 'flow-dispatcher-ingest',
+    );
+    const endpoint = monitor?.spec.endpoints[0];
+    expect(endpoint).toMatchObject({ port: 'metrics', path: '/metrics' });
+    const servicePort = service?.spec.ports.find((p: { name: string }) => p.name === endpoint.port);
+    expect(ingest.ports?.[servicePort.targetPort]).toBe(config.ingest.metricsPort);
   });
 });
