@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { loadConfig } from '@flow-dispatcher/shared';
 import * as apps from 'kubernetes-models/apps/v1';
@@ -24,6 +27,27 @@ import {
  */
 
 const OVERLAYS = overlayNames();
+
+/** kubectl with no kubeconfig of the user's: only `--server` tells it where to go. */
+function runKubectl(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('kubectl', args, {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, KUBECONFIG: '/dev/null' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 const skipReason = kubectlSkipReason();
 const scratch: string[] = [];
 
@@ -339,4 +363,120 @@ describe('deploy/k8s NetworkPolicies', () => {
     const servicePort = service?.spec.ports.find((p: { name: string }) => p.name === endpoint.port);
     expect(ingest.ports?.[servicePort.targetPort]).toBe(config.ingest.metricsPort);
   });
+});
+
+describe('deploy/k8s kubectl apply --dry-run=client', () => {
+  /**
+   * kubectl needs an API server's discovery even for a client dry run (it maps each kind to its
+   * resource and scope). This stub serves discovery for the kinds flow-dispatcher ships (as a
+   * cluster with KEDA and the Prometheus Operator would) and answers 404 to every object, so
+   * each one is "created (dry run)"; it records the URL kubectl looked each object up at.
+   */
+  const RESOURCES: Record<string, [kind: string, plural: string, namespaced: boolean][]> = {
+    v1: [
+      ['ConfigMap', 'configmaps', true],
+      ['Secret', 'secrets', true],
+      ['Service', 'services', true],
+      ['ServiceAccount', 'serviceaccounts', true],
+      ['Namespace', 'namespaces', false],
+    ],
+    'apps/v1': [['Deployment', 'deployments', true]],
+    'policy/v1': [['PodDisruptionBudget', 'poddisruptionbudgets', true]],
+    'autoscaling/v2': [['HorizontalPodAutoscaler', 'horizontalpodautoscalers', true]],
+    'networking.k8s.io/v1': [['NetworkPolicy', 'networkpolicies', true]],
+    'keda.sh/v1alpha1': [['ScaledObject', 'scaledobjects', true]],
+    'monitoring.coreos.com/v1': [
+      ['ServiceMonitor', 'servicemonitors', true],
+      ['PrometheusRule', 'prometheusrules', true],
+    ],
+  };
+
+  async function startDiscoveryStub() {
+    const requests: string[] = [];
+    const server = createServer((request, response) => {
+      const path = (request.url ?? '').split('?')[0] ?? '';
+      requests.push(`${request.method} ${path}`);
+      const send = (status: number, body: unknown) => {
+        response.writeHead(status, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(body));
+      };
+      if (path === '/api') return send(200, { kind: 'APIVersions', versions: ['v1'] });
+      if (path === '/apis') {
+        const groups = Object.keys(RESOURCES)
+          .filter((gv) => gv.includes('/'))
+          .map((gv) => {
+            const [name, version] = gv.split('/');
+            const preferred = { groupVersion: gv, version };
+            return { name, versions: [preferred], preferredVersion: preferred };
+          });
+        return send(200, { kind: 'APIGroupList', apiVersion: 'v1', groups });
+      }
+      const list = /^\/(?:api\/(v1)|apis\/([^/]+\/[^/]+))$/.exec(path);
+      if (list) {
+        const groupVersion = (list[1] ?? list[2]) as string;
+        const resources = (RESOURCES[groupVersion] ?? []).map(([kind, name, namespaced]) => ({
+          name,
+          singularName: '',
+          namespaced,
+          kind,
+          verbs: ['create', 'get', 'list', 'patch', 'update', 'delete'],
+        }));
+        return send(200, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion, resources });
+      }
+      return send(404, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        reason: 'NotFound',
+        code: 404,
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}`, requests, close: () => server.close() };
+  }
+
+  it.each(OVERLAYS)(
+    'overlay %s: kubectl accepts every object, each in the overlay’s namespace',
+    async (overlay) => {
+      const stub = await startDiscoveryStub();
+      try {
+        const dir = `${K8S_DIR}/overlays/${overlay}`;
+        const result = await runKubectl([
+          'apply',
+          '--dry-run=client',
+          // Validation downloads the server's OpenAPI document, which the stub has not: the
+          // schemas are checked against the same models in observability-deploy.test.ts.
+          '--validate=false',
+          '--server',
+          stub.url,
+          '-k',
+          dir,
+        ]);
+        expect(result.stderr.replace(/^.*memcache.*\n?/gm, '')).toBe('');
+        expect(result.code).toBe(0);
+        const objects = kustomize(dir);
+        const applied = result.stdout.trim().split('\n');
+        expect(applied).toHaveLength(objects.length);
+        for (const line of applied) expect(line).toMatch(/^\S+\/\S+ created \(dry run\)$/);
+        const namespace = overlayKustomization(overlay).namespace;
+        for (const object of objects) {
+          const [kind, plural] =
+            Object.values(RESOURCES)
+              .flat()
+              .find(([k]) => k === object.kind) ?? [];
+          expect(kind, `the stub serves ${object.kind}`).toBeDefined();
+          const where = CLUSTER_SCOPED_KINDS.has(object.kind)
+            ? `/${plural}/${object.metadata.name}`
+            : `/namespaces/${namespace}/${plural}/${object.metadata.name}`;
+          expect(
+            stub.requests.some((r) => r.startsWith('GET ') && r.endsWith(where)),
+            `kubectl looked ${object.kind}/${object.metadata.name} up at …${where}`,
+          ).toBe(true);
+        }
+      } finally {
+        stub.close();
+      }
+    },
+  );
 });
