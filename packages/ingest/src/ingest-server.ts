@@ -52,11 +52,10 @@ export interface IngestServerOptions {
   backlogPollMs?: number;
   /**
    * Mounts more routes on the ingest server (on its metrics port when it has one) before it
-   * listens (the admin UI), with ingest's
-   * Redis connection (fails fast while Redis is away; not to be closed). Mount them inside
-   * `app.register(...)`: they share ingest's error handler, 404 and request metrics, while their
-   * authentication and any content type other than JSON (a parser registered inside the plugin)
-   * stay theirs.
+   * listens (the admin UI), with ingest's Redis connection (fails fast while Redis is away; not
+   * to be closed). Mount them inside `app.register(...)`: they share ingest's error handler, 404
+   * and request metrics, while their authentication and any content type other than JSON (a
+   * parser registered inside the plugin) stay theirs.
    */
   extend?: (
     app: FastifyInstance,
