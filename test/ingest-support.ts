@@ -62,6 +62,9 @@ export async function startIngest(
     metrics: createMetrics({ defaultMetrics: false }),
     describer,
     host: '127.0.0.1',
+    // Everything on one port, whatever METRICS_PORT `env` sets (fleetEnv sets one for workers):
+    // these tests read /metrics through the API's client. The split: ingest-metrics-port.test.ts.
+    metricsPort: undefined,
     ...options,
   });
   const closeServer = server.close.bind(server);
@@ -77,14 +80,20 @@ export async function startIngest(
 /** `flow-dispatcher ingest` as a child process, once it says it is ready; its URL. */
 export async function startIngestProcess(
   env: Record<string, string>,
-): Promise<{ process: CliProcess; url: string }> {
+): Promise<{ process: CliProcess; url: string; metricsUrl: string }> {
   const child = new CliProcess(['ingest'], env);
   const line = await child.waitForLine(/"msg":"ingest ready"/).catch(async (err) => {
     await child.kill('SIGKILL'); // never leave a process behind a failed start
     throw err;
   });
-  const { port } = JSON.parse(line) as { port: number };
-  return { process: child, url: `http://127.0.0.1:${port}` };
+  const { port, metricsPort } = JSON.parse(line) as { port: number; metricsPort?: number };
+  // `/metrics` and `/admin` are on METRICS_PORT when `env` sets it (fleetEnv does), else on the
+  // API port.
+  return {
+    process: child,
+    url: `http://127.0.0.1:${port}`,
+    metricsUrl: `http://127.0.0.1:${metricsPort ?? port}`,
+  };
 }
 
 export interface Answer {

@@ -17,6 +17,7 @@ import * as keda from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import * as monitoring from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import * as apps from 'kubernetes-models/apps/v1';
 import * as autoscaling from 'kubernetes-models/autoscaling/v2';
+import * as networking from 'kubernetes-models/networking.k8s.io/v1';
 import * as policy from 'kubernetes-models/policy/v1';
 import * as core from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
@@ -80,6 +81,7 @@ const MODELS: Record<string, Record<string, unknown>> = {
   'apps/v1': apps,
   'policy/v1': policy,
   'autoscaling/v2': autoscaling,
+  'networking.k8s.io/v1': networking,
   'keda.sh/v1alpha1': keda,
   'monitoring.coreos.com/v1': monitoring,
 };
@@ -90,6 +92,7 @@ const TYPE_MODULES: Record<string, string> = {
   'apps/v1': 'kubernetes-models/apps/v1',
   'policy/v1': 'kubernetes-models/policy/v1',
   'autoscaling/v2': 'kubernetes-models/autoscaling/v2',
+  'networking.k8s.io/v1': 'kubernetes-models/networking.k8s.io/v1',
   'keda.sh/v1alpha1': '@kubernetes-models/keda/keda.sh/v1alpha1',
   'monitoring.coreos.com/v1': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1',
 };

@@ -210,6 +210,9 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
       ingest = new CliProcess(['ingest'], {
         ...env,
         INGEST_PORT: '0',
+        // /metrics on the API port, which Prometheus scrapes below (fleetEnv's METRICS_PORT would
+        // move it to a port of its own: test/ingest-metrics-port.test.ts).
+        METRICS_PORT: '',
         INGEST_TOKENS: TOKENS.join(','),
       });
       ingestPort = portOf(await ingest.waitForLine(/"msg":"ingest ready"/, 30_000), 'port');

@@ -145,7 +145,7 @@ describe('security: secrets never appear in logs, errors or /metrics', () => {
           ).text,
         );
       }
-      const login = await fetch(`${ingest.url}/admin/login`, {
+      const login = await fetch(`${ingest.metricsUrl}/admin/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: `token=${encodeURIComponent(wrong)}`,
@@ -203,8 +203,8 @@ describe('security: secrets never appear in logs, errors or /metrics', () => {
     ).metricsPort;
     const metrics = [
       await (await fetch(`http://127.0.0.1:${workerPort}/metrics`)).text(),
-      await (await fetch(`${ingest.url}/metrics`)).text(),
-      await (await fetch(`${wrongPassword.url}/metrics`)).text(),
+      await (await fetch(`${ingest.metricsUrl}/metrics`)).text(),
+      await (await fetch(`${wrongPassword.metricsUrl}/metrics`)).text(),
     ].join('\n');
     const output = [fleet.output, ingest.process.output, wrongPassword.process.output].join('\n');
     const secrets: Record<string, string> = {

@@ -43,7 +43,13 @@ export class OursIngest implements SystemDriver {
   async start(): Promise<void> {
     await this.#ours.start();
     const ingest = await startIngestCli(
-      { ...oursEnv(this.ctx), ...this.ingestEnv, INGEST_TOKENS: BENCH_INGEST_TOKEN },
+      {
+        ...oursEnv(this.ctx),
+        // The workers' METRICS_PORT: unset for ingest, whose /metrics the bench reads on its URL.
+        METRICS_PORT: '',
+        ...this.ingestEnv,
+        INGEST_TOKENS: BENCH_INGEST_TOKEN,
+      },
       join(this.ctx.dir, 'ingest.log'),
     );
     this.#ingest = ingest.child;

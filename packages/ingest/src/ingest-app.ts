@@ -33,6 +33,13 @@ export interface IngestAppOptions {
   /** `Retry-After` of the 503 answered while shutting down. */
   retryAfterSeconds: number;
   logger: Logger;
+  /**
+   * Which routes: `all` on one port; `api` (the API, `/healthz`, `/readyz`) and `admin`
+   * (`/metrics`, `/healthz`, `/readyz`, and what `extend` mounts) when METRICS_PORT gives ingest
+   * a second port, so that an Ingress in front of the API never exposes the others.
+   * @defaultValue 'all'
+   */
+  serves?: 'all' | 'api' | 'admin';
 }
 
 /**
@@ -46,6 +53,7 @@ export function buildIngestApp({
   maxBodyBytes,
   retryAfterSeconds,
   logger,
+  serves = 'all',
 }: IngestAppOptions): FastifyInstance {
   const { ingestMetrics } = ctx;
   const app = Fastify({
@@ -130,9 +138,11 @@ export function buildIngestApp({
       throw new IngestError(401, 'UNAUTHORIZED', 'a valid bearer token is required');
     }
   };
-  registerTriggerRoutes(app, ctx, authenticate);
-  registerDropInRoute(app, ctx, authenticate);
-  registerHealthRoutes(app, ctx);
+  if (serves !== 'admin') {
+    registerTriggerRoutes(app, ctx, authenticate);
+    registerDropInRoute(app, ctx, authenticate);
+  }
+  registerHealthRoutes(app, ctx, { metrics: serves !== 'api' });
   return app;
 }
 

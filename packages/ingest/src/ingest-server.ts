@@ -42,14 +42,20 @@ export interface IngestServerOptions {
   host?: string;
   /** @defaultValue config.ingest.port (0 = a free port) */
   port?: number;
+  /**
+   * The port of `/metrics` and of what `extend` mounts (with `/healthz`, `/readyz`), off the API
+   * port; undefined: everything on `port`. @defaultValue config.ingest.metricsPort (METRICS_PORT
+   * when set; 0 = a free port)
+   */
+  metricsPort?: number;
   /** How often the backlog is read. @defaultValue defaults.ingestBacklogPollMs */
   backlogPollMs?: number;
   /**
-   * Mounts more routes on the ingest server before it listens (the admin UI), with ingest's
-   * Redis connection (fails fast while Redis is away; not to be closed). Mount them inside
-   * `app.register(...)`: they share ingest's error handler, 404 and request metrics, while their
-   * authentication and any content type other than JSON (a parser registered inside the plugin)
-   * stay theirs.
+   * Mounts more routes on the ingest server (on its metrics port when it has one) before it
+   * listens (the admin UI), with ingest's Redis connection (fails fast while Redis is away; not
+   * to be closed). Mount them inside `app.register(...)`: they share ingest's error handler, 404
+   * and request metrics, while their authentication and any content type other than JSON (a
+   * parser registered inside the plugin) stay theirs.
    */
   extend?: (
     app: FastifyInstance,
@@ -61,6 +67,9 @@ export interface IngestServer {
   /** `http://127.0.0.1:<port>` (or the host it listens on). */
   readonly url: string;
   readonly port: number;
+  /** Where `/metrics` and the admin UI are when they have a port of their own (METRICS_PORT). */
+  readonly metricsUrl: string | undefined;
+  readonly metricsPort: number | undefined;
   readonly producer: Producer;
   readonly metrics: Metrics;
   /**
@@ -166,12 +175,20 @@ export async function startIngestServer(options: IngestServerOptions): Promise<I
     closing: () => closing,
     misconfigured: () => misconfigured !== undefined,
   };
-  const app = buildIngestApp({
-    ctx,
-    maxBodyBytes: settings.maxBodyBytes,
-    retryAfterSeconds,
-    logger,
-  });
+  const port = options.port ?? settings.port;
+  const metricsPort = 'metricsPort' in options ? options.metricsPort : settings.metricsPort;
+  // One port when both name the same one (0 is two free ports).
+  const split = metricsPort !== undefined && !(metricsPort === port && port !== 0);
+  const build = (serves: 'all' | 'api' | 'admin') =>
+    buildIngestApp({
+      ctx,
+      maxBodyBytes: settings.maxBodyBytes,
+      retryAfterSeconds,
+      logger,
+      serves,
+    });
+  const app = build(split ? 'api' : 'all');
+  const adminApp = split ? build('admin') : undefined;
 
   if (await firstConnection(redis, settings.writeTimeoutMs)) {
     try {
@@ -191,23 +208,32 @@ export async function startIngestServer(options: IngestServerOptions): Promise<I
   backlog.start();
   const host = options.host ?? '0.0.0.0';
   try {
-    await options.extend?.(app, { redis, producer });
-    await app.listen({ port: options.port ?? settings.port, host });
+    await options.extend?.(adminApp ?? app, { redis, producer });
+    await app.listen({ port, host });
+    await adminApp?.listen({ port: metricsPort, host });
   } catch (err) {
+    await Promise.all([app.close(), adminApp?.close()]);
     await backlog.stop();
     await producer.close();
     redis.disconnect();
     throw err;
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : (options.port ?? 0);
+  const boundPort = (server: FastifyInstance) => {
+    const address = server.server.address();
+    return typeof address === 'object' && address ? address.port : 0;
+  };
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  logger.debug({ port }, 'ingest listening');
+  const urlOf = (p: number) => `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${p}`;
+  const apiPort = boundPort(app);
+  const adminPort = adminApp && boundPort(adminApp);
+  logger.debug({ port: apiPort, metricsPort: adminPort }, 'ingest listening');
 
   let closed: Promise<void> | undefined;
   return {
-    url: `http://${urlHost.includes(':') ? `[${urlHost}]` : urlHost}:${port}`,
-    port,
+    url: urlOf(apiPort),
+    port: apiPort,
+    metricsUrl: adminPort === undefined ? undefined : urlOf(adminPort),
+    metricsPort: adminPort,
     producer,
     metrics,
     close() {
@@ -215,7 +241,7 @@ export async function startIngestServer(options: IngestServerOptions): Promise<I
         closing = true;
         // Write what is gathered now rather than after its linger; requests still being read
         // are refused (503) by admission from here on.
-        await Promise.all([app.close(), committer.close()]);
+        await Promise.all([app.close(), adminApp?.close(), committer.close()]);
         await backlog.stop();
         await producer.close();
         await redis.quit().catch(() => redis.disconnect());

@@ -24,7 +24,7 @@ import { onShutdownSignal } from '../process-lifecycle.js';
 
 /**
  * `flow-dispatcher ingest`: the HTTP ingest API (docs/design.md, Public contract) on INGEST_PORT
- * until SIGTERM. Without INGEST_TOKENS (and INGEST_AUTH≠none), or with ADMIN_UI=on and no
+ * until SIGTERM; `/metrics` and the admin UI on METRICS_PORT instead when it is set. Without INGEST_TOKENS (and INGEST_AUTH≠none), or with ADMIN_UI=on and no
  * ADMIN_TOKENS of its own, it refuses to start: exit 2 naming the variable. With Salesforce
  * credentials, triggers are checked against their flow's describe.
  */
@@ -45,7 +45,8 @@ export async function ingestCommand(config: Config): Promise<void> {
     logger,
     metrics,
     describer,
-    // ADMIN_UI=on: bull-board at /admin (see packages/ingest/src/admin-ui).
+    // ADMIN_UI=on: bull-board at /admin (see packages/ingest/src/admin-ui), on METRICS_PORT
+    // when it is set.
     extend: config.admin.enabled
       ? (app, { redis }) => registerAdminUi(app, adminUiOptionsFromConfig(config, redis))
       : undefined,
@@ -54,6 +55,7 @@ export async function ingestCommand(config: Config): Promise<void> {
   log.info(
     {
       port: server.port,
+      metricsPort: server.metricsPort,
       auth: config.ingest.authDisabled ? 'none' : 'bearer',
       groupCommit: config.ingest.groupCommit,
       describe: describer ? 'salesforce' : 'off',

@@ -288,7 +288,7 @@ export const CONFIG_VARIABLES = {
   }),
   METRICS_PORT: setting('metrics.port', wholeNumber(0, 65_535), {
     default: defaults.metricsPort,
-    doc: "a worker's /metrics, /healthz, /readyz",
+    doc: "a worker's /metrics, /healthz, /readyz; set for ingest: its /metrics and /admin",
   }),
   LOG_LEVEL: setting(
     'log.level',

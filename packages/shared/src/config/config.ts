@@ -73,6 +73,11 @@ export interface Config {
     groupCommit: boolean;
     /** INGEST_WRITE_TIMEOUT_MS: deadline of one chunk write. */
     writeTimeoutMs: number;
+    /**
+     * METRICS_PORT when it is set: ingest then serves `/metrics` and `/admin` there, not on
+     * INGEST_PORT. undefined: everything on INGEST_PORT.
+     */
+    metricsPort: number | undefined;
   };
   /** The admin UI (bull-board) mounted on ingest at /admin. */
   admin: {

@@ -57,6 +57,33 @@ describe('loadConfig', () => {
     });
   });
 
+  it('gives ingest a metrics port of its own only when METRICS_PORT is set', () => {
+    // Unset: a worker still serves the default, ingest keeps /metrics on its API port.
+    expect(loadConfig({}).metrics.port).toBe(9464);
+    expect(loadConfig({}).ingest.metricsPort).toBeUndefined();
+    expect(loadConfig({ METRICS_PORT: '  ' }).ingest.metricsPort).toBeUndefined();
+    expect(loadConfig({ METRICS_PORT: '9464' }).ingest.metricsPort).toBe(9464);
+    expect(loadConfig({ METRICS_PORT: '0' }).ingest.metricsPort).toBe(0);
+  });
+
+  it('needs no client secret for the JWT bearer flow', () => {
+    const jwt = {
+      SF_LOGIN_URL: 'https://acme.my.salesforce.com',
+      SF_CLIENT_ID: 'consumer-key',
+      SF_USERNAME: 'integration@acme.example',
+      SF_PRIVATE_KEY_FILE: '/etc/flow-dispatcher/salesforce/private-key.pem',
+    };
+    expect(loadConfig(jwt).salesforce.auth).toEqual({
+      kind: 'jwt-bearer',
+      loginUrl: 'https://acme.my.salesforce.com',
+      clientId: 'consumer-key',
+      username: 'integration@acme.example',
+      privateKeyFile: '/etc/flow-dispatcher/salesforce/private-key.pem',
+      audience: 'https://login.salesforce.com',
+    });
+    expect(() => loadConfig({ ...jwt, SF_CLIENT_ID: undefined })).toThrow(/SF_CLIENT_ID/);
+  });
+
   it('picks the auth flow from the variables present', () => {
     expect(
       loadConfig({

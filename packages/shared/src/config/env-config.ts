@@ -13,7 +13,11 @@ import { defaults } from './defaults.js';
 export type { Config, SalesforceAuthConfig } from './config.js';
 
 /** The Config paths the rules below fill: every other one comes from a variable of the table. */
-type RulePath = 'salesforce.auth' | 'salesforce.maxResponseBytes' | 'worker.partitions';
+type RulePath =
+  | 'salesforce.auth'
+  | 'salesforce.maxResponseBytes'
+  | 'worker.partitions'
+  | 'ingest.metricsPort';
 
 // Compile-time check: every value of Config is filled, by the table or by a rule.
 const everyPathFilled: [Exclude<ConfigPath, PlacedPath | RulePath>] extends [never] ? true : never =
@@ -42,6 +46,9 @@ export function loadConfig(
   requireHttps(values);
   config.salesforce.auth = salesforceAuth(values);
   config.worker = { partitions: workerPartitions(values) };
+  // Ingest moves /metrics and /admin off its API port only when told where (a worker always
+  // serves METRICS_PORT, its default included).
+  config.ingest.metricsPort = env.METRICS_PORT?.trim() ? values.METRICS_PORT : undefined;
   // The backoff's cap is never below its base.
   config.dispatch.retryMaxMs = Math.max(
     values.DISPATCH_RETRY_BASE_MS,
