@@ -4,3 +4,5 @@
  */
 export type { FlowDescriber } from './describe-cache.js';
 export { type IngestServer, type IngestServerOptions, startIngestServer } from './ingest-server.js';
+export type { OpenApiDocument } from './openapi.js';
+export { formatOpenApi, ingestOpenApiDocument } from './write-openapi.js';
