@@ -29,6 +29,7 @@ import {
   apiSchema,
   BODY_CODES,
   GUARDED_CODES,
+  PARAM_CODES,
   STORE_CODES,
   salesforceErrorAnswers,
 } from './openapi.js';
@@ -66,6 +67,7 @@ const INVOKE_SCHEMA = apiSchema({
     ...salesforceErrorAnswers([
       ...ANY_ROUTE_CODES,
       ...GUARDED_CODES,
+      ...PARAM_CODES,
       ...BODY_CODES,
       'NOT_FOUND',
       'INVALID_FLOW_NAME',
@@ -98,6 +100,7 @@ const DESCRIBE_SCHEMA = apiSchema({
     ...salesforceErrorAnswers([
       ...ANY_ROUTE_CODES,
       ...GUARDED_CODES,
+      ...PARAM_CODES,
       'NOT_FOUND',
       'INVALID_FLOW_NAME',
       'FLOW_NOT_FOUND',

@@ -62,7 +62,8 @@ export interface ApiRouteSchema {
 
 const RETRY_AFTER_HEADER = {
   'Retry-After': {
-    description: 'seconds to wait before retrying (with the same keys)',
+    description:
+      'seconds to wait before retrying with the same keys (on every 429, and on 503s worth retrying soon)',
     schema: { type: 'integer', minimum: 0 },
   },
 };
@@ -140,8 +141,10 @@ export function salesforceErrorAnswers(
   return answers;
 }
 
-/** Codes every route may answer: a URL that is not valid percent-encoding, an unexpected error. */
-export const ANY_ROUTE_CODES: IngestErrorCode[] = ['INVALID_REQUEST', 'INTERNAL'];
+/** Codes every route may answer: an unexpected error. */
+export const ANY_ROUTE_CODES: IngestErrorCode[] = ['INTERNAL'];
+/** Codes of a route with path parameters: one that is not valid percent-encoding. */
+export const PARAM_CODES: IngestErrorCode[] = ['INVALID_REQUEST'];
 /** Codes of a route behind the bearer token and the shutdown gate. */
 export const GUARDED_CODES: IngestErrorCode[] = ['UNAUTHORIZED', 'SHUTTING_DOWN'];
 /** Codes of reading a JSON body. */

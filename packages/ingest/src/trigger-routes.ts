@@ -19,6 +19,7 @@ import {
   BODY_CODES,
   errorAnswers,
   GUARDED_CODES,
+  PARAM_CODES,
   STORE_CODES,
 } from './openapi.js';
 import { parseTriggerRequest, triggerBodySchema } from './trigger-request.js';
@@ -38,6 +39,7 @@ const TRIGGERS_SCHEMA = apiSchema({
     ...errorAnswers([
       ...ANY_ROUTE_CODES,
       ...GUARDED_CODES,
+      ...PARAM_CODES,
       ...BODY_CODES,
       'INVALID_FLOW_NAME',
       'TOO_MANY_TRIGGERS',
@@ -61,6 +63,7 @@ const TRIGGER_SCHEMA = apiSchema({
     ...errorAnswers([
       ...ANY_ROUTE_CODES,
       ...GUARDED_CODES,
+      ...PARAM_CODES,
       'TRIGGER_NOT_FOUND',
       'REDIS_UNAVAILABLE',
     ]),
@@ -78,6 +81,7 @@ const FLOW_SCHEMA = apiSchema({
     ...errorAnswers([
       ...ANY_ROUTE_CODES,
       ...GUARDED_CODES,
+      ...PARAM_CODES,
       'INVALID_FLOW_NAME',
       'FLOW_NOT_FOUND',
       'SALESFORCE_UNAVAILABLE',
