@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { IngestServerOptions } from '@flow-dispatcher/ingest';
+import { ERROR_CODES, type IngestServerOptions } from '@flow-dispatcher/ingest';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
 import { type RedisServerProcess, startRedisServer } from '@flow-dispatcher/testkit';
 import { compileErrors, validate } from '@readme/openapi-parser';
@@ -25,6 +25,7 @@ type FastifyInstance = Parameters<NonNullable<IngestServerOptions['extend']>>[0]
 type Json = any;
 
 const COMMITTED = new URL('../docs/openapi.json', import.meta.url);
+const README = new URL('../README.md', import.meta.url);
 const DROP_IN = '/services/data/v65.0/actions/custom/flow';
 
 /** Codes this file cannot provoke, and where they are tested instead. */
@@ -109,6 +110,18 @@ describe('ingest: the OpenAPI document is the contract of every route', () => {
       }
     }
     expect(schemas).toBeGreaterThan(40);
+  });
+
+  it("the README's error code table is ingest's: every code, with its status", () => {
+    const section = readFileSync(README, 'utf8').split(
+      '### HTTP API: contract, error codes, clients',
+    )[1];
+    const rows = [...(section ?? '').matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [
+      m[1],
+      Number(m[2]),
+    ]);
+    const codes = Object.entries(ERROR_CODES).map(([code, { status }]) => [code, status]);
+    expect(rows.sort()).toEqual(codes.sort());
   });
 
   it('documents every route ingest serves, each with its request and answers', () => {
