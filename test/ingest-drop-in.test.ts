@@ -192,6 +192,71 @@ describe('ingest: the Salesforce drop-in endpoint and describe checks', () => {
     ]);
   });
 
+  it("answers the drop-in describe with Salesforce's own values, and a missing flow with Salesforce's 404", async () => {
+    const client = await ingestWithSalesforce();
+    const answer = await client.get(`${DROP_IN}/Store_Pickup_SMS`);
+    expect(answer.status).toBe(200);
+
+    // What Salesforce (the simulator) answers for the same describe, asked directly.
+    const token = await fetch(`${sim.url}/services/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: 'sim-client-id',
+        client_secret: 'sim-client-secret',
+      }).toString(),
+    });
+    const { access_token } = (await token.json()) as { access_token: string };
+    const salesforce = (await (
+      await fetch(`${sim.url}${DROP_IN}/Store_Pickup_SMS`, {
+        headers: { authorization: `Bearer ${access_token}` },
+      })
+    ).json()) as Record<string, unknown> & { inputs: Record<string, unknown>[] };
+
+    // Salesforce's top-level keys, each with Salesforce's value (ingest keeps no description).
+    expect(Object.keys(answer.json).sort()).toEqual([
+      'description',
+      'inputs',
+      'label',
+      'name',
+      'outputs',
+      'standard',
+      'targetEntityName',
+      'type',
+    ]);
+    for (const key of ['label', 'name', 'standard', 'targetEntityName', 'type']) {
+      expect(answer.json[key], key).toEqual(salesforce[key]);
+    }
+    expect(answer.json.description).toBeNull();
+    // Each input with Salesforce's values for the keys ingest keeps.
+    expect(answer.json.inputs).toEqual(
+      salesforce.inputs.map((input) => ({
+        description: input.description,
+        label: input.label,
+        maxOccurs: input.maxOccurs,
+        name: input.name,
+        required: input.required,
+        type: input.type,
+      })),
+    );
+    expect(answer.json.inputs.find((i: { name: string }) => i.name === 'Store_Code')).toMatchObject(
+      { required: true, type: 'STRING' },
+    );
+
+    const missing = await client.get(`${DROP_IN}/No_Such_Flow`);
+    expect(missing.status).toBe(404);
+    expect(missing.json).toEqual([
+      { errorCode: 'NOT_FOUND', message: 'The requested resource does not exist' },
+    ]);
+    const wrongVersion = await client.get('/services/data/v65.1/actions/custom/flow/Welcome_SMS');
+    expect(wrongVersion.status).toBe(404);
+    // Salesforce was asked once per flow (the simulator's own describe above is the third).
+    expect(sim.stats().requests.describe.total).toBe(3);
+    expect((await client.get(`${DROP_IN}/Store_Pickup_SMS`)).status).toBe(200);
+    expect(sim.stats().requests.describe.total).toBe(3);
+  });
+
   it('checks native triggers against the describe: unknown or missing inputs are a 400 naming them', async () => {
     const client = await ingestWithSalesforce();
     await client.get('/v1/flows/Store_Pickup_SMS');

@@ -22,8 +22,13 @@ import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './support/redis.js';
 const INGEST_TOKEN = 'auth-sweep-ingest-token-01234';
 const ADMIN_TOKEN = 'auth-sweep-admin-token-56789';
 
-/** Routes anyone may call: probes, /metrics (Prometheus), and the admin login/logout pages. */
+/**
+ * Routes anyone may call: probes, /metrics (Prometheus), the OpenAPI document (the API's shape,
+ * no data) and the admin login/logout pages.
+ */
 const PUBLIC = new Set([
+  'GET /openapi.json',
+  'HEAD /openapi.json',
   'GET /healthz',
   'HEAD /healthz',
   'GET /readyz',

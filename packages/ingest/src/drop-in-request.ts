@@ -13,7 +13,7 @@ import { IngestError } from './ingest-error.js';
 
 /** One error of one input, as Salesforce puts it in a result's `errors`. */
 export interface DropInInputError {
-  statusCode: string;
+  statusCode: 'INVALID_INPUT' | 'REQUIRED_FIELD_MISSING';
   message: string;
   fields: string[];
 }
@@ -29,10 +29,16 @@ export interface DropInResult {
 /** Longest `Idempotency-Key` header: `<key>:<index>` must fit the 256-character key limit. */
 export const MAX_IDEMPOTENCY_HEADER_LENGTH = 200;
 
-const bodySchema = z.looseObject(
+/** The body of the drop-in POST (also its schema in the OpenAPI document). */
+export const dropInBodySchema = z.looseObject(
   {
     inputs: z
-      .array(z.unknown(), { error: 'inputs must be an array of input objects' })
+      .array(
+        z.unknown().meta({
+          description: "one flow interview's input variables, as sent to Salesforce",
+        }),
+        { error: 'inputs must be an array of input objects' },
+      )
       .min(1, { error: 'inputs must hold at least one input' }),
   },
   { error: 'the body must be a JSON object {"inputs": [...]}' },
@@ -49,7 +55,7 @@ export function parseDropInRequest(body: unknown, maxInputs: number): unknown[] 
       { field: 'inputs' },
     );
   }
-  const parsed = bodySchema.safeParse(body);
+  const parsed = dropInBodySchema.safeParse(body);
   if (!parsed.success) {
     const message = parsed.error.issues[0]?.message ?? 'the body is not a valid request';
     throw new IngestError(400, 'INVALID_REQUEST', message, { field: 'inputs' });
@@ -134,28 +140,29 @@ export function dropInResults(
 }
 
 /** Salesforce's request-level error codes for ingest's refusals (`[{"errorCode","message"}]`). */
-const SALESFORCE_CODES: Record<IngestError['code'], { errorCode: string; status?: number }> = {
-  UNAUTHORIZED: { errorCode: 'INVALID_SESSION_ID' },
-  NOT_FOUND: { errorCode: 'NOT_FOUND' },
-  INVALID_JSON: { errorCode: 'JSON_PARSER_ERROR' },
-  FORBIDDEN_KEY: { errorCode: 'JSON_PARSER_ERROR' },
-  INVALID_REQUEST: { errorCode: 'JSON_PARSER_ERROR' },
-  // Salesforce answers an unknown flow with 404 NOT_FOUND; a name that cannot be a flow is one.
-  INVALID_FLOW_NAME: { errorCode: 'NOT_FOUND', status: 404 },
-  INVALID_INPUT: { errorCode: 'INVALID_INPUT' },
-  TOO_MANY_TRIGGERS: { errorCode: 'LIMIT_EXCEEDED' },
-  FLOW_NOT_FOUND: { errorCode: 'NOT_FOUND' },
-  TRIGGER_NOT_FOUND: { errorCode: 'NOT_FOUND' },
-  BODY_TOO_LARGE: { errorCode: 'REQUEST_ENTITY_TOO_LARGE' },
-  UNSUPPORTED_MEDIA_TYPE: { errorCode: 'UNSUPPORTED_MEDIA_TYPE' },
-  BACKLOG_FULL: { errorCode: 'REQUEST_LIMIT_EXCEEDED' },
-  REDIS_UNAVAILABLE: { errorCode: 'SERVER_UNAVAILABLE' },
-  WRITE_FAILED: { errorCode: 'SERVER_UNAVAILABLE' },
-  SALESFORCE_UNAVAILABLE: { errorCode: 'SERVER_UNAVAILABLE' },
-  SHUTTING_DOWN: { errorCode: 'SERVER_UNAVAILABLE' },
-  MISCONFIGURED: { errorCode: 'SERVER_UNAVAILABLE' },
-  INTERNAL: { errorCode: 'UNKNOWN_EXCEPTION' },
-};
+export const SALESFORCE_CODES: Record<IngestError['code'], { errorCode: string; status?: number }> =
+  {
+    UNAUTHORIZED: { errorCode: 'INVALID_SESSION_ID' },
+    NOT_FOUND: { errorCode: 'NOT_FOUND' },
+    INVALID_JSON: { errorCode: 'JSON_PARSER_ERROR' },
+    FORBIDDEN_KEY: { errorCode: 'JSON_PARSER_ERROR' },
+    INVALID_REQUEST: { errorCode: 'JSON_PARSER_ERROR' },
+    // Salesforce answers an unknown flow with 404 NOT_FOUND; a name that cannot be a flow is one.
+    INVALID_FLOW_NAME: { errorCode: 'NOT_FOUND', status: 404 },
+    INVALID_INPUT: { errorCode: 'INVALID_INPUT' },
+    TOO_MANY_TRIGGERS: { errorCode: 'LIMIT_EXCEEDED' },
+    FLOW_NOT_FOUND: { errorCode: 'NOT_FOUND' },
+    TRIGGER_NOT_FOUND: { errorCode: 'NOT_FOUND' },
+    BODY_TOO_LARGE: { errorCode: 'REQUEST_ENTITY_TOO_LARGE' },
+    UNSUPPORTED_MEDIA_TYPE: { errorCode: 'UNSUPPORTED_MEDIA_TYPE' },
+    BACKLOG_FULL: { errorCode: 'REQUEST_LIMIT_EXCEEDED' },
+    REDIS_UNAVAILABLE: { errorCode: 'SERVER_UNAVAILABLE' },
+    WRITE_FAILED: { errorCode: 'SERVER_UNAVAILABLE' },
+    SALESFORCE_UNAVAILABLE: { errorCode: 'SERVER_UNAVAILABLE' },
+    SHUTTING_DOWN: { errorCode: 'SERVER_UNAVAILABLE' },
+    MISCONFIGURED: { errorCode: 'SERVER_UNAVAILABLE' },
+    INTERNAL: { errorCode: 'UNKNOWN_EXCEPTION' },
+  };
 
 /** A refusal in Salesforce's request-level shape, with its HTTP status (pure). */
 export function toSalesforceError(err: IngestError): {

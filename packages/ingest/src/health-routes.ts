@@ -1,5 +1,45 @@
 import type { FastifyInstance } from 'fastify';
+import { healthSchema, jsonSchema, notReadySchema, readySchema } from './api-schemas.js';
 import type { IngestContext } from './ingest-context.js';
+import { ANY_ROUTE_CODES, apiSchema, errorAnswers } from './openapi.js';
+
+const HEALTH_SCHEMA = apiSchema({
+  operationId: 'healthz',
+  summary: 'Liveness: the process answers',
+  tags: ['health'],
+  authenticated: false,
+  answers: {
+    200: { description: 'alive', schema: jsonSchema(healthSchema) },
+    ...errorAnswers(ANY_ROUTE_CODES),
+  },
+});
+
+const READY_SCHEMA = apiSchema({
+  operationId: 'readyz',
+  summary: "Readiness: Redis answers, not shutting down, QUEUE_PARTITIONS is the fleet's",
+  tags: ['health'],
+  authenticated: false,
+  answers: {
+    200: { description: 'ready', schema: jsonSchema(readySchema) },
+    ...errorAnswers(ANY_ROUTE_CODES),
+    503: { description: 'not ready, and why', schema: jsonSchema(notReadySchema) },
+  },
+});
+
+const METRICS_SCHEMA = apiSchema({
+  operationId: 'metrics',
+  summary: 'Prometheus metrics (docs/metrics.md)',
+  tags: ['health'],
+  authenticated: false,
+  answers: {
+    200: {
+      description: 'the Prometheus text exposition format',
+      schema: { type: 'string' },
+      mediaType: 'text/plain',
+    },
+    ...errorAnswers([...ANY_ROUTE_CODES, 'SHUTTING_DOWN']),
+  },
+});
 
 /**
  * `/healthz` (the process answers), `/readyz` (Redis answers a PING, ingest is not shutting down
@@ -13,9 +53,9 @@ export function registerHealthRoutes(
   ctx: IngestContext,
   { metrics }: { metrics: boolean },
 ): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: HEALTH_SCHEMA }, async () => ({ status: 'ok' as const }));
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', { schema: READY_SCHEMA }, async (_request, reply) => {
     if (ctx.closing()) {
       reply.code(503);
       return { status: 'not ready', reason: 'shutting down' };
@@ -32,7 +72,7 @@ export function registerHealthRoutes(
   });
 
   if (!metrics) return;
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { schema: METRICS_SCHEMA }, async (_request, reply) => {
     const body = await ctx.metrics.registry.metrics();
     reply.header('content-type', ctx.metrics.registry.contentType);
     return body;

@@ -13,6 +13,7 @@ import { registerHealthRoutes } from './health-routes.js';
 import type { IngestContext } from './ingest-context.js';
 import { IngestError } from './ingest-error.js';
 import { parseJsonBody } from './json-body.js';
+import { ANY_ROUTE_CODES, apiSchema, collectOpenApi, errorAnswers } from './openapi.js';
 import { registerTriggerRoutes } from './trigger-routes.js';
 
 /** Route patterns → the `route` label of the request metrics (bounded). */
@@ -24,7 +25,19 @@ const ROUTE_LABELS: Record<string, string> = {
   '/healthz': 'health',
   '/readyz': 'health',
   '/metrics': 'metrics',
+  '/openapi.json': 'openapi',
 };
+
+const OPENAPI_SCHEMA = apiSchema({
+  operationId: 'openapi',
+  summary: 'This document (OpenAPI 3.1)',
+  tags: ['health'],
+  authenticated: false,
+  answers: {
+    200: { description: 'the OpenAPI document of ingest', schema: { type: 'object' } },
+    ...errorAnswers([...ANY_ROUTE_CODES, 'SHUTTING_DOWN']),
+  },
+});
 
 export interface IngestAppOptions {
   ctx: IngestContext;
@@ -67,6 +80,11 @@ export function buildIngestApp({
     return503OnClosing: false,
     frameworkErrors: (err, request, reply) => sendError(request, reply, toIngestError(err)),
   });
+  // Routes carry JSON Schemas for the OpenAPI document (openapi.ts), but zod validates, with
+  // ingest's own codes and messages, and answers are sent as the handlers build them.
+  app.setValidatorCompiler(() => () => true);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  const openApiDocument = collectOpenApi(app);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     try {
@@ -141,6 +159,7 @@ export function buildIngestApp({
   if (serves !== 'admin') {
     registerTriggerRoutes(app, ctx, authenticate);
     registerDropInRoute(app, ctx, authenticate);
+    app.get('/openapi.json', { schema: OPENAPI_SCHEMA }, async () => openApiDocument());
   }
   registerHealthRoutes(app, ctx, { metrics: serves !== 'api' });
   return app;

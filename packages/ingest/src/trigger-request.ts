@@ -24,10 +24,20 @@ const keySchema = z
   .string({ error: 'must be a string or null' })
   .min(1, { error: `must be 1 to ${MAX_KEY_LENGTH} characters` })
   .max(MAX_KEY_LENGTH, { error: `must be 1 to ${MAX_KEY_LENGTH} characters` })
-  .nullish();
+  .nullish()
+  .meta({
+    description:
+      'idempotency key: a trigger whose key was already stored is not stored again (duplicate: true)',
+  });
 
 const triggerSchema = z.strictObject(
-  { input: z.unknown().optional(), key: keySchema },
+  {
+    input: z.unknown().optional().meta({
+      description:
+        "the flow's input variables: an object of names to values, with IndividualId (checked against the flow's describe when Salesforce is configured)",
+    }),
+    key: keySchema,
+  },
   {
     error: (issue) =>
       issue.code === 'unrecognized_keys'
@@ -36,7 +46,8 @@ const triggerSchema = z.strictObject(
   },
 );
 
-const bodySchema = z.strictObject(
+/** The body of `POST /v1/flows/{flow}/triggers` (also its schema in the OpenAPI document). */
+export const triggerBodySchema = z.strictObject(
   {
     triggers: z
       .array(triggerSchema, { error: 'must be an array of triggers' })
@@ -65,7 +76,7 @@ export function parseTriggerRequest(body: unknown, limits: TriggerRequestLimits)
       { field: 'triggers' },
     );
   }
-  const parsed = bodySchema.safeParse(body);
+  const parsed = triggerBodySchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = formatIssuePath(issue?.path ?? []);

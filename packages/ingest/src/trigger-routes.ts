@@ -1,10 +1,93 @@
 import { checkInputAgainstDescribe } from '@flow-dispatcher/salesforce';
 import { parseTriggerId } from '@flow-dispatcher/shared';
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import { z } from 'zod';
+import {
+  type AcceptedBody,
+  acceptedSchema,
+  flowDescribeSchema,
+  flowParamsSchema,
+  jsonSchema,
+  triggerStatusSchema,
+} from './api-schemas.js';
 import { flowNotFound, flowParam } from './flow-param.js';
 import type { IngestContext } from './ingest-context.js';
 import { IngestError } from './ingest-error.js';
-import { parseTriggerRequest } from './trigger-request.js';
+import {
+  ANY_ROUTE_CODES,
+  apiSchema,
+  BODY_CODES,
+  errorAnswers,
+  GUARDED_CODES,
+  PARAM_CODES,
+  STORE_CODES,
+} from './openapi.js';
+import { parseTriggerRequest, triggerBodySchema } from './trigger-request.js';
+
+const TRIGGERS_SCHEMA = apiSchema({
+  operationId: 'enqueueTriggers',
+  summary: 'Enqueue triggers of one flow',
+  description:
+    'Stores every trigger or none (any 4xx/5xx stores nothing, except WRITE_FAILED: may or may not have landed). ' +
+    'Retry 429 and 503 after Retry-After seconds with the same keys: a key already stored answers duplicate: true.',
+  tags: ['triggers'],
+  authenticated: true,
+  params: flowParamsSchema,
+  body: triggerBodySchema,
+  answers: {
+    202: { description: 'stored; one receipt per trigger', schema: jsonSchema(acceptedSchema) },
+    ...errorAnswers([
+      ...ANY_ROUTE_CODES,
+      ...GUARDED_CODES,
+      ...PARAM_CODES,
+      ...BODY_CODES,
+      'INVALID_FLOW_NAME',
+      'TOO_MANY_TRIGGERS',
+      'INVALID_INPUT',
+      'FLOW_NOT_FOUND',
+      ...STORE_CODES,
+    ]),
+  },
+});
+
+const TRIGGER_SCHEMA = apiSchema({
+  operationId: 'getTrigger',
+  summary: "A trigger's status",
+  tags: ['triggers'],
+  authenticated: true,
+  params: z.strictObject({
+    id: z.string().meta({ description: 'a trigger id from a 202 receipt' }),
+  }),
+  answers: {
+    200: { description: "the trigger's state", schema: jsonSchema(triggerStatusSchema) },
+    ...errorAnswers([
+      ...ANY_ROUTE_CODES,
+      ...GUARDED_CODES,
+      ...PARAM_CODES,
+      'TRIGGER_NOT_FOUND',
+      'REDIS_UNAVAILABLE',
+    ]),
+  },
+});
+
+const FLOW_SCHEMA = apiSchema({
+  operationId: 'describeFlow',
+  summary: "A flow's describe, as ingest checks triggers against it",
+  tags: ['flows'],
+  authenticated: true,
+  params: flowParamsSchema,
+  answers: {
+    200: { description: "the flow's inputs and outputs", schema: jsonSchema(flowDescribeSchema) },
+    ...errorAnswers([
+      ...ANY_ROUTE_CODES,
+      ...GUARDED_CODES,
+      ...PARAM_CODES,
+      'INVALID_FLOW_NAME',
+      'FLOW_NOT_FOUND',
+      'SALESFORCE_UNAVAILABLE',
+    ]),
+  },
+});
 
 /** The native API: enqueue triggers, read a trigger's status, read a flow's describe. */
 export function registerTriggerRoutes(
@@ -14,8 +97,8 @@ export function registerTriggerRoutes(
 ): void {
   app.post<{ Params: { flow: string } }>(
     '/v1/flows/:flow/triggers',
-    { onRequest: authenticate },
-    async (request, reply) => {
+    { onRequest: authenticate, schema: TRIGGERS_SCHEMA },
+    async (request, reply): Promise<AcceptedBody> => {
       const flow = flowParam(request.params.flow);
       const items = parseTriggerRequest(request.body, ctx.limits);
       const describe = await ctx.describes.lookupHeld(flow);
@@ -48,7 +131,7 @@ export function registerTriggerRoutes(
 
   app.get<{ Params: { id: string } }>(
     '/v1/triggers/:id',
-    { onRequest: authenticate },
+    { onRequest: authenticate, schema: TRIGGER_SCHEMA },
     async (request) => {
       const id = request.params.id;
       if (parseTriggerId(id) === undefined) throw triggerNotFound();
@@ -65,7 +148,7 @@ export function registerTriggerRoutes(
 
   app.get<{ Params: { flow: string } }>(
     '/v1/flows/:flow',
-    { onRequest: authenticate },
+    { onRequest: authenticate, schema: FLOW_SCHEMA },
     async (request) => ctx.describes.fetch(flowParam(request.params.flow)),
   );
 }

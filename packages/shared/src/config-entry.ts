@@ -4,7 +4,7 @@
  * usage or configuration does not first load bullmq, ioredis, undici, prom-client and pino (the
  * main entry point's Redis, queue, Salesforce and observability code): most of a second per process.
  */
-export { API_VERSION_EXAMPLE, isApiVersion } from './config/api-version.js';
+export { API_VERSION_EXAMPLE, API_VERSION_PATTERN, isApiVersion } from './config/api-version.js';
 export type { Config, SalesforceAuthConfig } from './config/config.js';
 export { ConfigError, isConfigError } from './config/config-error.js';
 export {

@@ -4,11 +4,11 @@
  * other than `.0`, a `v` prefix or a three-digit number past 199 is a typo, not a version.
  * SF_API_VERSION, the Salesforce client and ingest's drop-in route all check with this one rule.
  */
-const API_VERSION = /^([2-9]\d|1\d\d)\.0$/;
+export const API_VERSION_PATTERN = /^([2-9]\d|1\d\d)\.0$/;
 
 /** How a valid version looks, for messages. */
 export const API_VERSION_EXAMPLE = '65.0';
 
 export function isApiVersion(value: string): boolean {
-  return API_VERSION.test(value);
+  return API_VERSION_PATTERN.test(value);
 }
