@@ -206,7 +206,8 @@ describe('ingest: the OpenAPI document is the contract of every route', () => {
     // Health, metrics, the document itself.
     await check(anonymous, 'GET', '/healthz', { status: 200 }, { auth: false });
     await check(anonymous, 'GET', '/readyz', { status: 200 }, { auth: false });
-    await check(anonymous, 'GET', '/metrics', { status: 200 }, { auth: false });
+    const metrics = await check(anonymous, 'GET', '/metrics', { status: 200 }, { auth: false });
+    expect(metrics.text).toMatch(/^# HELP /); // the exposition format itself, not a JSON string
     await check(anonymous, 'GET', '/openapi.json', { status: 200 }, { auth: false });
 
     // POST /v1/flows/{flow}/triggers
