@@ -13,7 +13,13 @@ export const DASHBOARD_FILE = `${REPO}deploy/grafana/dashboards/flow-dispatcher.
 export interface RuleGroup {
   name: string;
   interval?: string;
-  rules: { record?: string; alert?: string; expr: string; for?: string }[];
+  rules: {
+    record?: string;
+    alert?: string;
+    expr: string;
+    for?: string;
+    annotations?: Record<string, string>;
+  }[];
 }
 
 export function readRuleGroups(): RuleGroup[] {
@@ -43,7 +49,7 @@ export function dashboardPanels(dashboard: Dashboard): DashboardPanel[] {
 
 /** A query of the dashboard or the rules, as Prometheus will be asked it. */
 export interface NamedQuery {
-  /** Where it comes from, e.g. `panel "Dead letters" A` or `alert FlowDispatcherNoWorkerUp`. */
+  /** Where it comes from, e.g. `panel "Dead letters" A` or `alert FlowDispatcherNoWorkerReady`. */
   source: string;
   expr: string;
   /** Alerts: the comparisons must not filter the result away (see `withBoolComparisons`). */
