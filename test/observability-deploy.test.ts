@@ -583,7 +583,31 @@ describe('deploy/grafana', () => {
     ]) {
       expect(titles).toContain(title);
     }
-    expect(dashboard.templating.list.map((v) => v.name)).toEqual(['datasource', 'flow']);
+    expect(dashboard.templating.list.map((v) => v.name)).toEqual([
+      'datasource',
+      'namespace',
+      'job',
+      'flow',
+    ]);
+    // One fleet at a time: the namespace is a single choice, and every query reads only it and
+    // the selected jobs (test/observability-prometheus.test.ts checks the values).
+    const namespace = dashboard.templating.list.find((v) => v.name === 'namespace') as unknown as {
+      multi: boolean;
+      includeAll: boolean;
+    };
+    expect(namespace).toMatchObject({ multi: false, includeAll: false });
+    const selectors = panels
+      .flatMap((p) => p.targets ?? [])
+      .flatMap(
+        (t) =>
+          t.expr.match(
+            /(?<![:\w])(flow_dispatcher_\w+|up)\{[^}]*\}|(?<![:\w])flow_dispatcher_\w+(?![\w{])/g,
+          ) ?? [],
+      );
+    expect(selectors.length).toBeGreaterThan(40);
+    expect(
+      selectors.filter((s) => !s.includes('namespace="$namespace"') || !s.includes('job=~"$job"')),
+    ).toEqual([]);
     const repeated = panels.find((p) => (p as unknown as { repeat?: string }).repeat === 'flow');
     expect(repeated, 'a row repeated per flow').toBeDefined();
     for (const panel of panels.filter((p) => p.type !== 'row')) {
