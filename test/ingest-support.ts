@@ -59,7 +59,7 @@ export async function startIngest(
   const server = await startIngestServer({
     config,
     logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-    metrics: createMetrics({ defaultMetrics: false }),
+    metrics: createMetrics({ defaultMetrics: false, role: 'ingest' }),
     describer,
     host: '127.0.0.1',
     // Everything on one port, whatever METRICS_PORT `env` sets (fleetEnv sets one for workers):

@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { type Config, loadConfig } from '@flow-dispatcher/shared';
 import * as keda from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import * as monitoring from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
@@ -244,6 +244,52 @@ describe('deploy/k8s', () => {
       rmSync(dir, { recursive: true, force: true });
     },
   );
+
+  it('every runbook_url is the documented base + #alert, and the overlay snippet of docs/operations.md rewrites the base', async () => {
+    const docs = readFileSync(join(REPO, 'docs/operations.md'), 'utf8');
+    const section = docs.slice(docs.indexOf('### Runbook links'));
+    const base = /defaults to\s+`(https:[^`]+)`/.exec(section)?.[1];
+    const snippet = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(base).toBeDefined();
+    expect(snippet).toBeDefined();
+    for (const rule of readRuleGroups().flatMap((group) => group.rules)) {
+      if (!rule.alert) continue;
+      expect(rule.annotations?.runbook_url, rule.alert).toBe(`${base}#${rule.alert.toLowerCase()}`);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'fd-runbook-'));
+    try {
+      const overlay = parse(snippet as string) as Record<string, unknown>;
+      writeFileSync(
+        join(dir, 'kustomization.yaml'),
+        JSON.stringify({
+          apiVersion: 'kustomize.config.k8s.io/v1beta1',
+          kind: 'Kustomization',
+          components: [relative(dir, join(REPO, 'deploy/k8s/components/monitoring'))],
+          ...overlay,
+        }),
+      );
+      const result = await run('kubectl', ['kustomize', dir]);
+      expect(result.stderr).toBe('');
+      const rule = parseAllDocuments(result.stdout)
+        .map((doc) => doc.toJS() as K8sObject)
+        .find((o) => o.kind === 'PrometheusRule');
+      const urls = (
+        (rule?.spec.groups ?? []) as {
+          rules: { alert?: string; annotations?: { runbook_url?: string } }[];
+        }[]
+      )
+        .flatMap((group) => group.rules)
+        .filter((r) => r.alert)
+        .map((r) => [r.alert, r.annotations?.runbook_url]);
+      expect(urls.length).toBeGreaterThanOrEqual(10);
+      for (const [alert, url] of urls)
+        expect(url).toBe(
+          `https://wiki.example.com/runbooks/flow-dispatcher#${alert?.toLowerCase()}`,
+        );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('the PrometheusRule carries exactly the rules of deploy/prometheus', () => {
     const rule = parse(
@@ -561,7 +607,31 @@ describe('deploy/grafana', () => {
     ]) {
       expect(titles).toContain(title);
     }
-    expect(dashboard.templating.list.map((v) => v.name)).toEqual(['datasource', 'flow']);
+    expect(dashboard.templating.list.map((v) => v.name)).toEqual([
+      'datasource',
+      'namespace',
+      'job',
+      'flow',
+    ]);
+    // One fleet at a time: the namespace is a single choice, and every query reads only it and
+    // the selected jobs (test/observability-prometheus.test.ts checks the values).
+    const namespace = dashboard.templating.list.find((v) => v.name === 'namespace') as unknown as {
+      multi: boolean;
+      includeAll: boolean;
+    };
+    expect(namespace).toMatchObject({ multi: false, includeAll: false });
+    const selectors = panels
+      .flatMap((p) => p.targets ?? [])
+      .flatMap(
+        (t) =>
+          t.expr.match(
+            /(?<![:\w])(flow_dispatcher_\w+|up)\{[^}]*\}|(?<![:\w])flow_dispatcher_\w+(?![\w{])/g,
+          ) ?? [],
+      );
+    expect(selectors.length).toBeGreaterThan(40);
+    expect(
+      selectors.filter((s) => !s.includes('namespace="$namespace"') || !s.includes('job=~"$job"')),
+    ).toEqual([]);
     const repeated = panels.find((p) => (p as unknown as { repeat?: string }).repeat === 'flow');
     expect(repeated, 'a row repeated per flow').toBeDefined();
     for (const panel of panels.filter((p) => p.type !== 'row')) {

@@ -8,13 +8,17 @@ import { freePort } from '@flow-dispatcher/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import {
+  DEFAULT_VARIABLES,
+  dashboardPanels,
   dashboardQueries,
   exposedMetricNames,
   metricNames,
   type NamedQuery,
   RULES_FILE,
+  readDashboard,
   ruleQueries,
   run,
+  substituteGrafanaVariables,
   withBoolComparisons,
 } from './observability-support.js';
 import { CliProcess } from './support/cli-process.js';
@@ -98,14 +102,25 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
       const rules = parse(readFileSync(RULES_FILE, 'utf8')) as { groups: { interval?: string }[] };
       for (const group of rules.groups) group.interval = '1s';
       writeFileSync(join(dir, 'rules.yml'), stringify(rules));
+      // Two fleets: fleet-a has two workers (the one worker scraped twice: the fleet-wide gauges
+      // then come twice, as from two real workers) and ingest; fleet-b is the same processes again.
+      // A query that sums fleet-wide gauges across workers, or reads both namespaces, is off by 2x.
+      const worker = `127.0.0.1:${metricsPort}`;
       const scrape = [
         {
           job_name: 'flow-dispatcher-worker',
-          static_configs: [{ targets: [`127.0.0.1:${metricsPort}`] }],
+          static_configs: [
+            { targets: [worker], labels: { namespace: 'fleet-a', instance: 'worker-1' } },
+            { targets: [worker], labels: { namespace: 'fleet-a', instance: 'worker-2' } },
+            { targets: [worker], labels: { namespace: 'fleet-b', instance: 'worker-1' } },
+          ],
         },
         {
           job_name: 'flow-dispatcher-ingest',
-          static_configs: [{ targets: [`127.0.0.1:${ingestPort}`] }],
+          static_configs: [
+            { targets: [`127.0.0.1:${ingestPort}`], labels: { namespace: 'fleet-a' } },
+            { targets: [`127.0.0.1:${ingestPort}`], labels: { namespace: 'fleet-b' } },
+          ],
         },
       ];
       writeFileSync(
@@ -290,9 +305,11 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
       // Prometheus has scraped the settled run: sampled gauges included (every 5 s).
       await waitFor(
         async () =>
-          (await scalar('flow_dispatcher:dead_letters:max')) === expected.dead &&
-          (await scalar('sum(flow_dispatcher_triggers_total{outcome="succeeded"})')) ===
-            expected.delivered,
+          (await scalar('flow_dispatcher:dead_letters:max{namespace="fleet-a"}')) ===
+            expected.dead &&
+          (await scalar(
+            'sum(flow_dispatcher_triggers_total{namespace="fleet-b",outcome="succeeded"})',
+          )) === expected.delivered,
         { message: 'Prometheus to see the settled run', timeoutMs: 60_000, intervalMs: 500 },
       );
     }, 240_000);
@@ -371,6 +388,295 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
       expect(last).toEqual([]);
     });
 
+    it('every panel of the dashboard returns the value the fleet has, for the selected namespace only', async () => {
+      expectRunning();
+      type Sample = { metric: Record<string, string>; value: [number, string] };
+      const instant = async (expr: string, time: number) => {
+        const url = `${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}&time=${time}`;
+        const body = (await (await fetch(url)).json()) as {
+          status: string;
+          error?: string;
+          data?: { result: Sample[] };
+        };
+        if (body.status !== 'success') throw new Error(`${expr}: ${body.error}`);
+        return body.data?.result ?? [];
+      };
+      /** fleet-a's raw series as scraped (each process's own numbers): the truth. */
+      const raw = async (time: number) =>
+        (await instant('{namespace="fleet-a",__name__=~"flow_dispatcher_.+"}', time)).map(
+          (sample) => ({ labels: sample.metric, value: Number(sample.value[1]) }),
+        );
+      /** fleet-a's raw samples of the W seconds up to `time`, by series. */
+      const rawRanges = async (time: number, seconds: number) => {
+        const expr = `{namespace="fleet-a",__name__=~"flow_dispatcher_.+"}[${seconds}s]`;
+        const url = `${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}&time=${time}`;
+        const body = (await (await fetch(url)).json()) as {
+          data: { result: { metric: Record<string, string>; values: [number, string][] }[] };
+        };
+        return new Map(
+          body.data.result.map((series) => [
+            seriesId(series.metric),
+            series.values.map(([t, v]) => [t, Number(v)] as [number, number]),
+          ]),
+        );
+      };
+      const enqueuedSeen = async (source: string) =>
+        Number(
+          (
+            await instant(
+              `sum(max by (flow) (flow_dispatcher_triggers_enqueued_total{namespace="fleet-a",source="${source}"}))`,
+              Date.now() / 1000,
+            )
+          )[0]?.value[1] ?? 0,
+        );
+      /** Prometheus has scraped what the worker's /metrics says now (and Redis's enqueued count). */
+      const scrapedUpToDate = async () => {
+        const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        const own = sumSamples(text, 'flow_dispatcher_triggers_total');
+        const seen = await instant(
+          'sum(flow_dispatcher_triggers_total{namespace="fleet-a",instance="worker-1"})',
+          Date.now() / 1000,
+        );
+        return Number(seen[0]?.value[1]) === own;
+      };
+
+      // Phase 1 (beforeAll) made every series; phase 2 below moves them, inside a window of W
+      // seconds that every rate of the dashboard reads ($__rate_interval, and the fixed 10m/30m
+      // windows, both set to W): the dashboard's answer must be what the raw series say.
+      await waitFor(scrapedUpToDate, { message: 'phase 1 scraped', timeoutMs: 30_000 });
+      const before = {
+        ingest: await enqueuedSeen('ingest'),
+        library: await enqueuedSeen('library'),
+      };
+      const t0 = Math.floor(Date.now() / 1000);
+      const s0 = await raw(t0);
+      // The window's first samples are scraped before phase 2 starts (an increase between the last
+      // sample before the window and the first in it would be lost to rate()).
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      const phase2 = { ingest: 100, library: 120 };
+      const deliveredBefore = sim.stats().deliveries.unique;
+      const response = await ingestPost(`/v1/flows/${flow}/triggers`, {
+        triggers: Array.from({ length: phase2.ingest }, (_, i) => ({
+          input: { IndividualId: id('two', i), EmailAddress: email(5000 + i) },
+        })),
+      });
+      expect(response.status, await response.clone().text()).toBe(202);
+      await producer.triggerMany(
+        'Order_Confirmation_Email',
+        Array.from({ length: phase2.library }, (_, i) => ({
+          IndividualId: id('tword', i),
+          EmailAddress: email(6000 + i),
+        })),
+      );
+      await waitFor(
+        () => sim.stats().deliveries.unique >= deliveredBefore + phase2.ingest + phase2.library,
+        { message: 'phase 2 delivered', timeoutMs: 90_000 },
+      );
+      // The enqueued counts (sampled from Redis every 5 s) and the settled gauges are scraped.
+      await waitFor(
+        async () =>
+          (await enqueuedSeen('ingest')) === before.ingest + phase2.ingest &&
+          (await enqueuedSeen('library')) === before.library + phase2.library &&
+          (await scrapedUpToDate()),
+        { message: 'phase 2 scraped', timeoutMs: 60_000, intervalMs: 500 },
+      );
+      // One more queue-depth sample (5 s), and a window of at least 45 s: rate() extrapolates to
+      // the window's edges, an error of about one scrape interval (1 s) over the window.
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      const wait = t0 + 45 - Date.now() / 1000;
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+      const t1 = Math.floor(Date.now() / 1000);
+      const W = t1 - t0;
+      const s1 = await raw(t1);
+      const ranges = await rawRanges(t1, W);
+      extrapolatedIncrease.end = t1;
+      const truth = new Truth(s0, s1, W, ranges);
+
+      // What each panel must show, from the raw series with each metric's documented aggregation
+      // (docs/metrics.md): per-process counters and gauges are summed over processes, fleet-wide
+      // gauges (read from Redis by every worker) are read once (max), ingest's are ingest's.
+      const ratio = (a: Expected, b: Expected): Expected =>
+        new Map([...a].map(([k, v]) => [k, v / (b.get(k) ?? Number.NaN)]));
+      const expected: Record<string, Expected> = {
+        'Workers up A': truth.gauge('flow_dispatcher_ready', { role: 'worker' }, [], 'sum'),
+        'Workers up B': truth.gauge('flow_dispatcher_ready', { role: 'worker' }, [], 'count'),
+        'Ingest up A': truth.gauge('flow_dispatcher_ready', { role: 'ingest' }, [], 'sum'),
+        'Ingest up B': truth.gauge('flow_dispatcher_ready', { role: 'ingest' }, [], 'count'),
+        'Backlog (triggers) A': truth.fleetGauge('flow_dispatcher_backlog_triggers', ['flow'], []),
+        'Dead letters A': truth.fleetGauge('flow_dispatcher_dead_letters', [], []),
+        'API budget used A': ratio(
+          truth.fleetGauge('flow_dispatcher_api_usage_ratio', [], []),
+          truth.fleetGauge('flow_dispatcher_api_budget_share', [], []),
+        ),
+        'Latency objective (30 m) A': ratio(
+          truth.rate('flow_dispatcher_trigger_latency_seconds_bucket', { le: '60' }, []),
+          truth.rate('flow_dispatcher_trigger_latency_seconds_count', {}, []),
+        ),
+        'Triggers/s by outcome A': truth.rate('flow_dispatcher_triggers_total', {}, ['outcome']),
+        'Triggers/s by outcome B': truth.fleetRate(
+          'flow_dispatcher_triggers_enqueued_total',
+          ['flow', 'source'],
+          ['source'],
+        ),
+        'Enqueue → answer latency A': truth.quantile(
+          0.5,
+          'flow_dispatcher_trigger_latency_seconds',
+          [],
+        ),
+        'Enqueue → answer latency B': truth.quantile(
+          0.99,
+          'flow_dispatcher_trigger_latency_seconds',
+          [],
+        ),
+        'Inputs per call A': ratio(
+          truth.rate('flow_dispatcher_batch_inputs_sum', {}, []),
+          truth.rate('flow_dispatcher_batch_inputs_count', {}, []),
+        ),
+        'Inputs per call B': truth.quantile(0.5, 'flow_dispatcher_batch_inputs', []),
+        'Salesforce calls/s by status and error code A': truth.rate(
+          'flow_dispatcher_salesforce_requests_total',
+          {},
+          ['status', 'error_code'],
+        ),
+        'Salesforce call duration A': truth.quantile(
+          0.5,
+          'flow_dispatcher_salesforce_request_duration_seconds',
+          [],
+        ),
+        'Salesforce call duration B': truth.quantile(
+          0.99,
+          'flow_dispatcher_salesforce_request_duration_seconds',
+          [],
+        ),
+        'Trigger error ratio (10 m) A': ratio(
+          truth.rate('flow_dispatcher_triggers_total', { outcome: '!succeeded' }, ['flow']),
+          truth.rate('flow_dispatcher_triggers_total', {}, ['flow']),
+        ),
+        'API usage against the budget A': truth.fleetGauge(
+          'flow_dispatcher_api_usage_ratio',
+          [],
+          [],
+        ),
+        'API usage against the budget B': truth.fleetGauge(
+          'flow_dispatcher_api_budget_share',
+          [],
+          [],
+        ),
+        'API calls left in the budget A': truth.fleetGauge(
+          'flow_dispatcher_api_budget_remaining',
+          [],
+          [],
+          'min',
+        ),
+        'Concurrency: limit vs calls in flight A': truth.fleetGauge(
+          'flow_dispatcher_concurrency_limit',
+          [],
+          [],
+        ),
+        'Concurrency: limit vs calls in flight B': truth.gauge(
+          'flow_dispatcher_inflight_calls',
+          {},
+          [],
+          'sum',
+        ),
+        'Pauses by cause A': truth.increase('flow_dispatcher_pauses_total', ['cause']),
+        'Circuit open, by flow A': truth.fleetGauge(
+          'flow_dispatcher_circuit_open',
+          ['flow'],
+          ['flow'],
+        ),
+        'Backlog by state (chunk jobs) A': truth.fleetGauge(
+          'flow_dispatcher_queue_jobs',
+          ['flow', 'state'],
+          ['state'],
+        ),
+        'Backlog (triggers) by flow A': truth.fleetGauge(
+          'flow_dispatcher_backlog_triggers',
+          ['flow'],
+          ['flow'],
+        ),
+        'Dead letters B': truth.rate('flow_dispatcher_triggers_total', { outcome: 'dead' }, [
+          'flow',
+        ]),
+        'Ingest requests/s by route and status A': truth.rate(
+          'flow_dispatcher_ingest_requests_total',
+          {},
+          ['route', 'status'],
+        ),
+        'Ingest latency p99 by route A': truth.quantile(
+          0.99,
+          'flow_dispatcher_ingest_request_duration_seconds',
+          ['route'],
+        ),
+        'Triggers per chunk written by ingest A': ratio(
+          truth.rate('flow_dispatcher_ingest_chunk_triggers_sum', {}, []),
+          truth.rate('flow_dispatcher_ingest_chunk_triggers_count', {}, []),
+        ),
+        'Triggers/s: $flow A': truth.rate('flow_dispatcher_triggers_total', {}, ['outcome']),
+        'Latency p50/p99: $flow A': truth.quantile(
+          0.5,
+          'flow_dispatcher_trigger_latency_seconds',
+          [],
+        ),
+        'Latency p50/p99: $flow B': truth.quantile(
+          0.99,
+          'flow_dispatcher_trigger_latency_seconds',
+          [],
+        ),
+        // A row per flow: with every flow selected at once, its max is the largest flow's.
+        'Backlog and calls/s: $flow A': new Map([
+          [
+            '{}',
+            Math.max(
+              ...truth.fleetGauge('flow_dispatcher_backlog_triggers', ['flow'], ['flow']).values(),
+            ),
+          ],
+        ]),
+        'Backlog and calls/s: $flow B': truth.rate(
+          'flow_dispatcher_salesforce_requests_total',
+          {},
+          [],
+        ),
+      };
+      // The enqueued panel is anchored on what this test enqueued, not only on the raw series
+      // (rate() extrapolates to the window's edges: within a scrape's worth, 5 % of 45 s).
+      for (const source of ['ingest', 'library'] as const) {
+        const perSecond = expected['Triggers/s by outcome B']?.get(JSON.stringify({ source })) ?? 0;
+        expect(Math.abs(perSecond * W - phase2[source]), source).toBeLessThan(
+          phase2[source] * 0.05,
+        );
+      }
+
+      const problems: string[] = [];
+      const checked = new Set<string>();
+      for (const panel of dashboardPanels(readDashboard())) {
+        for (const target of panel.targets ?? []) {
+          const name = `${panel.title} ${target.refId}`;
+          const want = expected[name];
+          if (!want) {
+            problems.push(`${name}: no expected value in this test`);
+            continue;
+          }
+          checked.add(name);
+          const expr = substituteGrafanaVariables(target.expr, {
+            ...DEFAULT_VARIABLES,
+            rateInterval: `${W}s`,
+          }).replace(/\[(10|30)m\]/g, `[${W}s]`);
+          const got = new Map(
+            (await instant(expr, t1)).map((sample) => [
+              groupKey(sample.metric, Object.keys(JSON.parse([...want.keys()][0] ?? '{}'))),
+              Number(sample.value[1]),
+            ]),
+          );
+          const diff = compareValues(want, got, 1e-9);
+          if (diff) problems.push(`${name}: ${diff} — ${expr}`);
+        }
+      }
+      expect(problems).toEqual([]);
+      // Every panel of the dashboard was checked (a panel added without a value check fails).
+      expect(checked.size).toBe(Object.keys(expected).length);
+    });
+
     it('Prometheus evaluates every alert rule without error', async () => {
       const response = await fetch(`${promUrl}/api/v1/rules?type=alert`);
       const body = (await response.json()) as {
@@ -421,4 +727,213 @@ function portOf(line: string, field: 'metricsPort' | 'port'): number {
   const port = (JSON.parse(line) as Record<string, unknown>)[field];
   if (typeof port !== 'number') throw new Error(`no ${field} in ${line}`);
   return port;
+}
+
+type Expected = Map<string, number>;
+interface RawSample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** The key of a series by some of its labels (an empty label when it has none). */
+function groupKey(labels: Record<string, string>, by: readonly string[]): string {
+  return JSON.stringify(Object.fromEntries(by.map((label) => [label, labels[label] ?? ''])));
+}
+
+/** `{outcome: '!succeeded'}` means outcome != succeeded. */
+function matches(labels: Record<string, string>, match: Record<string, string>): boolean {
+  return Object.entries(match).every(([key, want]) =>
+    want.startsWith('!') ? labels[key] !== want.slice(1) : labels[key] === want,
+  );
+}
+
+/**
+ * The fleet's numbers from its raw series at the start (s0) and end (s1) of a window of W
+ * seconds, aggregated as docs/metrics.md says each metric is: per-process (sum over processes)
+ * or fleet-wide (the same number from every worker: read once).
+ */
+class Truth {
+  constructor(
+    private readonly s0: RawSample[],
+    private readonly s1: RawSample[],
+    private readonly W: number,
+    /** Each series' samples in the window, for counters: what rate() sees of them. */
+    private readonly ranges: Map<string, [number, number][]>,
+  ) {}
+
+  #series(samples: RawSample[], name: string, match: Record<string, string>) {
+    return samples.filter((s) => s.labels.__name__ === name && matches(s.labels, match));
+  }
+
+  /**
+   * Each counter's increase in the window: what it went up by from s0 to s1, as rate() estimates
+   * it from the window's samples (extrapolated to the window's edges: Prometheus 2's
+   * extrapolatedRate). The two must agree within a scrape's worth; the estimate is compared.
+   */
+  #delta(name: string, match: Record<string, string>) {
+    const start = new Map(
+      this.#series(this.s0, name, match).map((s) => [seriesId(s.labels), s.value]),
+    );
+    return this.#series(this.s1, name, match).map((s) => {
+      const exact = s.value - (start.get(seriesId(s.labels)) ?? 0);
+      const estimate = extrapolatedIncrease(this.ranges.get(seriesId(s.labels)) ?? [], this.W);
+      if (Math.abs(estimate - exact) > Math.max(1.5, exact * 0.1)) {
+        throw new Error(`${seriesId(s.labels)}: rose by ${exact}, rate() sees ${estimate}`);
+      }
+      return { labels: s.labels, value: estimate };
+    });
+  }
+
+  /** sum by (by) of each process's increase ÷ W. */
+  rate(name: string, match: Record<string, string>, by: string[]): Expected {
+    const out: Expected = new Map();
+    for (const s of this.#delta(name, match)) {
+      const key = groupKey(s.labels, by);
+      out.set(key, (out.get(key) ?? 0) + s.value / this.W);
+    }
+    return out;
+  }
+
+  increase(name: string, by: string[]): Expected {
+    return new Map([...this.rate(name, {}, by)].map(([k, v]) => [k, v * this.W]));
+  }
+
+  /** A fleet-wide counter: one worker's increase per `per` group ÷ W, summed by `by`. */
+  fleetRate(name: string, per: string[], by: string[]): Expected {
+    const once = new Map<string, { labels: Record<string, string>; value: number }>();
+    for (const s of this.#delta(name, {})) {
+      const key = groupKey(s.labels, per);
+      if ((once.get(key)?.value ?? Number.NEGATIVE_INFINITY) < s.value) once.set(key, s);
+    }
+    const out: Expected = new Map();
+    for (const s of once.values()) {
+      const key = groupKey(s.labels, by);
+      out.set(key, (out.get(key) ?? 0) + s.value / this.W);
+    }
+    return out;
+  }
+
+  /** A per-process gauge: sum or count over processes, by `by`. */
+  gauge(name: string, match: Record<string, string>, by: string[], agg: 'sum' | 'count'): Expected {
+    const out: Expected = new Map();
+    for (const s of this.#series(this.s1, name, match)) {
+      const key = groupKey(s.labels, by);
+      out.set(key, (out.get(key) ?? 0) + (agg === 'sum' ? s.value : 1));
+    }
+    return out;
+  }
+
+  /** A fleet-wide gauge: one worker's number per `per` group (max, or min), summed by `by`. */
+  fleetGauge(name: string, per: string[], by: string[], agg: 'max' | 'min' = 'max'): Expected {
+    const once = new Map<string, RawSample>();
+    for (const s of this.#series(this.s1, name, {})) {
+      const key = groupKey(s.labels, per);
+      const seen = once.get(key);
+      if (!seen || (agg === 'max' ? s.value > seen.value : s.value < seen.value)) once.set(key, s);
+    }
+    const out: Expected = new Map();
+    for (const s of once.values()) {
+      const key = groupKey(s.labels, by);
+      out.set(key, (out.get(key) ?? 0) + s.value);
+    }
+    return out;
+  }
+
+  /** Prometheus's histogram_quantile over the window's bucket increases, by `by`. */
+  quantile(q: number, name: string, by: string[]): Expected {
+    const groups = new Map<string, Map<number, number>>();
+    for (const s of this.#delta(`${name}_bucket`, {})) {
+      const key = groupKey(s.labels, by);
+      const buckets = groups.get(key) ?? new Map<number, number>();
+      const le = s.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(s.labels.le);
+      buckets.set(le, (buckets.get(le) ?? 0) + s.value);
+      groups.set(key, buckets);
+    }
+    return new Map([...groups].map(([key, buckets]) => [key, histogramQuantile(q, buckets)]));
+  }
+}
+
+/**
+ * Prometheus 2's extrapolatedRate (promql/functions.go) for a counter, without the division by
+ * the range: the increase rate()/increase() report for these samples in a window of `seconds`
+ * ending at the last evaluation (the window's end is the query time: the last sample is at most
+ * one scrape before it).
+ */
+function extrapolatedIncrease(samples: [number, number][], seconds: number): number {
+  if (samples.length < 2) return 0;
+  const first = samples[0] as [number, number];
+  const last = samples.at(-1) as [number, number];
+  let result = last[1] - first[1];
+  let previous = 0;
+  for (const [, v] of samples) {
+    if (v < previous) result += previous;
+    previous = v;
+  }
+  const end = extrapolatedIncrease.end;
+  let toStart = first[0] - (end - seconds);
+  const toEnd = end - last[0];
+  const sampled = last[0] - first[0];
+  const average = sampled / (samples.length - 1);
+  if (result > 0 && first[1] >= 0) toStart = Math.min(toStart, sampled * (first[1] / result));
+  const threshold = average * 1.1;
+  let interval = sampled;
+  interval += toStart < threshold ? toStart : average / 2;
+  interval += toEnd < threshold ? toEnd : average / 2;
+  return result * (interval / sampled);
+}
+/** The window's end (the query time), set before the expectations are computed. */
+extrapolatedIncrease.end = 0;
+
+function seriesId(labels: Record<string, string>): string {
+  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** Prometheus's bucket interpolation (promql/quantile.go), for cumulative buckets. */
+function histogramQuantile(q: number, buckets: Map<number, number>): number {
+  const sorted = [...buckets].sort(([a], [b]) => a - b);
+  const total = sorted.at(-1)?.[1] ?? 0;
+  if (total === 0) return Number.NaN;
+  const rank = q * total;
+  let previousLe = 0;
+  let previousCount = 0;
+  for (const [le, count] of sorted) {
+    if (count >= rank) {
+      if (le === Number.POSITIVE_INFINITY) return previousLe;
+      if (previousLe === 0 && le <= 0) return le;
+      return previousLe + (le - previousLe) * ((rank - previousCount) / (count - previousCount));
+    }
+    previousLe = le;
+    previousCount = count;
+  }
+  return Number.NaN;
+}
+
+/** undefined when `got` has the same groups as `want`, each equal (to rounding, or `absolute`). */
+function compareValues(want: Expected, got: Expected, absolute: number): string | undefined {
+  const keys = new Set([...want.keys(), ...got.keys()]);
+  const wrong: string[] = [];
+  for (const key of keys) {
+    const a = want.get(key);
+    const b = got.get(key);
+    if (a === undefined || b === undefined) {
+      // Prometheus drops a 0/0 (NaN) group only when both sides are absent.
+      if (!(Number.isNaN(a ?? Number.NaN) && b === undefined))
+        wrong.push(`${key}: want ${a}, got ${b}`);
+      continue;
+    }
+    if (Number.isNaN(a) && Number.isNaN(b)) continue;
+    if (!(Math.abs(a - b) <= Math.max(absolute, Math.abs(a) * 1e-6)))
+      wrong.push(`${key}: want ${a}, got ${b}`);
+  }
+  return wrong.length ? wrong.join('; ') : undefined;
+}
+
+/** The sum of every sample of a metric in Prometheus text. */
+function sumSamples(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})? (\S+)$/.exec(line);
+    if (match?.[1] === name) sum += Number(match[2]);
+  }
+  return sum;
 }

@@ -13,7 +13,13 @@ export const DASHBOARD_FILE = `${REPO}deploy/grafana/dashboards/flow-dispatcher.
 export interface RuleGroup {
   name: string;
   interval?: string;
-  rules: { record?: string; alert?: string; expr: string; for?: string }[];
+  rules: {
+    record?: string;
+    alert?: string;
+    expr: string;
+    for?: string;
+    annotations?: Record<string, string>;
+  }[];
 }
 
 export function readRuleGroups(): RuleGroup[] {
@@ -43,35 +49,61 @@ export function dashboardPanels(dashboard: Dashboard): DashboardPanel[] {
 
 /** A query of the dashboard or the rules, as Prometheus will be asked it. */
 export interface NamedQuery {
-  /** Where it comes from, e.g. `panel "Dead letters" A` or `alert FlowDispatcherNoWorkerUp`. */
+  /** Where it comes from, e.g. `panel "Dead letters" A` or `alert FlowDispatcherNoWorkerReady`. */
   source: string;
   expr: string;
   /** Alerts: the comparisons must not filter the result away (see `withBoolComparisons`). */
   kind: 'panel' | 'variable' | 'record' | 'alert';
 }
 
+/** The values Grafana's variables get in a test: one namespace, its jobs, all flows. */
+export interface GrafanaVariables {
+  namespace: string;
+  /** The jobs' regex, as Grafana builds it for "All": `(a|b)`. */
+  job: string;
+  /** `$__rate_interval`. @defaultValue `1m` */
+  rateInterval?: string;
+}
+
+export const DEFAULT_VARIABLES: GrafanaVariables = {
+  namespace: 'fleet-a',
+  job: '(flow-dispatcher-worker|flow-dispatcher-ingest)',
+};
+
 /**
- * Grafana's variables replaced the way Grafana would for "All flows" and a 1-minute rate window
- * (the tests scrape every second, so a minute holds plenty of samples).
+ * Grafana's variables replaced the way Grafana would for one namespace, all its jobs, "All flows"
+ * and a 1-minute rate window (the tests scrape every second, so a minute holds plenty of samples).
  */
-export function substituteGrafanaVariables(expr: string): string {
+export function substituteGrafanaVariables(
+  expr: string,
+  variables: GrafanaVariables = DEFAULT_VARIABLES,
+): string {
   return (
     expr
-      .replaceAll('$__rate_interval', '1m')
+      .replaceAll('$__rate_interval', variables.rateInterval ?? '1m')
       .replaceAll('$__interval', '15s')
       // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax
       .replaceAll('${flow}', '.*')
       .replaceAll('$flow', '.*')
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax
+      .replaceAll('${namespace}', variables.namespace)
+      .replaceAll('$namespace', variables.namespace)
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax
+      .replaceAll('${job}', variables.job)
+      .replaceAll('$job', variables.job)
   );
 }
 
-export function dashboardQueries(dashboard: Dashboard = readDashboard()): NamedQuery[] {
+export function dashboardQueries(
+  dashboard: Dashboard = readDashboard(),
+  variables: GrafanaVariables = DEFAULT_VARIABLES,
+): NamedQuery[] {
   const queries: NamedQuery[] = [];
   for (const panel of dashboardPanels(dashboard)) {
     for (const target of panel.targets ?? []) {
       queries.push({
         source: `panel "${panel.title}" ${target.refId}`,
-        expr: substituteGrafanaVariables(target.expr),
+        expr: substituteGrafanaVariables(target.expr, variables),
         kind: 'panel',
       });
     }
@@ -79,10 +111,14 @@ export function dashboardQueries(dashboard: Dashboard = readDashboard()): NamedQ
   for (const variable of dashboard.templating.list) {
     if (variable.type !== 'query') continue;
     const definition = variable.definition ?? '';
-    // label_values(metric, label) lists the label's values on the metric's series.
-    const metric = /^label_values\(\s*([^,]+?)\s*,/.exec(definition)?.[1];
+    // label_values(selector, label) lists the label's values on the selector's series.
+    const metric = /^label_values\(\s*(.+?)\s*,\s*\w+\s*\)$/.exec(definition)?.[1];
     if (!metric) throw new Error(`variable ${variable.name}: unsupported query ${definition}`);
-    queries.push({ source: `variable $${variable.name}`, expr: metric, kind: 'variable' });
+    queries.push({
+      source: `variable $${variable.name}`,
+      expr: substituteGrafanaVariables(metric, variables),
+      kind: 'variable',
+    });
   }
   return queries;
 }

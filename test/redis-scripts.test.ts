@@ -92,8 +92,8 @@ describe('Redis scripts on one server', () => {
     const count = () =>
       chunkScripts.countNewChunk.run(
         redis,
-        { job: '{t}:job:1', pending: '{t}:pending' },
-        { flow: 'F', triggers: 5 },
+        { job: '{t}:job:1', pending: '{t}:pending', enqueued: '{t}:enqueued' },
+        { flow: 'F', triggers: 5, source: 'library' },
       );
     expect(await count()).toBe(true);
     await redis.script('FLUSH');
@@ -104,20 +104,24 @@ describe('Redis scripts on one server', () => {
   it('in a MULTI, runs with the transaction even when the server forgot it', async () => {
     // This connection already ran the script (ioredis would send EVALSHA next), then the cache
     // is flushed: EVALSHA inside MULTI would fail only at EXEC, after the SET had run.
-    const pending = { job: '{t}:job:2', pending: '{t}:pending2' };
-    await chunkScripts.countNewChunk.run(redis, pending, { flow: 'F', triggers: 1 });
+    const pending = { job: '{t}:job:2', pending: '{t}:pending2', enqueued: '{t}:enqueued2' };
+    await chunkScripts.countNewChunk.run(redis, pending, {
+      flow: 'F',
+      triggers: 1,
+      source: 'library',
+    });
     await redis.script('FLUSH');
     const tx = openTransaction(redis);
     tx.set('{t}:job:3', 'x');
     chunkScripts.countNewChunk.queue(
       tx,
       { ...pending, job: '{t}:job:3' },
-      { flow: 'F', triggers: 2 },
+      { flow: 'F', triggers: 2, source: 'library' },
     );
     chunkScripts.countNewChunk.queue(
       tx,
       { ...pending, job: '{t}:job:4' },
-      { flow: 'F', triggers: 4 },
+      { flow: 'F', triggers: 4, source: 'cli' },
     );
     const results = await commitTransaction(tx);
     expect(results?.map(([err]) => err)).toEqual([null, null, null]);
@@ -126,6 +130,8 @@ describe('Redis scripts on one server', () => {
       true,
     ]);
     expect(await redis.hget('{t}:pending2', 'F')).toBe('5');
+    // The enqueued count moves with the pending one, by source; the re-sent chunk counts nowhere.
+    expect(await redis.hgetall('{t}:enqueued2')).toEqual({ 'library:F': '1', 'cli:F': '4' });
   });
 
   it('keeps a final record whatever the order of its JSON keys', async () => {
@@ -198,15 +204,23 @@ describe('Redis scripts on a 3-master Cluster', () => {
   it('reaches the node of its keys, alone and in a MULTI, and one slot is required', async () => {
     // Hash tags in three different slots (and, with three masters, on more than one node).
     for (const tag of ['a', 'b', 'c']) {
-      const keys = { job: `{${tag}}:job`, pending: `{${tag}}:pending` };
-      expect(await chunkScripts.countNewChunk.run(redis, keys, { flow: 'F', triggers: 2 })).toBe(
-        true,
-      );
+      const keys = {
+        job: `{${tag}}:job`,
+        pending: `{${tag}}:pending`,
+        enqueued: `{${tag}}:enqueued`,
+      };
+      expect(
+        await chunkScripts.countNewChunk.run(redis, keys, {
+          flow: 'F',
+          triggers: 2,
+          source: 'ingest',
+        }),
+      ).toBe(true);
       const tx = openTransaction(redis);
       chunkScripts.countNewChunk.queue(
         tx,
         { ...keys, job: `{${tag}}:job2` },
-        { flow: 'F', triggers: 3 },
+        { flow: 'F', triggers: 3, source: 'ingest' },
       );
       expect((await commitTransaction(tx))?.[0]?.[0]).toBeNull();
       expect(await redis.hget(keys.pending, 'F')).toBe('5');
@@ -214,8 +228,8 @@ describe('Redis scripts on a 3-master Cluster', () => {
     await expect(
       chunkScripts.countNewChunk.run(
         redis,
-        { job: '{a}:job3', pending: '{b}:pending' },
-        { flow: 'F', triggers: 1 },
+        { job: '{a}:job3', pending: '{b}:pending', enqueued: '{a}:enqueued' },
+        { flow: 'F', triggers: 1, source: 'library' },
       ),
     ).rejects.toThrow(/CROSSSLOT|same slot/);
   });

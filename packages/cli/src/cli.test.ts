@@ -51,6 +51,7 @@ describe('the CLI loads heavy packages only for a command that runs', () => {
 
   it.each([
     [['--help'], 0],
+    [['--version'], 0],
     [['stats', '--help'], 0],
     [['bogus'], 2],
     [['stats', '--bogus'], 2],

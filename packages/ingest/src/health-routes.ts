@@ -55,20 +55,14 @@ export function registerHealthRoutes(
 ): void {
   app.get('/healthz', { schema: HEALTH_SCHEMA }, async () => ({ status: 'ok' as const }));
 
+  // `flow_dispatcher_ready{role="ingest"}` answers what /readyz does, at each scrape.
+  ctx.metrics.trackReadiness('ingest', async () => (await notReadyReason(ctx)) === undefined);
+
   app.get('/readyz', { schema: READY_SCHEMA }, async (_request, reply) => {
-    if (ctx.closing()) {
-      reply.code(503);
-      return { status: 'not ready', reason: 'shutting down' };
-    }
-    if (!(await ctx.redisAnswers())) {
-      reply.code(503);
-      return { status: 'not ready', reason: 'redis unreachable' };
-    }
-    if (ctx.misconfigured()) {
-      reply.code(503);
-      return { status: 'not ready', reason: 'QUEUE_PARTITIONS differs from the fleet' };
-    }
-    return { status: 'ready' };
+    const reason = await notReadyReason(ctx);
+    if (reason === undefined) return { status: 'ready' };
+    reply.code(503);
+    return { status: 'not ready', reason };
   });
 
   if (!metrics) return;
@@ -77,4 +71,12 @@ export function registerHealthRoutes(
     reply.header('content-type', ctx.metrics.registry.contentType);
     return body;
   });
+}
+
+/** Why ingest is not ready, or undefined when it is. */
+async function notReadyReason(ctx: IngestContext): Promise<string | undefined> {
+  if (ctx.closing()) return 'shutting down';
+  if (!(await ctx.redisAnswers())) return 'redis unreachable';
+  if (ctx.misconfigured()) return 'QUEUE_PARTITIONS differs from the fleet';
+  return undefined;
 }

@@ -2,9 +2,10 @@ import type { Metrics } from '@flow-dispatcher/shared';
 import { Counter, Gauge, Histogram } from 'prom-client';
 
 /**
- * Ingest's own metrics, on the process's registry beside the shared ones (docs/metrics.md) (ingest feeds
- * `flow_dispatcher_triggers_enqueued_total{flow}`). Labels stay bounded: a route pattern name,
- * an HTTP status, a fixed set of reasons.
+ * Ingest's own metrics, on the process's registry beside the shared ones every role exports
+ * (docs/metrics.md). The triggers it stores are counted in Redis by the write itself and exported
+ * by the workers (`flow_dispatcher_triggers_enqueued_total{source="ingest"}`). Labels stay
+ * bounded: a route pattern name, an HTTP status, a fixed set of reasons.
  */
 export function createIngestMetrics(metrics: Metrics) {
   const registers = [metrics.registry];

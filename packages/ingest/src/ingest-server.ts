@@ -34,7 +34,7 @@ export interface IngestServerOptions {
   config: Config;
   /** Ingest logs through a child `{component: 'ingest'}` of it. */
   logger: Logger;
-  /** The registry `/metrics` serves. @defaultValue a new one (createMetrics) */
+  /** The registry `/metrics` serves. @defaultValue a new one (createMetrics, role `ingest`) */
   metrics?: Metrics;
   /** Where flow describes come from; without one, triggers are accepted unchecked (counted). */
   describer?: FlowDescriber;
@@ -93,7 +93,7 @@ export async function startIngestServer(options: IngestServerOptions): Promise<I
   const { config } = options;
   requireIngestAuth(config);
   const logger = options.logger.child({ component: 'ingest' });
-  const metrics = options.metrics ?? createMetrics();
+  const metrics = options.metrics ?? createMetrics({ role: 'ingest' });
   const ingestMetrics = createIngestMetrics(metrics);
   const settings = config.ingest;
   const retryAfterSeconds = defaults.ingestRetryAfterSeconds;
@@ -112,7 +112,8 @@ export async function startIngestServer(options: IngestServerOptions): Promise<I
     idempotencyWindowMs: config.producer.idempotencyWindowMs,
     resultTtlMs: config.dispatch.resultTtlMs,
     inputLimits: defaultInputLimits,
-    onStored: (flow, count) => metrics.triggersEnqueued.inc({ flow }, count),
+    // Counted in Redis by the write (exported by the workers as triggers_enqueued_total).
+    source: 'ingest',
   });
   const backlog = new BacklogMonitor(redis, producer.keys, {
     pollMs: options.backlogPollMs ?? defaults.ingestBacklogPollMs,

@@ -1,6 +1,7 @@
 import {
   type ChunkJobData,
   type DeadLetter,
+  type EnqueueSource,
   encodeTriggerRecord,
   type FlowInput,
   newChunkId,
@@ -68,6 +69,8 @@ export class ChunkWriter {
     lane: WatchLane,
     private readonly keys: RedisKeys,
     private readonly idempotencyWindowMs: number,
+    /** Counted with every chunk this writer stores (replays count as `replay`). */
+    private readonly source: EnqueueSource = 'library',
   ) {
     this.#lane = lane;
     this.#plainQueues = new FlowQueues(redis, keys);
@@ -95,7 +98,7 @@ export class ChunkWriter {
     const data: ChunkJobData = { v: 1, inputs: items.map((item) => item.input) };
     const { queue, multi } = await this.#plainQueues.transaction(flow, partition);
     multi.sadd(keys.flows, flow);
-    queueNewChunkCount(multi, keys, flow, chunkId, items.length);
+    queueNewChunkCount(multi, keys, flow, chunkId, items.length, this.source);
     await addJob(multi, new Job(queue, flow, data, JOB_OPTIONS, chunkId));
     checkResults(await commitTransaction(multi));
     return items.map((_, index) => ({
@@ -153,7 +156,7 @@ export class ChunkWriter {
       const data: ChunkJobData = { v: 1, inputs, keys: itemKeys };
       const { queue, multi } = await this.#txnQueues.transaction(flow, partition);
       multi.sadd(keys.flows, flow);
-      queueNewChunkCount(multi, keys, flow, chunkId, inputs.length);
+      queueNewChunkCount(multi, keys, flow, chunkId, inputs.length, this.source);
       itemKeys.forEach((key, index) => {
         if (key !== null) {
           multi.set(
@@ -221,7 +224,7 @@ export class ChunkWriter {
         };
         const { queue, multi } = await this.#txnQueues.transaction(flow, partition);
         multi.sadd(keys.flows, flow);
-        queueNewChunkCount(multi, keys, flow, chunkId, letters.length);
+        queueNewChunkCount(multi, keys, flow, chunkId, letters.length, 'replay');
         letters.forEach((letter, index) => {
           const old = parseTriggerId(letter.id);
           if (old) {
@@ -264,11 +267,12 @@ function queueNewChunkCount(
   flow: string,
   chunkId: string,
   triggers: number,
+  source: EnqueueSource,
 ): void {
   countNewChunk.queue(
     multi,
-    { job: keys.job(flow, chunkId), pending: keys.pending },
-    { flow, triggers },
+    { job: keys.job(flow, chunkId), pending: keys.pending, enqueued: keys.enqueued },
+    { flow, triggers, source },
   );
 }
 

@@ -4,6 +4,8 @@ import {
   connectRedis,
   defaultInputLimits,
   defaults,
+  ENQUEUE_SOURCES,
+  type EnqueueSource,
   type FlowInput,
   type InputLimits,
   isConfigError,
@@ -51,6 +53,13 @@ export interface ProducerOptions {
    * defaults.inputMaxBytes)
    */
   inputLimits?: InputLimits;
+  /**
+   * Where these triggers come from, counted in Redis with every chunk written
+   * (`flow_dispatcher_triggers_enqueued_total{source}`, exported by the workers): `ingest` and
+   * `cli` are flow-dispatcher's own; dead-letter replays always count as `replay`.
+   * @defaultValue 'library'
+   */
+  source?: EnqueueSource;
   /** Called with the number of triggers stored (duplicates excluded) after each chunk write. */
   onStored?: (flow: string, count: number) => void;
   /**
@@ -113,11 +122,16 @@ export class Producer {
     // print "Unhandled error event" for every reconnect attempt during an outage.
     this.#txnRedis.on('error', () => {});
     const lane = new WatchLane(this.#txnRedis);
+    const source = options.source ?? 'library';
+    if (!ENQUEUE_SOURCES.includes(source)) {
+      throw new TypeError(`source must be one of ${ENQUEUE_SOURCES.join(', ')}`);
+    }
     this.#writer = new ChunkWriter(
       this.#redis,
       lane,
       this.keys,
       options.idempotencyWindowMs ?? defaults.idempotencyWindowMs,
+      source,
     );
     this.#queues = new FlowQueues(this.#redis, this.keys);
     this.deadLetters = new DeadLetterQueue(

@@ -14,7 +14,16 @@ export {
   type Logger,
   REDACTED_PATHS,
 } from './observability/logger.js';
-export { createMetrics, type Metrics } from './observability/metrics.js';
+export {
+  buildRevision,
+  type CreateMetricsOptions,
+  createMetrics,
+  ENQUEUE_SOURCES,
+  type EnqueueSource,
+  type Metrics,
+  type MetricsRole,
+  packageVersion,
+} from './observability/metrics.js';
 export {
   type ChunkJobData,
   chunkIdTime,

@@ -1,4 +1,11 @@
-import type { Logger, Metrics, RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
+import {
+  ENQUEUE_SOURCES,
+  type EnqueueSource,
+  type Logger,
+  type Metrics,
+  type RedisConnection,
+  type RedisKeys,
+} from '@flow-dispatcher/shared';
 import { Queue } from 'bullmq';
 
 /**
@@ -26,8 +33,9 @@ export interface QueueDepthSamplerOptions {
 /**
  * Copies the depth of the queues from Redis into gauges: chunk jobs per flow and BullMQ state
  * (`getJobCounts` on each flow of the registry), triggers not yet settled per flow (the pending
- * counter), and dead letters (the size of the dead-letter set), each summed over the queue
- * partitions.
+ * counter), dead letters (the size of the dead-letter set), and the triggers ever enqueued per
+ * flow and source (the enqueued counter every chunk write bumps: the counter
+ * `flow_dispatcher_triggers_enqueued_total` follows it), each summed over the queue partitions.
  *
  * States: created → running (one sample at start, then one every `intervalMs`; a sample never
  * overlaps the previous one) → stopped. The trade-off: the numbers are up to `intervalMs` old,
@@ -41,6 +49,8 @@ export class QueueDepthSampler {
   #sampling: Promise<void> | undefined;
   #state: 'created' | 'running' | 'stopped' = 'created';
   #failing = false;
+  /** What the enqueued counter exports, by `source:flow`: it moves by the difference. */
+  readonly #enqueued = new Map<string, number>();
 
   constructor(private readonly options: QueueDepthSamplerOptions) {}
 
@@ -65,22 +75,28 @@ export class QueueDepthSampler {
     try {
       const perPartition = await Promise.all(
         keys.allPartitions.map(async (partition) => {
-          const [flows, pending, deadLetters] = await Promise.all([
+          const [flows, pending, deadLetters, enqueued] = await Promise.all([
             redis.smembers(partition.flows),
             redis.hgetall(partition.pending),
             redis.zcard(partition.deadLetters),
+            redis.hgetall(partition.enqueued),
           ]);
           const counts = await Promise.all(
             flows.map((flow) => this.#queue(flow, partition).getJobCounts(...SAMPLED_JOB_STATES)),
           );
-          return { flows, pending, deadLetters, counts };
+          return { flows, pending, deadLetters, counts, enqueued };
         }),
       );
       const jobs = new Map<string, Record<string, number>>();
       const backlog = new Map<string, number>();
       let deadLetters = 0;
+      const enqueued = new Map<string, number>();
       for (const partition of perPartition) {
         deadLetters += partition.deadLetters;
+        for (const [field, raw] of Object.entries(partition.enqueued)) {
+          const n = Number(raw);
+          if (Number.isFinite(n)) enqueued.set(field, (enqueued.get(field) ?? 0) + n);
+        }
         partition.flows.forEach((flow, i) => {
           const sums = jobs.get(flow) ?? {};
           for (const state of SAMPLED_JOB_STATES) {
@@ -97,11 +113,35 @@ export class QueueDepthSampler {
         metrics.backlogTriggers.set({ flow }, backlog.get(flow) ?? 0);
       }
       metrics.deadLetters.set(deadLetters);
+      this.#exportEnqueued(enqueued);
       if (this.#failing) logger.info('queue depth sampling recovered');
       this.#failing = false;
     } catch (err) {
       if (!this.#failing) logger.warn({ err }, 'could not sample the queue depth; will retry');
       this.#failing = true;
+    }
+  }
+
+  /**
+   * Moves the enqueued counter to Redis's totals. A total below what is exported (the keys were
+   * deleted) restarts that series from the new total, as a process restart would.
+   */
+  #exportEnqueued(totals: Map<string, number>): void {
+    const counter = this.options.metrics.triggersEnqueued;
+    for (const [field, total] of totals) {
+      const colon = field.indexOf(':');
+      const source = field.slice(0, colon) as EnqueueSource;
+      const flow = field.slice(colon + 1);
+      if (colon < 1 || !ENQUEUE_SOURCES.includes(source) || total < 0) continue;
+      const labels = { flow, source };
+      const exported = this.#enqueued.get(field) ?? 0;
+      if (total < exported) {
+        counter.remove(labels);
+        counter.inc(labels, total);
+      } else if (total > exported || !this.#enqueued.has(field)) {
+        counter.inc(labels, total - exported);
+      }
+      this.#enqueued.set(field, total);
     }
   }
 

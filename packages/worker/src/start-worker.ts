@@ -136,11 +136,14 @@ export async function startWorker(
     intervalMs: defaults.queueDepthSampleMs,
   });
   depth.start();
+  const ready = () => redis.status === 'ready' && dispatcher.state === 'running';
+  // `flow_dispatcher_ready{role="worker"}` answers what /readyz does, at each scrape.
+  metrics.trackReadiness('worker', ready);
   return {
     dispatcher,
     client,
     limiter,
-    ready: () => redis.status === 'ready' && dispatcher.state === 'running',
+    ready,
     close: async () => {
       await dispatcher.stop();
       await limiter.close();

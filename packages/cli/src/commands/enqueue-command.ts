@@ -149,7 +149,7 @@ async function enqueue(flow: string, file: string, options: EnqueueOptions): Pro
   if (!options.dryRun) {
     ctx = await openOperatorContext({ config });
     const { Producer } = await import('@flow-dispatcher/producer');
-    const p = Producer.fromConfig(config, { redis: ctx.redis });
+    const p = Producer.fromConfig(config, { redis: ctx.redis, source: 'cli' });
     producer = p;
     write = (inputs, keys) => p.triggerMany(flow, inputs, { keys });
   }

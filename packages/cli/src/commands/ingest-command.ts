@@ -35,7 +35,7 @@ export async function ingestCommand(config: Config): Promise<void> {
     name: 'flow-dispatcher',
     redactInputs: config.log.redactInputs,
   });
-  const metrics = createMetrics();
+  const metrics = createMetrics({ role: 'ingest' });
   const salesforce = config.salesforce.auth
     ? describeThroughTheFleet(config, logger, metrics)
     : undefined;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 const NON_COUNTER_TOTALS = [
@@ -7,25 +8,112 @@ const NON_COUNTER_TOTALS = [
 ];
 
 /**
+ * Which process a registry serves. A metric is exported only by the process that sets it
+ * (docs/metrics.md, Who exports what): prom-client exports a gauge nobody set as 0, and a 0 from
+ * ingest beside a worker's real value makes `min`/`sum` lie. `worker`: the dispatch, queue and
+ * limit metrics; `ingest`: none of those (ingest adds its own, see ingest-metrics.ts); `all`: both,
+ * for one process that embeds a worker and ingest.
+ */
+export type MetricsRole = 'worker' | 'ingest' | 'all';
+
+export interface CreateMetricsOptions {
+  /** Node's default metrics (`process_*`, `nodejs_*`). @defaultValue true */
+  defaultMetrics?: boolean;
+  /** @defaultValue 'worker' */
+  role?: MetricsRole;
+  /** `flow_dispatcher_build_info{version}`. @defaultValue this package's version */
+  version?: string;
+  /**
+   * `flow_dispatcher_build_info{revision}`. @defaultValue FLOW_DISPATCHER_REVISION (set when the
+   * image is built), else `unknown`
+   */
+  revision?: string;
+}
+
+/** The version in this package's package.json (the release: every package shares it). */
+export function packageVersion(): string {
+  try {
+    const url = new URL('../../package.json', import.meta.url);
+    const version = (JSON.parse(readFileSync(url, 'utf8')) as { version?: unknown }).version;
+    return typeof version === 'string' ? version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The source revision the image was built from (FLOW_DISPATCHER_REVISION), else `unknown`. */
+export function buildRevision(env: NodeJS.ProcessEnv = process.env): string {
+  const revision = env.FLOW_DISPATCHER_REVISION?.trim();
+  // A bounded label value: a commit hash or a tag, nothing longer.
+  return revision && /^[\w.+-]{1,64}$/.test(revision) ? revision : 'unknown';
+}
+
+/** Where a trigger was enqueued from: `flow_dispatcher_triggers_enqueued_total{source}`. */
+export const ENQUEUE_SOURCES = ['library', 'ingest', 'cli', 'replay'] as const;
+export type EnqueueSource = (typeof ENQUEUE_SOURCES)[number];
+
+/**
  * The metrics of docs/design.md#metrics (listed in docs/metrics.md), created once per process. Names are a public contract (dashboards
  * and alerts use them). Labels stay bounded: flow API names, outcomes, HTTP statuses and Salesforce
- * error codes; never an id, an email or a phone number.
+ * error codes; never an id, an email or a phone number. Every role gets `build_info`, `ready` and
+ * `token_requests_total`; only `worker` (and `all`) registers the others.
  */
-export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
+export function createMetrics(options: CreateMetricsOptions = {}) {
   const registry = new Registry();
+  const role = options.role ?? 'worker';
   if (options.defaultMetrics !== false) {
     collectDefaultMetrics({ register: registry });
     // prom-client names these gauges `_total`, which `promtool check metrics` rejects (a suffix
     // reserved for counters); `nodejs_active_handles{type}` and its siblings carry the same counts.
     for (const name of NON_COUNTER_TOTALS) registry.removeSingleMetric(name);
   }
-  const registers = [registry];
+  const shared = [registry];
+  // Metrics nobody in this process sets are created unregistered: never exported.
+  const registers = role === 'ingest' ? [] : [registry];
+  const buildInfo = new Gauge({
+    name: 'flow_dispatcher_build_info',
+    help: 'Always 1: the release (version), source revision and Node.js version this process runs.',
+    labelNames: ['version', 'revision', 'node'] as const,
+    registers: shared,
+  });
+  buildInfo.set(
+    {
+      version: options.version ?? packageVersion(),
+      revision: options.revision ?? buildRevision(),
+      node: process.versions.node,
+    },
+    1,
+  );
+  const readiness = new Map<'worker' | 'ingest', () => boolean | Promise<boolean>>();
   return {
     registry,
+    role,
+    buildInfo,
+    ready: new Gauge({
+      name: 'flow_dispatcher_ready',
+      help: 'What /readyz answers, read at each scrape: 1 ready (200), 0 not ready (503: Redis unreachable, starting, stopping), by role (worker, ingest).',
+      labelNames: ['role'] as const,
+      registers: shared,
+      async collect() {
+        for (const [name, check] of readiness) {
+          const ready = await Promise.resolve()
+            .then(check)
+            .catch(() => false);
+          this.set({ role: name }, ready ? 1 : 0);
+        }
+      },
+    }),
+    /**
+     * Makes `flow_dispatcher_ready{role}` follow `check`, the function that answers `/readyz`
+     * (asked at each scrape).
+     */
+    trackReadiness(name: 'worker' | 'ingest', check: () => boolean | Promise<boolean>): void {
+      readiness.set(name, check);
+    },
     triggersEnqueued: new Counter({
       name: 'flow_dispatcher_triggers_enqueued_total',
-      help: 'Triggers stored in Redis (acknowledged to a producer), by flow. Duplicates are not counted.',
-      labelNames: ['flow'] as const,
+      help: 'Triggers stored in Redis (acknowledged to a producer), by flow and source (library, ingest, cli, replay), counted in Redis by the write itself and sampled from Redis every few seconds; every worker reports the same numbers (aggregate with max). Duplicates are not counted.',
+      labelNames: ['flow', 'source'] as const,
       registers,
     }),
     triggers: new Counter({
@@ -124,7 +212,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     tokenRequests: new Counter({
       name: 'flow_dispatcher_token_requests_total',
       help: 'Requests this process made to the Salesforce token endpoint (the fleet shares one token).',
-      registers,
+      registers: shared,
     }),
   };
 }

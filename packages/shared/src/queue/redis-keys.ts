@@ -57,6 +57,12 @@ export class RedisKeys {
    * workers subtract in the transaction that records outcomes.
    */
   readonly pending: string;
+  /**
+   * HASH `source:flow` → triggers ever stored (duplicates excluded), by where they came from
+   * (library, ingest, cli, replay). Bumped in the transaction that stores a chunk, by the same
+   * script as `pending`; workers export it as `flow_dispatcher_triggers_enqueued_total`.
+   */
+  readonly enqueued: string;
 
   // Fleet-wide (partition 0's slot, whatever this instance's partition).
   /**
@@ -127,6 +133,7 @@ export class RedisKeys {
     this.deadLetterItems = `${this.root}:dlq:items`;
     this.deadLetterEpoch = `${this.root}:dlq:epoch`;
     this.pending = `${this.root}:pending`;
+    this.enqueued = `${this.root}:enqueued`;
 
     const fleet = this.fleetRoot;
     this.limits = `${fleet}:limits`;
