@@ -136,6 +136,8 @@ export function salesforceDescribe(describe: FlowDescribe): SalesforceDescribe {
  * with the request as a whole stores nothing and is answered `[{"errorCode","message"}]`; a bad
  * input fails that element only (`isSuccess: false`), the others are stored, and the answer is
  * 400 when any element failed, as Salesforce does. `outputValues` holds `{triggerId, duplicate}`.
+ * `GET` on the same path is Salesforce's describe, from the describe cache (`salesforceDescribe`),
+ * so code that describes a flow before invoking it works unchanged.
  */
 export function registerDropInRoute(
   app: FastifyInstance,
