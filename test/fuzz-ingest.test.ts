@@ -82,10 +82,29 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-/** What a request can have written: the key count and the pending triggers. */
-async function snapshot(): Promise<{ keys: number; pending: number }> {
-  const [size, pending] = await Promise.all([probe.dbsize(), probe.hvals(keys.pending)]);
-  return { keys: size, pending: pending.reduce((n, v) => n + Number(v), 0) };
+/**
+ * Keys that come and go by themselves, whatever a request does: the fleet's shared Salesforce
+ * token and its refresh lock (ingest describes with the fleet's token), call permits and their
+ * announcements, the usage probe's lock. A request that stores nothing leaves every other key as
+ * it was.
+ */
+const HOUSEKEEPING = new Set([
+  keys.fleet.token,
+  keys.fleet.tokenLock,
+  keys.fleet.limits,
+  keys.fleet.limitsProbe,
+  keys.fleet.permits,
+  keys.fleet.permitsReleased,
+  keys.fleet.holdsChanged,
+]);
+
+/** What a request can have written: the keys (by name) and the pending triggers. */
+async function snapshot(): Promise<{ keys: string[]; pending: number }> {
+  const [names, pending] = await Promise.all([probe.keys('*'), probe.hvals(keys.pending)]);
+  return {
+    keys: names.filter((name) => !HOUSEKEEPING.has(name)).sort(),
+    pending: pending.reduce((n, v) => n + Number(v), 0),
+  };
 }
 
 interface Raw {
