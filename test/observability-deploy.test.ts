@@ -130,17 +130,15 @@ const named = (objects: K8sObject[], kind: string, name: string) => {
 };
 
 describe('deploy/prometheus', () => {
-  it.skipIf(!promtool.path)(
-    'rules pass `promtool check rules` and their `promtool test rules` unit tests',
-    async () => {
-      const check = await run(promtool.path ?? 'promtool', ['check', 'rules', RULES_FILE]);
-      expect(check.stdout + check.stderr).toContain('SUCCESS');
-      expect(check.code).toBe(0);
-      const test = await run(promtool.path ?? 'promtool', ['test', 'rules', RULE_TESTS_FILE]);
-      expect(test.stdout + test.stderr).toContain('SUCCESS');
-      expect(test.code).toBe(0);
-    },
-  );
+  it('rules pass `promtool check rules` and their `promtool test rules` unit tests', async (ctx) => {
+    if (!promtool.path) return ctx.skip(promtool.reason);
+    const check = await run(promtool.path, ['check', 'rules', RULES_FILE]);
+    expect(check.stdout + check.stderr).toContain('SUCCESS');
+    expect(check.code).toBe(0);
+    const test = await run(promtool.path, ['test', 'rules', RULE_TESTS_FILE]);
+    expect(test.stdout + test.stderr).toContain('SUCCESS');
+    expect(test.code).toBe(0);
+  });
 
   it('every alert has a promtool test that fires it and a runbook section', () => {
     const alerts = readRuleGroups()
@@ -162,21 +160,17 @@ describe('deploy/prometheus', () => {
     }
   });
 
-  it.skipIf(!promtool.path)(
-    'the Compose Prometheus configuration is valid and scrapes the job names the rules use',
-    async () => {
-      const file = join(REPO, 'deploy/prometheus/prometheus.yml');
-      const check = await run(promtool.path ?? 'promtool', ['check', 'config', file]);
-      expect(check.code, check.stdout + check.stderr).toBe(0);
-      const config = parse(readFileSync(file, 'utf8')) as {
-        scrape_configs: { job_name: string }[];
-      };
-      const jobs = config.scrape_configs.map((job) => job.job_name);
-      expect(jobs).toEqual(
-        expect.arrayContaining(['flow-dispatcher-worker', 'flow-dispatcher-ingest']),
-      );
-    },
-  );
+  it('the Compose Prometheus configuration is valid and scrapes the job names the rules use', async (ctx) => {
+    if (!promtool.path) return ctx.skip(promtool.reason);
+    const file = join(REPO, 'deploy/prometheus/prometheus.yml');
+    const check = await run(promtool.path, ['check', 'config', file]);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    const config = parse(readFileSync(file, 'utf8')) as { scrape_configs: { job_name: string }[] };
+    const jobs = config.scrape_configs.map((job) => job.job_name);
+    expect(jobs).toEqual(
+      expect.arrayContaining(['flow-dispatcher-worker', 'flow-dispatcher-ingest']),
+    );
+  });
 });
 
 describe('deploy/k8s', () => {
@@ -193,57 +187,53 @@ describe('deploy/k8s', () => {
     },
   );
 
-  it.skipIf(!kubectl.path)(
-    'rendered objects have no unknown fields (TypeScript excess-property check against the same models)',
-    async () => {
-      // The JSON schemas accept unknown fields (Kubernetes prunes them silently), so a typo such as
-      // `readinesProbe` would pass them; the models' TypeScript interfaces do not.
-      // Inside the repository, so that the models resolve from its node_modules; a folder of its
-      // own, so that two runs of the suite at once (CI: Node 20 and Node 24) do not share it.
-      mkdirSync(join(REPO, 'test-artifacts'), { recursive: true });
-      const dir = mkdtempSync(join(REPO, 'test-artifacts/k8s-types-'));
-      const imports = new Set<string>();
-      const lines: string[] = [];
-      for (const overlay of OVERLAYS) {
-        for (const [i, object] of (await render(overlay)).entries()) {
-          const module = TYPE_MODULES[object.apiVersion];
-          expect(module, `${object.apiVersion} ${object.kind}`).toBeDefined();
-          const type = `${object.kind}_${object.apiVersion.replace(/\W/g, '_')}`;
-          imports.add(
-            `import type { I${object.kind} as ${type} } from '${module}/${object.kind}';`,
-          );
-          lines.push(
-            `// ${overlay}: ${object.kind}/${object.metadata.name}`,
-            `export const o_${overlay.replace(/\W/g, '_')}_${i} = ${JSON.stringify(object, null, 2)} satisfies ${type};`,
-          );
-        }
+  it('rendered objects have no unknown fields (TypeScript excess-property check against the same models)', async (ctx) => {
+    if (!kubectl.path) return ctx.skip(kubectl.reason);
+    // The JSON schemas accept unknown fields (Kubernetes prunes them silently), so a typo such as
+    // `readinesProbe` would pass them; the models' TypeScript interfaces do not.
+    // Inside the repository, so that the models resolve from its node_modules; a folder of its
+    // own, so that two runs of the suite at once (CI: Node 20 and Node 24) do not share it.
+    mkdirSync(join(REPO, 'test-artifacts'), { recursive: true });
+    const dir = mkdtempSync(join(REPO, 'test-artifacts/k8s-types-'));
+    const imports = new Set<string>();
+    const lines: string[] = [];
+    for (const overlay of OVERLAYS) {
+      for (const [i, object] of (await render(overlay)).entries()) {
+        const module = TYPE_MODULES[object.apiVersion];
+        expect(module, `${object.apiVersion} ${object.kind}`).toBeDefined();
+        const type = `${object.kind}_${object.apiVersion.replace(/\W/g, '_')}`;
+        imports.add(`import type { I${object.kind} as ${type} } from '${module}/${object.kind}';`);
+        lines.push(
+          `// ${overlay}: ${object.kind}/${object.metadata.name}`,
+          `export const o_${overlay.replace(/\W/g, '_')}_${i} = ${JSON.stringify(object, null, 2)} satisfies ${type};`,
+        );
       }
-      writeFileSync(join(dir, 'manifests.ts'), [...imports, ...lines].join('\n'));
-      writeFileSync(
-        join(dir, 'tsconfig.json'),
-        JSON.stringify({
-          compilerOptions: {
-            strict: true,
-            noEmit: true,
-            module: 'NodeNext',
-            moduleResolution: 'NodeNext',
-            target: 'ES2023',
-            skipLibCheck: true,
-            types: [],
-          },
-          files: ['manifests.ts'],
-        }),
-      );
-      const tsc = join(
-        dirname(createRequire(import.meta.url).resolve('typescript/package.json')),
-        'bin/tsc',
-      );
-      const result = await run(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')]);
-      expect(result.stdout + result.stderr).toBe('');
-      expect(result.code).toBe(0);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  );
+    }
+    writeFileSync(join(dir, 'manifests.ts'), [...imports, ...lines].join('\n'));
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2023',
+          skipLibCheck: true,
+          types: [],
+        },
+        files: ['manifests.ts'],
+      }),
+    );
+    const tsc = join(
+      dirname(createRequire(import.meta.url).resolve('typescript/package.json')),
+      'bin/tsc',
+    );
+    const result = await run(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')]);
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('every runbook_url is the documented base + #alert, and the overlay snippet of docs/operations.md rewrites the base', async () => {
     const docs = readFileSync(join(REPO, 'docs/operations.md'), 'utf8');

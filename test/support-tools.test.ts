@@ -1,6 +1,17 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { CHROMIUM, requireTool } from './support/tools.js';
 
@@ -95,5 +106,75 @@ describe('requireTool', () => {
     } finally {
       warn.mockRestore();
     }
+  });
+});
+
+/**
+ * The same, through a real test file: observability-prometheus.test.ts run by vitest with a PATH
+ * that has everything but prometheus and promtool (symlinks to the rest), as on a fresh machine.
+ */
+describe('a test file whose tool is missing', () => {
+  const REPO = join(import.meta.dirname, '..');
+  const shadow = mkdtempSync(join(tmpdir(), 'fd-no-prometheus-'));
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir || !existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) {
+      if (name === 'prometheus' || name === 'promtool' || existsSync(join(shadow, name))) continue;
+      try {
+        if (statSync(join(dir, name)).isFile()) symlinkSync(join(dir, name), join(shadow, name));
+      } catch {
+        // a dangling link or an unreadable entry: not a tool
+      }
+    }
+  }
+  afterAll(() => rmSync(shadow, { recursive: true, force: true }));
+
+  function vitest(ci: boolean): Promise<{ code: number | null; output: string }> {
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: shadow };
+    delete env.CI;
+    // The outer run's JSON report (CI) is not this run's to write.
+    delete env.VITEST_JSON_REPORT;
+    delete env.FORCE_COLOR;
+    env.NO_COLOR = '1';
+    if (ci) env.CI = 'true';
+    return new Promise((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        [
+          join(REPO, 'node_modules/vitest/vitest.mjs'),
+          'run',
+          '--project',
+          'integration',
+          'test/observability-prometheus.test.ts',
+        ],
+        { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let output = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        output += d;
+      });
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        output += d;
+      });
+      child.once('error', reject);
+      child.once('close', (code) => resolve({ code, output }));
+    });
+  }
+
+  it('is skipped with the reason and the install command, and the run passes', async () => {
+    const { code, output } = await vitest(false);
+    expect(output).toContain(
+      'skipping the tests that need prometheus: prometheus not found: apt-get install prometheus',
+    );
+    expect(output).toMatch(/Tests\s+6 skipped \(6\)/);
+    expect(code, output).toBe(0);
+  });
+
+  it('fails the run under CI=true', async () => {
+    const { code, output } = await vitest(true);
+    expect(output).toContain(
+      'prometheus not found: apt-get install prometheus (CI=true: CI installs every tool',
+    );
+    expect(code).toBe(1);
   });
 });
