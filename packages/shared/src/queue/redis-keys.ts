@@ -57,6 +57,12 @@ export class RedisKeys {
    * workers subtract in the transaction that records outcomes.
    */
   readonly pending: string;
+  /**
+   * STREAM of outcome events: one entry per settled trigger of this partition (and per retry with
+   * OUTCOME_EVENTS=all), appended by the script that writes the outcome record (see
+   * outcome-events.ts). Not `…:events`, the suffix of BullMQ's own per-queue streams.
+   */
+  readonly outcomeEvents: string;
 
   // Fleet-wide (partition 0's slot, whatever this instance's partition).
   /**
@@ -127,6 +133,7 @@ export class RedisKeys {
     this.deadLetterItems = `${this.root}:dlq:items`;
     this.deadLetterEpoch = `${this.root}:dlq:epoch`;
     this.pending = `${this.root}:pending`;
+    this.outcomeEvents = `${this.root}:outcome-events`;
 
     const fleet = this.fleetRoot;
     this.limits = `${fleet}:limits`;
