@@ -1,0 +1,178 @@
+import { fileURLToPath } from 'node:url';
+import { Producer } from '@flow-dispatcher/producer';
+import { alwaysAvailableInputs, type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CliProcess } from './support/cli-process.js';
+import { fleetEnv, startWorkerProcess } from './support/fleet.js';
+import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './support/redis.js';
+import { waitFor } from './support/wait.js';
+
+/**
+ * Outcome events (README "Outcome events"): every settled trigger appends one event, in the script
+ * that writes its outcome record, and a backend reads them with a consumer group
+ * (`producer.outcomes()`). Here 50,000 triggers, 1 % of them poisoned (an input the flow does not
+ * declare: the simulator refuses it, INVALID_INPUT, dead at once), go through two worker processes
+ * while a consumer process reads the events; it is SIGKILLed mid-stream, holding one handled
+ * event unacknowledged, and a second consumer takes over. Evidence: the simulator's deliveries,
+ * the receipts, the consumers' output, and the group's pending entries in Redis.
+ */
+
+const CONSUMER = fileURLToPath(new URL('./support/outcome-consumer.mjs', import.meta.url));
+const TOTAL = 50_000;
+const DEAD_EVERY = 100; // 1 %: 500 dead
+const HOLD_AFTER = 20_000;
+const FLOW = 'Welcome_SMS';
+
+interface Line {
+  e: string;
+  p: number;
+  id: string;
+  key: string | null;
+  flow: string;
+  outcome: string;
+  code: string | null;
+  attempts: number;
+  output: Record<string, unknown> | null;
+}
+
+function startConsumer(env: Record<string, string>): CliProcess {
+  // CliProcess runs `node <bin> …args`: the consumer script is the bin.
+  return new CliProcess([], env, CONSUMER);
+}
+
+const events = (consumer: CliProcess): Line[] =>
+  consumer.lines.filter((line) => line.startsWith('{"e":')).map((line) => JSON.parse(line) as Line);
+
+describe('outcome events', () => {
+  let sim: Simulator;
+  let prefix: string;
+  let producer: Producer;
+  let redis: Redis;
+  const processes: CliProcess[] = [];
+
+  beforeEach(async () => {
+    prefix = uniquePrefix('outcome-events');
+    sim = await startSimulator({
+      port: 0,
+      latency: { kind: 'fixed', ms: 5 },
+      flows: { [FLOW]: { label: 'Welcome SMS', inputs: [...alwaysAvailableInputs] } },
+    });
+    producer = new Producer({ redis: TEST_REDIS_URL, prefix });
+    redis = new Redis(TEST_REDIS_URL);
+  });
+
+  afterEach(async () => {
+    await Promise.all(processes.splice(0).map((child) => child.kill('SIGKILL')));
+    await producer.close();
+    redis.disconnect();
+    await sim.close();
+    await deletePrefix(TEST_REDIS_URL, prefix);
+  });
+
+  it('a consumer group sees each outcome once across a consumer killed mid-stream', async () => {
+    const group = 'crm';
+    const consumerEnv = {
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      GROUP: group,
+      MIN_IDLE_MS: '2000',
+    };
+    const first = startConsumer({ ...consumerEnv, CONSUMER: 'a', HOLD_AFTER: String(HOLD_AFTER) });
+    processes.push(first);
+    await first.waitForLine(/"started"/);
+
+    const env = fleetEnv({ redisUrl: TEST_REDIS_URL, prefix, simulatorUrl: sim.url });
+    processes.push(await startWorkerProcess(env), await startWorkerProcess(env));
+
+    const individual = (i: number) => `0PKev${String(i).padStart(10, '0')}`;
+    const inputs = Array.from({ length: TOTAL }, (_, i) =>
+      i % DEAD_EVERY === 0
+        ? { IndividualId: individual(i), Not_An_Input: 'x' } // refused: INVALID_INPUT, dead
+        : { IndividualId: individual(i) },
+    );
+    // Every 50th trigger has an idempotency key: its event carries it.
+    const keys = inputs.map((_, i) => (i % 50 === 1 ? `key-${i}` : null));
+    const receipts = await producer.triggerMany(FLOW, inputs, { keys });
+    const indexOf = new Map(receipts.map((receipt, i) => [receipt.id, i]));
+    expect(indexOf.size).toBe(TOTAL);
+
+    // The first consumer handles HOLD_AFTER events, then stops without asking for the next.
+    await first.waitForLine(/"held"/, 180_000);
+    const seenFirst = events(first);
+    expect(seenFirst).toHaveLength(HOLD_AFTER);
+    const held = seenFirst[seenFirst.length - 1] as Line;
+    // Its events: every one handled but the last was acknowledged; the last (and any it had read
+    // but not handled yet) are pending on consumer a.
+    const pendingOfA = (await redis.xpending(
+      producer.keys.outcomeEvents,
+      group,
+      '-',
+      '+',
+      1_000,
+      'a',
+    )) as [string, string, number, number][];
+    const pendingIds = pendingOfA.map(([id]) => id);
+    expect(pendingIds).toContain(held.e);
+    for (const line of seenFirst.slice(0, -1)) expect(pendingIds).not.toContain(line.e);
+    await first.kill('SIGKILL');
+
+    // The second consumer claims a's pending events after MIN_IDLE_MS, then reads on.
+    const second = startConsumer({ ...consumerEnv, CONSUMER: 'b' });
+    processes.push(second);
+    const expectedSecond = TOTAL - HOLD_AFTER + 1;
+    await waitFor(() => events(second).length >= expectedSecond, {
+      timeoutMs: 240_000,
+      message: `${expectedSecond} events handled by the second consumer`,
+    });
+    // Everything handled is acknowledged: the group holds no pending entry.
+    await waitFor(
+      async () => {
+        const summary = (await redis.xpending(producer.keys.outcomeEvents, group)) as [number];
+        return summary[0] === 0;
+      },
+      { message: 'no pending entry left in the group' },
+    );
+    const seenSecond = events(second);
+    expect(seenSecond).toHaveLength(expectedSecond);
+
+    // Acknowledged events are not delivered again; the unacknowledged one is, exactly.
+    const firstIds = new Set(seenFirst.map((line) => line.e));
+    const again = seenSecond.filter((line) => firstIds.has(line.e));
+    expect(again.map((line) => line.e)).toEqual([held.e]);
+
+    // Each trigger's outcome seen once (the redelivered event counted once).
+    const all = [...seenFirst, ...seenSecond.filter((line) => line.e !== held.e)];
+    expect(all).toHaveLength(TOTAL);
+    expect(new Set(all.map((line) => line.id)).size).toBe(TOTAL);
+    expect(await redis.xlen(producer.keys.outcomeEvents)).toBe(TOTAL);
+
+    // Outcomes match the simulator's record: the succeeded ones are the inputs it accepted (once
+    // each), the dead ones the poisoned inputs, refused with INVALID_INPUT.
+    const delivered = sim.deliveries();
+    let succeeded = 0;
+    let dead = 0;
+    for (const line of all) {
+      const i = indexOf.get(line.id);
+      expect(i, line.id).toBeDefined();
+      const index = i as number;
+      expect(line.flow).toBe(FLOW);
+      expect(line.key).toBe(keys[index]);
+      if (index % DEAD_EVERY === 0) {
+        dead++;
+        expect(line).toMatchObject({ outcome: 'dead', code: 'INVALID_INPUT', output: null });
+        expect(delivered.has(individual(index))).toBe(false);
+      } else {
+        succeeded++;
+        expect(line.outcome).toBe('succeeded');
+        expect(line.code).toBeNull();
+        expect(line.output?.Flow__InterviewGuid).toMatch(/^[0-9a-f]{38}-[0-9a-f]{4}$/);
+        expect(delivered.get(individual(index))).toBe(1);
+      }
+    }
+    expect(dead).toBe(TOTAL / DEAD_EVERY);
+    expect(succeeded).toBe(TOTAL - TOTAL / DEAD_EVERY);
+    expect(delivered.size).toBe(succeeded);
+    expect(await producer.deadLetters.count()).toBe(dead);
+  }, 420_000);
+});
