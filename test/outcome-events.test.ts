@@ -3,7 +3,7 @@ import { Producer } from '@flow-dispatcher/producer';
 import { alwaysAvailableInputs, type Simulator, startSimulator } from '@flow-dispatcher/simulator';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CliProcess } from './support/cli-process.js';
+import { CliProcess, runCli } from './support/cli-process.js';
 import { fleetEnv, startWorkerProcess } from './support/fleet.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './support/redis.js';
 import { waitFor } from './support/wait.js';
@@ -175,4 +175,87 @@ describe('outcome events', () => {
     expect(delivered.size).toBe(succeeded);
     expect(await producer.deadLetters.count()).toBe(dead);
   }, 420_000);
+});
+
+describe('flow-dispatcher events', () => {
+  let sim: Simulator;
+  let prefix: string;
+  let producer: Producer;
+  const processes: CliProcess[] = [];
+
+  beforeEach(async () => {
+    prefix = uniquePrefix('outcome-events-cli');
+    sim = await startSimulator({
+      port: 0,
+      latency: { kind: 'fixed', ms: 5 },
+      flows: { [FLOW]: { label: 'Welcome SMS', inputs: [...alwaysAvailableInputs] } },
+    });
+    producer = new Producer({ redis: TEST_REDIS_URL, prefix });
+  });
+
+  afterEach(async () => {
+    await Promise.all(processes.splice(0).map((child) => child.kill('SIGKILL')));
+    await producer.close();
+    await sim.close();
+    await deletePrefix(TEST_REDIS_URL, prefix);
+  });
+
+  it('prints the last events, follows new ones, and reads as a group consumer', async () => {
+    const env = fleetEnv({ redisUrl: TEST_REDIS_URL, prefix, simulatorUrl: sim.url });
+    const parse = (text: string) =>
+      text
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { id: string; outcome: string; code: string | null });
+    const follow = new CliProcess(['events', '--follow', '--from-start', '--json'], env);
+    const group = new CliProcess(['events', '--group', 'ops', '--consumer', 'c1', '--json'], env);
+    processes.push(follow, group);
+    // The group consumer reads once its group exists (it starts at `now`, created on its first
+    // read); the follower reads from the start, whenever it gets there.
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      await waitFor(async () => {
+        try {
+          return ((await redis.xinfo('GROUPS', producer.keys.outcomeEvents)) as unknown[]).length;
+        } catch {
+          return 0;
+        }
+      });
+    } finally {
+      redis.disconnect();
+    }
+    processes.push(await startWorkerProcess(env));
+    const inputs = Array.from({ length: 20 }, (_, i) =>
+      i < 2 ? { IndividualId: `0PKcli${i}`, Not_An_Input: 'x' } : { IndividualId: `0PKcli${i}` },
+    );
+    const receipts = await producer.triggerMany(FLOW, inputs);
+    const expected = new Map(receipts.map((r, i) => [r.id, i < 2 ? 'dead' : 'succeeded']));
+    const outcomes = (lines: { id: string; outcome: string }[]) =>
+      new Map(lines.map((line) => [line.id, line.outcome]));
+    await waitFor(() => parse(follow.output).length >= 20, { message: '20 followed events' });
+    await waitFor(() => parse(group.output).length >= 20, { message: '20 group events' });
+    expect(outcomes(parse(follow.output))).toEqual(expected);
+    expect(outcomes(parse(group.output))).toEqual(expected);
+    expect(
+      parse(group.output)
+        .filter((e) => e.outcome === 'dead')
+        .map((e) => e.code),
+    ).toEqual(['INVALID_INPUT', 'INVALID_INPUT']);
+
+    // Without --follow: the last --limit events, one line each; text lines carry no key or output.
+    const last = await runCli(['events', '--limit', '5', '--json'], env);
+    expect(last.code).toBe(0);
+    expect(parse(last.stdout)).toHaveLength(5);
+    const text = await runCli(['events', '--limit', '100', '--flow', FLOW], env);
+    expect(text.code).toBe(0);
+    const textLines = text.stdout.split('\n').filter(Boolean);
+    expect(textLines).toHaveLength(20);
+    expect(
+      textLines.filter((line) => / dead +Welcome_SMS .* INVALID_INPUT$/.test(line)),
+    ).toHaveLength(2);
+
+    // SIGINT stops a follower cleanly (exit 0).
+    await follow.kill('SIGINT');
+    expect((await follow.exited).code).toBe(0);
+  }, 120_000);
 });
