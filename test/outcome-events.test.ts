@@ -4,7 +4,7 @@ import { alwaysAvailableInputs, type Simulator, startSimulator } from '@flow-dis
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CliProcess, runCli } from './support/cli-process.js';
-import { fleetEnv, startWorkerProcess } from './support/fleet.js';
+import { fleetEnv, metricSample, startWorkerProcess, workerMetrics } from './support/fleet.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './support/redis.js';
 import { waitFor } from './support/wait.js';
 
@@ -83,7 +83,8 @@ describe('outcome events', () => {
     await first.waitForLine(/"started"/);
 
     const env = fleetEnv({ redisUrl: TEST_REDIS_URL, prefix, simulatorUrl: sim.url });
-    processes.push(await startWorkerProcess(env), await startWorkerProcess(env));
+    const workers = [await startWorkerProcess(env), await startWorkerProcess(env)];
+    processes.push(...workers);
 
     const individual = (i: number) => `0PKev${String(i).padStart(10, '0')}`;
     const inputs = Array.from({ length: TOTAL }, (_, i) =>
@@ -174,6 +175,19 @@ describe('outcome events', () => {
     expect(succeeded).toBe(TOTAL - TOTAL / DEAD_EVERY);
     expect(delivered.size).toBe(succeeded);
     expect(await producer.deadLetters.count()).toBe(dead);
+
+    // /metrics: the stream's length, and the group neither lagging nor holding unacknowledged events.
+    await waitFor(
+      async () => {
+        const text = await workerMetrics(workers[0] as CliProcess);
+        return (
+          metricSample(text, 'flow_dispatcher_outcome_events') === TOTAL &&
+          metricSample(text, 'flow_dispatcher_outcome_events_lag', { group }) === 0 &&
+          metricSample(text, 'flow_dispatcher_outcome_events_pending', { group }) === 0
+        );
+      },
+      { message: 'outcome event gauges: 50,000 kept, group crm at lag 0 and 0 pending' },
+    );
   }, 420_000);
 });
 
