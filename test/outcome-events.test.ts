@@ -1,10 +1,17 @@
 import { fileURLToPath } from 'node:url';
 import { Producer } from '@flow-dispatcher/producer';
 import { alwaysAvailableInputs, type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import { type RedisClusterProcess, startRedisCluster } from '@flow-dispatcher/testkit';
 import { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CliProcess, runCli } from './support/cli-process.js';
-import { fleetEnv, metricSample, startWorkerProcess, workerMetrics } from './support/fleet.js';
+import {
+  fleetEnv,
+  metricSample,
+  startInProcessWorker,
+  startWorkerProcess,
+  workerMetrics,
+} from './support/fleet.js';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './support/redis.js';
 import { waitFor } from './support/wait.js';
 
@@ -271,5 +278,87 @@ describe('flow-dispatcher events', () => {
     // SIGINT stops a follower cleanly (exit 0).
     await follow.kill('SIGINT');
     expect((await follow.exited).code).toBe(0);
+  }, 120_000);
+});
+
+describe('outcome events on a 3-master Redis Cluster with 3 queue partitions', () => {
+  let cluster: RedisClusterProcess;
+  let sim: Simulator;
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ masters: 3 });
+    sim = await startSimulator({
+      port: 0,
+      latency: { kind: 'fixed', ms: 5 },
+      flows: { [FLOW]: { label: 'Welcome SMS', inputs: [...alwaysAvailableInputs] } },
+    });
+  });
+
+  afterAll(async () => {
+    await sim?.close();
+    await cluster?.stop();
+  });
+
+  it('appends each event on its partition node and reads every partition with a group', async () => {
+    const prefix = uniquePrefix('events-cluster');
+    const producer = new Producer({ redis: cluster.url, prefix, partitions: 3 });
+    const worker = await startInProcessWorker(
+      fleetEnv({
+        redisUrl: cluster.url,
+        prefix,
+        simulatorUrl: sim.url,
+        extra: { QUEUE_PARTITIONS: '3' },
+      }),
+    );
+    const controller = new AbortController();
+    try {
+      const reader = producer.outcomes({
+        group: 'g',
+        consumer: 'c',
+        from: 'start',
+        blockMs: 200,
+        signal: controller.signal,
+      });
+      const seen: { id: string; outcome: string; partition: number }[] = [];
+      const reading = (async () => {
+        for await (const event of reader) {
+          seen.push(event);
+          if (seen.length === 300) break;
+        }
+      })();
+      const inputs = Array.from({ length: 300 }, (_, i) =>
+        i % 30 === 0
+          ? { IndividualId: `0PKcl${i}`, Not_An_Input: 'x' }
+          : { IndividualId: `0PKcl${i}` },
+      );
+      // Keyed: the keys spread the triggers over the three partitions.
+      const receipts = await producer.triggerMany(FLOW, inputs, {
+        keys: inputs.map((_, i) => `k${i}`),
+      });
+      await reading;
+      expect(new Set(seen.map((e) => e.id))).toEqual(new Set(receipts.map((r) => r.id)));
+      expect(new Set(seen.map((e) => e.partition))).toEqual(new Set([0, 1, 2]));
+      expect(seen.filter((e) => e.outcome === 'dead')).toHaveLength(10);
+      const lengths = await Promise.all(
+        [0, 1, 2].map((p) => producer.redis.xlen(producer.keys.forPartition(p).outcomeEvents)),
+      );
+      expect(lengths.reduce((a, b) => a + b, 0)).toBe(300);
+      // The loop broke on the 300th event: it alone is left unacknowledged.
+      const pending = await Promise.all(
+        [0, 1, 2].map(
+          async (p) =>
+            (
+              (await producer.redis.xpending(producer.keys.forPartition(p).outcomeEvents, 'g')) as [
+                number,
+              ]
+            )[0],
+        ),
+      );
+      expect(pending.reduce((a, b) => a + b, 0)).toBe(1);
+    } finally {
+      controller.abort();
+      await worker.close();
+      await producer.close();
+    }
   }, 120_000);
 });
