@@ -281,6 +281,73 @@ describe('flow-dispatcher events', () => {
   }, 120_000);
 });
 
+describe('OUTCOME_EVENTS=all', () => {
+  it('also appends an event per retry, and off appends none', async () => {
+    const sim = await startSimulator({
+      port: 0,
+      latency: { kind: 'fixed', ms: 5 },
+      flows: { [FLOW]: { label: 'Welcome SMS', inputs: [...alwaysAvailableInputs] } },
+      inputFaults: [
+        {
+          match: { field: 'IndividualId', prefix: '0PKlock' },
+          error: { statusCode: 'UNABLE_TO_LOCK_ROW', message: 'unable to obtain exclusive access' },
+          times: 1,
+        },
+      ],
+    });
+    const run = async (mode: string) => {
+      const prefix = uniquePrefix(`events-${mode}`);
+      const producer = new Producer({ redis: TEST_REDIS_URL, prefix });
+      const worker = await startInProcessWorker(
+        fleetEnv({
+          redisUrl: TEST_REDIS_URL,
+          prefix,
+          simulatorUrl: sim.url,
+          extra: { OUTCOME_EVENTS: mode },
+        }),
+      );
+      try {
+        const inputs = Array.from({ length: 40 }, (_, i) => ({
+          IndividualId: i < 4 ? `0PKlock${mode}${i}` : `0PKok${mode}${i}`,
+        }));
+        await producer.triggerMany(FLOW, inputs);
+        await waitFor(
+          async () => Number(await producer.redis.hget(producer.keys.pending, FLOW)) === 0,
+          {
+            message: 'every trigger settled',
+          },
+        );
+        const events = await producer.recentOutcomes(1_000);
+        return { events, length: await producer.redis.xlen(producer.keys.outcomeEvents) };
+      } finally {
+        await worker.close();
+        await producer.close();
+        await deletePrefix(TEST_REDIS_URL, prefix);
+      }
+    };
+    try {
+      const all = await run('all');
+      const retried = all.events.filter((e) => e.outcome === 'retried');
+      expect(retried).toHaveLength(4);
+      expect(new Set(retried.map((e) => e.code))).toEqual(new Set(['UNABLE_TO_LOCK_ROW']));
+      expect(all.events.filter((e) => e.outcome === 'succeeded')).toHaveLength(40);
+      // Each retried trigger's success comes after its retry.
+      for (const retry of retried) {
+        const done = all.events.find((e) => e.id === retry.id && e.outcome === 'succeeded');
+        const order = (id: string) => id.split('-').map(BigInt) as [bigint, bigint];
+        const [doneMs, doneSeq] = order(done?.eventId ?? '0-0');
+        const [retryMs, retrySeq] = order(retry.eventId);
+        expect(doneMs > retryMs || (doneMs === retryMs && doneSeq > retrySeq)).toBe(true);
+      }
+      expect(all.length).toBe(44);
+      const off = await run('off');
+      expect(off.length).toBe(0);
+    } finally {
+      await sim.close();
+    }
+  }, 120_000);
+});
+
 describe('outcome events on a 3-master Redis Cluster with 3 queue partitions', () => {
   let cluster: RedisClusterProcess;
   let sim: Simulator;
