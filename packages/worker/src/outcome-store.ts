@@ -16,6 +16,18 @@ import {
 import type { PendingTrigger } from './chunk-run.js';
 import { persistEntryArgs, persistOutcomes } from './outcome-scripts.js';
 
+/** Which records append an outcome event, and how the streams are trimmed. */
+export interface OutcomeEventOptions extends OutcomeEventTrim {
+  /** OUTCOME_EVENTS: which records append an outcome event. */
+  mode: OutcomeEventsMode;
+}
+
+const DEFAULT_EVENTS: OutcomeEventOptions = {
+  mode: defaults.outcomeEvents,
+  maxLen: defaults.outcomeEventsMaxLen,
+  maxAgeMs: defaults.outcomeEventsMaxAgeMs,
+};
+
 /**
  * Where the worker writes what became of each trigger: the chunk's outcome hash (one HSET per
  * chunk per call; kept while the chunk exists, then `resultTtlMs`) and, for the dead, the
@@ -37,22 +49,11 @@ import { persistEntryArgs, persistOutcomes } from './outcome-scripts.js';
  * again; once the job is gone (completed and removed) the hash keeps `resultTtlMs` for status
  * look-ups. A late write to a completed chunk's hash (a call that was in flight when the chunk was
  * taken over and completed elsewhere) gives it that expiry if it has none.
- */
-export interface OutcomeEventOptions extends OutcomeEventTrim {
-  /** OUTCOME_EVENTS: which records append an outcome event. */
-  mode: OutcomeEventsMode;
-}
-
-const DEFAULT_EVENTS: OutcomeEventOptions = {
-  mode: defaults.outcomeEvents,
-  maxLen: defaults.outcomeEventsMaxLen,
-  maxAgeMs: defaults.outcomeEventsMaxAgeMs,
-};
-
-/**
+ *
  * Outcome events: the same script appends one event to the partition's outcome stream per record
  * that settles a trigger (and per retry record with OUTCOME_EVENTS=all), only when it writes the
- * record: a trigger settled twice (a re-sent write, a chunk taken over) has one event.
+ * record: a trigger settled twice (a re-sent write, a chunk taken over) has one event. A retry
+ * record may be written again (it is not final), so a `retried` event may repeat.
  */
 export class OutcomeStore {
   constructor(
