@@ -15,6 +15,7 @@ const OPERATOR_COMMANDS = [
   'pause',
   'resume',
   'drain',
+  'events',
 ];
 
 /** stderr's lines, for "exactly one line" checks. */
@@ -45,6 +46,10 @@ describe('operator commands: usage', () => {
     [['stats', '--window', '5s'], /--window must be from 10s to 1h/],
     [['drain', '--timeout', '10'], /--timeout expects a duration such as 30s/],
     [['dlq', 'list', '--limit', '0'], /--limit expects a whole number from 1/],
+    [['events', '--limit', '0'], /--limit expects a whole number from 1/],
+    [['events', '--flow', 'not a flow'], /"not a flow" is not a flow API name/],
+    [['events', '--consumer', 'c'], /--consumer needs --group/],
+    [['events', '--group', 'a b'], /--group expects 1 to 64 letters/],
     [['dlq', 'list', '--since', 'yesterday'], /--since expects an ISO time/],
     [['dlq', 'purge', '--since', '1h', '--until', '2h', '--yes'], /--since must be before --until/],
     [

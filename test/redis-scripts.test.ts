@@ -152,7 +152,7 @@ describe('Redis scripts on one server', () => {
       n: 9,
       e: { code: 'UNKNOWN_EXCEPTION', message: 'later' },
     });
-    const ok = encodeTriggerRecord({ s: 'ok', a: 1, t: 7, o: null });
+    const ok = encodeTriggerRecord({ s: 'ok', a: 1, t: 7, o: { Out: 'v' } });
     const entry = (field: number, record: string, terminal: boolean) =>
       outcomeScripts.persistEntryArgs({
         chunk: 0,
@@ -163,6 +163,15 @@ describe('Redis scripts on one server', () => {
         deadId: '',
         deadAt: 0,
         deadLetter: '',
+        event: {
+          outcome: terminal ? 'succeeded' : 'retried',
+          id: `t${field}`,
+          key: field === 2 ? 'k2' : '',
+          code: terminal ? '' : 'UNKNOWN_EXCEPTION',
+          attempts: 1,
+          at: 7,
+          output: terminal ? '{"Out":"v"}' : '',
+        },
       });
     await outcomeScripts.persistOutcomes.run(
       redis,
@@ -170,8 +179,9 @@ describe('Redis scripts on one server', () => {
         pending: keys.pending,
         deadLetters: keys.deadLetters,
         deadLetterItems: keys.deadLetterItems,
+        events: keys.outcomeEvents,
       },
-      { ttlMs: 60_000, entries: 3 },
+      { ttlMs: 60_000, entries: 3, eventsMaxLen: 1_000, eventsMaxAgeMs: 60_000 },
       {
         keys: [outcomes, keys.job('F', 'c1')],
         args: [...entry(0, retry, false), ...entry(1, ok, true), ...entry(2, ok, true)],
@@ -182,8 +192,29 @@ describe('Redis scripts on one server', () => {
       '1': '{"to":"x","s":"moved"}',
       '2': ok,
     });
-    // Only the new final record counts as settled.
+    // Only the new final record counts as settled, and only it appends its event.
     expect(await redis.hget(keys.pending, 'F')).toBe('2');
+    const events = await redis.xrange(keys.outcomeEvents, '-', '+');
+    expect(events.map(([, fields]) => fields)).toEqual([
+      [
+        'id',
+        't2',
+        'key',
+        'k2',
+        'flow',
+        'F',
+        'outcome',
+        'succeeded',
+        'code',
+        '',
+        'attempts',
+        '1',
+        'at',
+        '7',
+        'output',
+        '{"Out":"v"}',
+      ],
+    ]);
   });
 });
 

@@ -38,6 +38,8 @@ export function oursEnv(ctx: SystemContext): Record<string, string | undefined> 
     SF_CLIENT_SECRET: 'sim-client-secret',
     METRICS_PORT: '0',
     LOG_LEVEL: 'info',
+    // `OUTCOME_EVENTS=off pnpm bench …` measures the workers without outcome events.
+    OUTCOME_EVENTS: process.env.OUTCOME_EVENTS,
   };
 }
 

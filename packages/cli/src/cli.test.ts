@@ -73,6 +73,7 @@ describe('the CLI loads heavy packages only for a command that runs', () => {
     'pause',
     'resume',
     'drain',
+    'events',
     'dlq list',
     'stats',
   ])('%s with a bad variable: none (exit 2 naming it)', async (command) => {

@@ -6,6 +6,7 @@ import { registerDescribeCommand } from './commands/describe-command.js';
 import { registerDlqCommand } from './commands/dlq-command.js';
 import { registerDrainCommand } from './commands/drain-command.js';
 import { registerEnqueueCommand } from './commands/enqueue-command.js';
+import { registerEventsCommand } from './commands/events-command.js';
 import { registerFlowsCommands } from './commands/flows-command.js';
 
 import { registerPauseCommand } from './commands/pause-command.js';
@@ -102,6 +103,7 @@ function buildProgram(): Command {
   registerResumeCommand(program);
   registerFlowsCommands(program);
   registerDrainCommand(program);
+  registerEventsCommand(program);
 
   return program;
 }

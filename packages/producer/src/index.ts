@@ -5,6 +5,8 @@ export {
   type FlowInput,
   type InputEdits,
   isConfigError,
+  type OutcomeEvent,
+  type OutcomeKind,
   type RedisConnection,
   type TriggerError,
   type TriggerState,
@@ -32,6 +34,7 @@ export type {
 } from './group-commit/trigger-committer.js';
 export { InputEditConflictError, InvalidInputEditsError } from './input-edit-errors.js';
 export { InvalidTriggerError } from './invalid-trigger-error.js';
+export type { OutcomeReadOptions, OutcomeTailOptions } from './outcome-reader.js';
 export { type PartitionPart, RoundRobin, splitByPartition } from './partition-routing.js';
 export { MAX_KEY_LENGTH, Producer, type ProducerOptions, type TriggerOptions } from './producer.js';
 export { isProducerClosedError, ProducerClosedError } from './producer-closed-error.js';

@@ -10,6 +10,7 @@ import {
   type InputLimits,
   isConfigError,
   isValidFlowName,
+  type OutcomeEvent,
   type RedisConnection,
   RedisKeys,
   requirePartitionLayout,
@@ -20,6 +21,13 @@ import { DeadLetterQueue } from './dead-letter-queue.js';
 import { FlowQueues } from './flow-queues.js';
 import { GroupCommit } from './group-commit/group-commit.js';
 import { InvalidTriggerError } from './invalid-trigger-error.js';
+import {
+  type OutcomeReadOptions,
+  type OutcomeTailOptions,
+  readOutcomes,
+  recentOutcomes,
+  tailOutcomes,
+} from './outcome-reader.js';
 import { type PartitionPart, RoundRobin, splitByPartition } from './partition-routing.js';
 import { ProducerClosedError } from './producer-closed-error.js';
 import { readTriggerStatus } from './trigger-status.js';
@@ -352,6 +360,37 @@ export class Producer {
   async getTrigger(id: string): Promise<TriggerStatus | undefined> {
     if (!this.#layoutChecked) await this.checkPartitionLayout();
     return readTriggerStatus(this.#redis, this.#queues, this.keys, id);
+  }
+
+  /**
+   * Outcome events (one per settled trigger, see OUTCOME_EVENTS) of every partition, read with
+   * the consumer group `options.group` as `options.consumer`, as an async iterator: each event is
+   * acknowledged when the loop asks for the next one (once the handler's step for it returned).
+   * The event in hand when the loop ends (break, throw) is not acknowledged and comes again;
+   * events a dead consumer held unacknowledged are claimed after `minIdleMs`. At least once:
+   * key a handler's effect by the event's trigger `id`.
+   *
+   * ```ts
+   * for await (const event of producer.outcomes({ group: 'crm', consumer: podName })) {
+   *   if (event.outcome === 'succeeded') await markWelcomed(event.key, event.output);
+   * }
+   * ```
+   */
+  async *outcomes(options: OutcomeReadOptions): AsyncGenerator<OutcomeEvent, void, undefined> {
+    if (!this.#layoutChecked) await this.checkPartitionLayout();
+    yield* readOutcomes(this.#redis, this.keys, options);
+  }
+
+  /** The last `limit` outcome events kept, oldest first, over every partition (nothing acknowledged). */
+  async recentOutcomes(limit = 100): Promise<OutcomeEvent[]> {
+    if (!this.#layoutChecked) await this.checkPartitionLayout();
+    return recentOutcomes(this.#redis, this.keys, limit);
+  }
+
+  /** Follows outcome events without a consumer group (nothing acknowledged, see tailOutcomes). */
+  async *tailOutcomes(options: OutcomeTailOptions): AsyncGenerator<OutcomeEvent, void, undefined> {
+    if (!this.#layoutChecked) await this.checkPartitionLayout();
+    yield* tailOutcomes(this.#redis, this.keys, options);
   }
 
   async close(): Promise<void> {

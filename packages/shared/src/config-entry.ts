@@ -5,7 +5,7 @@
  * main entry point's Redis, queue, Salesforce and observability code): most of a second per process.
  */
 export { API_VERSION_EXAMPLE, API_VERSION_PATTERN, isApiVersion } from './config/api-version.js';
-export type { Config, SalesforceAuthConfig } from './config/config.js';
+export type { Config, OutcomeEventsMode, SalesforceAuthConfig } from './config/config.js';
 export { ConfigError, isConfigError } from './config/config-error.js';
 export {
   CONFIG_VARIABLES,

@@ -36,6 +36,13 @@ export {
 } from './queue/chunk-job.js';
 export type { DeadLetter } from './queue/dead-letter.js';
 export { CLUSTER_SLOTS, crc16, hashTag, keySlot } from './queue/key-slot.js';
+export {
+  decodeOutcomeEvent,
+  OUTCOME_EVENT_LUA,
+  type OutcomeEvent,
+  type OutcomeEventTrim,
+  type OutcomeKind,
+} from './queue/outcome-events.js';
 export { retainOutcomes } from './queue/outcome-retention.js';
 export { checkPartitionLayout, requirePartitionLayout } from './queue/partition-layout.js';
 export {

@@ -11,7 +11,7 @@ import { FlowBatcher } from './flow-batcher.js';
 import { type BreakerThresholds, FlowBreaker } from './flow-breaker.js';
 import { FlowConsumer } from './flow-consumer.js';
 import { FlowHolds, type ProbeResult } from './flow-holds.js';
-import { OutcomeStore } from './outcome-store.js';
+import { type OutcomeEventOptions, OutcomeStore } from './outcome-store.js';
 
 export interface DispatcherOptions {
   /**
@@ -39,6 +39,8 @@ export interface DispatcherOptions {
   maxBufferedBytes: number;
   /** Retention of trigger records after their last change. */
   resultTtlMs: number;
+  /** Outcome events (OUTCOME_EVENTS and its trims); default: settled ones, default trims. */
+  outcomeEvents?: OutcomeEventOptions;
   /** How often the flow registry is read for new flows. */
   flowPollMs: number;
   /** Lock on a chunk this worker holds, renewed at half (WORKER_LOCK_DURATION_MS). */
@@ -118,7 +120,7 @@ export class Dispatcher {
     this.#budget = new BufferBudget(options.maxBufferedTriggers, options.maxBufferedBytes);
     this.#slots = options.slots ?? new LocalCallSlots(options.maxConcurrency);
     metrics.concurrencyLimit.set(this.#slots.limit);
-    const store = new OutcomeStore(redis, keys, options.resultTtlMs);
+    const store = new OutcomeStore(redis, keys, options.resultTtlMs, options.outcomeEvents);
     this.#batchSizes = new BatchSizes(options.maxInputsPerCall, options.batchGrowDelayMs);
     this.#holds = new FlowHolds({
       redis,

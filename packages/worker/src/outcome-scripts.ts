@@ -1,4 +1,11 @@
-import { defineScript, integerReply, lua, type ScriptValue } from '@flow-dispatcher/shared';
+import {
+  defineScript,
+  integerReply,
+  lua,
+  OUTCOME_EVENT_LUA,
+  type OutcomeKind,
+  type ScriptValue,
+} from '@flow-dispatcher/shared';
 
 /** One record for `persistOutcomes`. */
 export interface PersistEntry {
@@ -15,35 +22,70 @@ export interface PersistEntry {
   deadId: string;
   deadAt: number;
   deadLetter: string;
+  /**
+   * The outcome event to append when the record is written, or undefined for none (the record is
+   * not one OUTCOME_EVENTS asks for). Appended only if the record is written (an already final
+   * record keeps its one event).
+   */
+  event?: {
+    outcome: OutcomeKind;
+    id: string;
+    /** '' without one. */
+    key: string;
+    /** '' without one. */
+    code: string;
+    attempts: number;
+    at: number;
+    /** Salesforce's outputValues as JSON, or ''. */
+    output: string;
+  };
 }
 
-/** An entry as the script's extra ARGV (8 items, in the order the Lua reads them). */
+/** ARGV items per entry. */
+const ENTRY_ARGS = 15;
+
+/** An entry as the script's extra ARGV (ENTRY_ARGS items, in the order the Lua reads them). */
 export function persistEntryArgs(entry: PersistEntry): ScriptValue[] {
-  const { chunk, field, record, terminal, flow, deadId, deadAt, deadLetter } = entry;
-  return [chunk, field, record, terminal ? 1 : 0, flow, deadId, deadAt, deadLetter];
+  const { chunk, field, record, terminal, flow, deadId, deadAt, deadLetter, event } = entry;
+  const args: ScriptValue[] = [chunk, field, record, terminal ? 1 : 0, flow, deadId, deadAt];
+  args.push(deadLetter);
+  if (!event) args.push('', '', '', '', 0, 0, '');
+  else {
+    const { outcome, id, key, code, attempts, at, output } = event;
+    args.push(outcome, id, key, code, attempts, at, output);
+  }
+  if (args.length !== ENTRY_ARGS) throw new Error('persistEntryArgs: wrong argument count');
+  return args;
 }
 
 /**
  * Writes one call's records of one partition (see OutcomeStore for what it guarantees).
  *
  * Extra KEYS: per chunk, its outcome hash and its job hash (pairs).
- * Extra ARGV: `entries` × 8, each entry as `persistEntryArgs` lays it out.
+ * Extra ARGV: `entries` × 15, each entry as `persistEntryArgs` lays it out.
+ *
+ * A record written with an event appends that event to the partition's outcome stream (`events`,
+ * see outcome-events.ts) in this same script: a trigger's settled event exists exactly when its
+ * final record was written here, once.
  *
  * An old record is read with cjson: `ok`, `dead` and `moved` are final, whatever the order of
  * the record's JSON keys. Answers the number of entries.
  */
 export const persistOutcomes = defineScript({
   name: 'persistOutcomes',
-  keys: ['pending', 'deadLetters', 'deadLetterItems'] as const,
-  args: ['ttlMs', 'entries'] as const,
+  keys: ['pending', 'deadLetters', 'deadLetterItems', 'events'] as const,
+  args: ['ttlMs', 'entries', 'eventsMaxLen', 'eventsMaxAgeMs'] as const,
   extraKeys: true,
   extraArgs: true,
-  lua: lua`
+  lua:
+    OUTCOME_EVENT_LUA +
+    lua`
 local n = tonumber(ARG.entries)
 local settled = {}
 local touched = {}
+local appended = false
 for i = 0, n - 1 do
-  local b = FIRST_EXTRA_ARG + i * 8
+  local b = FIRST_EXTRA_ARG + i * 15
   local chunk = FIRST_EXTRA_KEY + tonumber(ARGV[b])
   local key = KEYS[chunk]
   local field = ARGV[b + 1]
@@ -63,6 +105,11 @@ for i = 0, n - 1 do
       redis.call('HSET', KEY.deadLetterItems, ARGV[b + 5], ARGV[b + 7])
       redis.call('ZADD', KEY.deadLetters, ARGV[b + 6], ARGV[b + 5])
     end
+    if ARGV[b + 8] ~= '' then
+      fd_append_outcome_event(KEY.events, ARG.eventsMaxLen, ARGV[b + 9], ARGV[b + 10], ARGV[b + 4],
+        ARGV[b + 8], ARGV[b + 11], ARGV[b + 12], ARGV[b + 13], ARGV[b + 14])
+      appended = true
+    end
   end
   touched[chunk] = true
 end
@@ -75,6 +122,7 @@ for chunk in pairs(touched) do
   end
 end
 for flow, count in pairs(settled) do redis.call('HINCRBY', KEY.pending, flow, -count) end
+if appended then fd_trim_outcome_events(KEY.events, ARG.eventsMaxAgeMs) end
 return n
 `,
   reply: (raw) => integerReply('persistOutcomes', raw),

@@ -1,7 +1,11 @@
 import {
   type DeadLetter,
   decodeTriggerRecord,
+  defaults,
   encodeTriggerRecord,
+  type OutcomeEventsMode,
+  type OutcomeEventTrim,
+  type OutcomeKind,
   type RedisConnection,
   type RedisKeys,
   retainOutcomes,
@@ -11,6 +15,18 @@ import {
 } from '@flow-dispatcher/shared';
 import type { PendingTrigger } from './chunk-run.js';
 import { persistEntryArgs, persistOutcomes } from './outcome-scripts.js';
+
+/** Which records append an outcome event, and how the streams are trimmed. */
+export interface OutcomeEventOptions extends OutcomeEventTrim {
+  /** OUTCOME_EVENTS: which records append an outcome event. */
+  mode: OutcomeEventsMode;
+}
+
+const DEFAULT_EVENTS: OutcomeEventOptions = {
+  mode: defaults.outcomeEvents,
+  maxLen: defaults.outcomeEventsMaxLen,
+  maxAgeMs: defaults.outcomeEventsMaxAgeMs,
+};
 
 /**
  * Where the worker writes what became of each trigger: the chunk's outcome hash (one HSET per
@@ -33,12 +49,18 @@ import { persistEntryArgs, persistOutcomes } from './outcome-scripts.js';
  * again; once the job is gone (completed and removed) the hash keeps `resultTtlMs` for status
  * look-ups. A late write to a completed chunk's hash (a call that was in flight when the chunk was
  * taken over and completed elsewhere) gives it that expiry if it has none.
+ *
+ * Outcome events: the same script appends one event to the partition's outcome stream per record
+ * that settles a trigger (and per retry record with OUTCOME_EVENTS=all), only when it writes the
+ * record: a trigger settled twice (a re-sent write, a chunk taken over) has one event. A retry
+ * record may be written again (it is not final), so a `retried` event may repeat.
  */
 export class OutcomeStore {
   constructor(
     private readonly redis: RedisConnection,
     private readonly keys: RedisKeys,
     private readonly resultTtlMs: number,
+    private readonly events: OutcomeEventOptions = DEFAULT_EVENTS,
   ) {}
 
   /** The records of a chunk of `partition` so far (empty for a chunk never answered). */
@@ -112,12 +134,13 @@ export class OutcomeStore {
         chunkKeys.push(key, keys.job(run.flow, run.chunkId));
         chunkOf.set(key, chunk);
       }
+      const id = run.ids?.[trigger.index] ?? triggerId(run.flow, run.chunkId, trigger.index);
       let deadId = '';
       let deadLetter = '';
       let deadAt = 0;
       if (record.s === 'dead') {
         deadAt = record.t;
-        deadId = run.ids?.[trigger.index] ?? triggerId(run.flow, run.chunkId, trigger.index);
+        deadId = id;
         const letter: DeadLetter = {
           id: deadId,
           flow: run.flow,
@@ -130,6 +153,7 @@ export class OutcomeStore {
         };
         deadLetter = JSON.stringify(letter);
       }
+      const outcome = this.#eventOf(record);
       args.push(
         ...persistEntryArgs({
           chunk,
@@ -140,6 +164,15 @@ export class OutcomeStore {
           deadId,
           deadAt,
           deadLetter,
+          event: outcome && {
+            outcome,
+            id,
+            key: run.keys?.[trigger.index] ?? '',
+            code: record.s === 'ok' ? '' : record.e.code,
+            attempts: record.a,
+            at: record.s === 'retry' ? Date.now() : record.t,
+            output: record.s === 'ok' && record.o ? JSON.stringify(record.o) : '',
+          },
         }),
       );
       entries++;
@@ -151,9 +184,25 @@ export class OutcomeStore {
         pending: keys.pending,
         deadLetters: keys.deadLetters,
         deadLetterItems: keys.deadLetterItems,
+        events: keys.outcomeEvents,
       },
-      { ttlMs: this.resultTtlMs, entries },
+      {
+        ttlMs: this.resultTtlMs,
+        entries,
+        eventsMaxLen: this.events.maxLen,
+        eventsMaxAgeMs: this.events.maxAgeMs,
+      },
       { keys: chunkKeys, args },
     );
+  }
+
+  /** The event a record appends under OUTCOME_EVENTS, or undefined. */
+  #eventOf(record: TriggerRecord): OutcomeKind | undefined {
+    const { mode } = this.events;
+    if (mode === 'off') return undefined;
+    if (record.s === 'ok') return 'succeeded';
+    if (record.s === 'dead') return 'dead';
+    if (record.s === 'retry' && mode === 'all') return 'retried';
+    return undefined;
   }
 }

@@ -75,24 +75,34 @@ export class QueueDepthSampler {
     try {
       const perPartition = await Promise.all(
         keys.allPartitions.map(async (partition) => {
-          const [flows, pending, deadLetters, enqueued] = await Promise.all([
+          const [flows, pending, deadLetters, enqueued, events, groups] = await Promise.all([
             redis.smembers(partition.flows),
             redis.hgetall(partition.pending),
             redis.zcard(partition.deadLetters),
             redis.hgetall(partition.enqueued),
+            redis.xlen(partition.outcomeEvents),
+            outcomeGroups(redis, partition.outcomeEvents),
           ]);
           const counts = await Promise.all(
             flows.map((flow) => this.#queue(flow, partition).getJobCounts(...SAMPLED_JOB_STATES)),
           );
-          return { flows, pending, deadLetters, counts, enqueued };
+          return { flows, pending, deadLetters, counts, enqueued, events, groups };
         }),
       );
       const jobs = new Map<string, Record<string, number>>();
       const backlog = new Map<string, number>();
       let deadLetters = 0;
       const enqueued = new Map<string, number>();
+      let events = 0;
+      const lag = new Map<string, number>();
+      const unacked = new Map<string, number>();
       for (const partition of perPartition) {
         deadLetters += partition.deadLetters;
+        events += partition.events;
+        for (const group of partition.groups) {
+          lag.set(group.name, (lag.get(group.name) ?? 0) + (group.lag ?? partition.events));
+          unacked.set(group.name, (unacked.get(group.name) ?? 0) + group.pending);
+        }
         for (const [field, raw] of Object.entries(partition.enqueued)) {
           const n = Number(raw);
           if (Number.isFinite(n)) enqueued.set(field, (enqueued.get(field) ?? 0) + n);
@@ -114,6 +124,11 @@ export class QueueDepthSampler {
       }
       metrics.deadLetters.set(deadLetters);
       this.#exportEnqueued(enqueued);
+      metrics.outcomeEvents.set(events);
+      metrics.outcomeEventsLag.reset();
+      metrics.outcomeEventsPending.reset();
+      for (const [group, n] of lag) metrics.outcomeEventsLag.set({ group }, n);
+      for (const [group, n] of unacked) metrics.outcomeEventsPending.set({ group }, n);
       if (this.#failing) logger.info('queue depth sampling recovered');
       this.#failing = false;
     } catch (err) {
@@ -166,4 +181,32 @@ export class QueueDepthSampler {
     await Promise.all([...this.#queues.values()].map((queue) => queue.close()));
     this.#queues.clear();
   }
+}
+
+/** A consumer group of an outcome stream: its lag (null when Redis cannot tell) and pending count. */
+interface GroupInfo {
+  name: string;
+  lag: number | null;
+  pending: number;
+}
+
+/** XINFO GROUPS of `stream` (none when the stream does not exist yet). */
+async function outcomeGroups(redis: RedisConnection, stream: string): Promise<GroupInfo[]> {
+  let reply: unknown;
+  try {
+    reply = await redis.call('XINFO', 'GROUPS', stream);
+  } catch (err) {
+    if (/no such key/i.test(String((err as Error).message))) return [];
+    throw err;
+  }
+  return (reply as unknown[][]).map((fields) => {
+    const info = new Map<string, unknown>();
+    for (let i = 0; i + 1 < fields.length; i += 2) info.set(String(fields[i]), fields[i + 1]);
+    const lag = info.get('lag');
+    return {
+      name: String(info.get('name')),
+      lag: lag === null || lag === undefined ? null : Number(lag),
+      pending: Number(info.get('pending') ?? 0),
+    };
+  });
 }

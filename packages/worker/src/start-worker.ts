@@ -123,6 +123,11 @@ export async function startWorker(
     maxBufferedTriggers: config.dispatch.maxBufferedTriggers,
     maxBufferedBytes: config.dispatch.maxBufferedBytes,
     resultTtlMs: config.dispatch.resultTtlMs,
+    outcomeEvents: {
+      mode: config.dispatch.outcomeEvents,
+      maxLen: config.dispatch.outcomeEventsMaxLen,
+      maxAgeMs: config.dispatch.outcomeEventsMaxAgeMs,
+    },
     lockDurationMs: config.dispatch.lockDurationMs,
     stalledIntervalMs: config.dispatch.stalledIntervalMs,
   });

@@ -224,6 +224,26 @@ export const CONFIG_VARIABLES = {
     default: defaults.resultTtlMs,
     doc: "how long a trigger's outcome stays readable",
   }),
+  OUTCOME_EVENTS: setting(
+    'dispatch.outcomeEvents',
+    choice({ settled: 'settled', all: 'all', off: 'off' } as const),
+    {
+      default: defaults.outcomeEvents,
+      doc: 'outcomes that append an outcome event: settled (succeeded, dead), all (and retried), off',
+    },
+  ),
+  OUTCOME_EVENTS_MAXLEN: setting('dispatch.outcomeEventsMaxLen', wholeNumber(0, 100_000_000), {
+    default: defaults.outcomeEventsMaxLen,
+    doc: "outcome events kept per partition's stream, approximately (0: no length bound)",
+  }),
+  OUTCOME_EVENTS_MAX_AGE_MS: setting(
+    'dispatch.outcomeEventsMaxAgeMs',
+    wholeNumber(0, 30 * DAY_MS),
+    {
+      default: defaults.outcomeEventsMaxAgeMs,
+      doc: 'outcome events older than this are trimmed, approximately (0: no age bound)',
+    },
+  ),
   IDEMPOTENCY_WINDOW_MS: setting('producer.idempotencyWindowMs', wholeNumber(1_000, 30 * DAY_MS), {
     default: defaults.idempotencyWindowMs,
     doc: 'repeat idempotency keys within it are dropped',

@@ -16,6 +16,12 @@ export type SalesforceAuthConfig =
     }
   | { kind: 'static'; instanceUrl: string; accessToken: string };
 
+/**
+ * Which outcomes append an outcome event: `settled` (succeeded and dead), `all` (retries as well)
+ * or `off`.
+ */
+export type OutcomeEventsMode = 'settled' | 'all' | 'off';
+
 /** The whole configuration, parsed once from the environment at the process edge. */
 export interface Config {
   redis: {
@@ -53,6 +59,12 @@ export interface Config {
     resultTtlMs: number;
     lockDurationMs: number;
     stalledIntervalMs: number;
+    /** OUTCOME_EVENTS: which outcomes append an event to the partition's outcome stream. */
+    outcomeEvents: OutcomeEventsMode;
+    /** OUTCOME_EVENTS_MAXLEN: events kept per partition (approximately; 0: unbounded). */
+    outcomeEventsMaxLen: number;
+    /** OUTCOME_EVENTS_MAX_AGE_MS: events older than this are trimmed (0: no age bound). */
+    outcomeEventsMaxAgeMs: number;
   };
   producer: { idempotencyWindowMs: number; maxChunkSize: number };
   ingest: {

@@ -96,6 +96,12 @@ export const defaults = {
   stalledIntervalMs: 30_000,
   /** How long a trigger's outcome stays readable after its last change. */
   resultTtlMs: 24 * 60 * 60_000,
+  /** Which outcomes append an outcome event (OUTCOME_EVENTS). */
+  outcomeEvents: 'settled',
+  /** Outcome events kept per partition's stream, approximately (0: no length bound). */
+  outcomeEventsMaxLen: 1_000_000,
+  /** Outcome events older than this are trimmed, approximately (0: no age bound). */
+  outcomeEventsMaxAgeMs: 24 * 60 * 60_000,
   /** Repeat enqueues with the same idempotency key are dropped within this window. */
   idempotencyWindowMs: 24 * 60 * 60_000,
   /** Triggers per chunk job written by the producer library. */

@@ -166,6 +166,23 @@ export function createMetrics(options: CreateMetricsOptions = {}) {
       help: 'Triggers in the dead-letter queue, sampled from Redis every few seconds; every worker reports the same number (aggregate with max).',
       registers,
     }),
+    outcomeEvents: new Gauge({
+      name: 'flow_dispatcher_outcome_events',
+      help: 'Outcome events kept in the outcome streams (all partitions; bounded by OUTCOME_EVENTS_MAXLEN and OUTCOME_EVENTS_MAX_AGE_MS), sampled from Redis every few seconds; every worker reports the same number (aggregate with max).',
+      registers,
+    }),
+    outcomeEventsLag: new Gauge({
+      name: 'flow_dispatcher_outcome_events_lag',
+      help: "Outcome events a consumer group has not been delivered yet (XINFO GROUPS lag, all partitions; the stream's length when Redis cannot tell), by group, sampled every few seconds (aggregate with max).",
+      labelNames: ['group'] as const,
+      registers,
+    }),
+    outcomeEventsPending: new Gauge({
+      name: 'flow_dispatcher_outcome_events_pending',
+      help: 'Outcome events delivered to a consumer group and not acknowledged yet (all partitions), by group, sampled every few seconds (aggregate with max).',
+      labelNames: ['group'] as const,
+      registers,
+    }),
     apiUsageRatio: new Gauge({
       name: 'flow_dispatcher_api_usage_ratio',
       help: "Used share of the org's rolling 24 h API allocation, from the last Sforce-Limit-Info header.",

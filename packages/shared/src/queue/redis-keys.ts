@@ -63,6 +63,12 @@ export class RedisKeys {
    * script as `pending`; workers export it as `flow_dispatcher_triggers_enqueued_total`.
    */
   readonly enqueued: string;
+  /**
+   * STREAM of outcome events: one entry per settled trigger of this partition (and per retry with
+   * OUTCOME_EVENTS=all), appended by the script that writes the outcome record (see
+   * outcome-events.ts). Not `…:events`, the suffix of BullMQ's own per-queue streams.
+   */
+  readonly outcomeEvents: string;
 
   // Fleet-wide (partition 0's slot, whatever this instance's partition).
   /**
@@ -134,6 +140,7 @@ export class RedisKeys {
     this.deadLetterEpoch = `${this.root}:dlq:epoch`;
     this.pending = `${this.root}:pending`;
     this.enqueued = `${this.root}:enqueued`;
+    this.outcomeEvents = `${this.root}:outcome-events`;
 
     const fleet = this.fleetRoot;
     this.limits = `${fleet}:limits`;
