@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Producer } from '@flow-dispatcher/producer';
 import { type Simulator, startSimulator } from '@flow-dispatcher/simulator';
+import { startRedisServer } from '@flow-dispatcher/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exposedMetricNames, REPO } from './observability-support.js';
 import { CliProcess, runCli } from './support/cli-process.js';
@@ -214,6 +215,50 @@ describe('metrics tell the truth', () => {
     expect(result.stdout).toBe(`${VERSION}\n`);
     expect(VERSION).toMatch(/^\d+\.\d+\.\d+/);
   });
+});
+
+describe('flow_dispatcher_ready follows /readyz', () => {
+  it('turns 0 in a worker and in ingest once their Redis is gone, as /readyz turns 503', async () => {
+    const redis = await startRedisServer();
+    const sim = await startSimulator({ port: 0, latency: { kind: 'fixed', ms: 5 } });
+    const env = fleetEnv({
+      redisUrl: redis.url,
+      prefix: uniquePrefix('ready'),
+      simulatorUrl: sim.url,
+    });
+    sim.configure({ auth: { clientSecret: env.SF_CLIENT_SECRET } });
+    const worker = await startWorkerProcess(env);
+    const ingest = new CliProcess(['ingest'], { ...env, INGEST_PORT: '0', INGEST_TOKENS: TOKEN });
+    try {
+      const ports = {
+        worker: portOf(await worker.waitForLine(/"msg":"worker ready"/), 'metricsPort'),
+        ingest: portOf(await ingest.waitForLine(/"msg":"ingest ready"/, 30_000), 'port'),
+      };
+      const state = async (role: 'worker' | 'ingest') => {
+        const base = `http://127.0.0.1:${ports[role]}`;
+        const readyz = (await fetch(`${base}/readyz`)).status;
+        const text = await (await fetch(`${base}/metrics`)).text();
+        return { readyz, metric: metricSample(text, 'flow_dispatcher_ready', { role }) };
+      };
+      for (const role of ['worker', 'ingest'] as const) {
+        await waitFor(async () => (await state(role)).readyz === 200, { message: `${role} ready` });
+        expect(await state(role)).toEqual({ readyz: 200, metric: 1 });
+      }
+      await redis.kill();
+      for (const role of ['worker', 'ingest'] as const) {
+        await waitFor(async () => (await state(role)).readyz === 503, {
+          message: `${role} not ready without Redis`,
+          timeoutMs: 30_000,
+        });
+        // Read at the scrape itself: no sampling delay between the probe and the metric.
+        expect(await state(role)).toEqual({ readyz: 503, metric: 0 });
+      }
+    } finally {
+      await Promise.all([worker.kill('SIGKILL'), ingest.kill('SIGKILL')]);
+      await sim.close();
+      await redis.stop();
+    }
+  }, 120_000);
 });
 
 /** The port a process reported in its ready line. */

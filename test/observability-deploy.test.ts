@@ -422,6 +422,15 @@ describe('deploy/docker', () => {
     expect(imageNodeOptions()).toContain('--max-semi-space-size=16');
     expect(text).toContain('ENTRYPOINT ["/usr/bin/tini", "--", "flow-dispatcher"]');
     expect(text).toContain('CMD ["worker"]');
+    // Which release runs: OCI labels from build arguments, and the revision every process
+    // exports in flow_dispatcher_build_info.
+    const runtime = text.slice(text.indexOf(' AS runtime'));
+    for (const label of ['version', 'revision', 'source'])
+      expect(runtime).toMatch(
+        new RegExp(`org\\.opencontainers\\.image\\.${label}="\\$\\{[A-Z]+\\}"`),
+      );
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile's variable syntax
+    expect(runtime).toContain('ENV FLOW_DISPATCHER_REVISION="${REVISION}"');
     // The last USER is numeric and not root.
     const users = [...text.matchAll(/^USER (\S+)$/gm)].map((m) => m[1]);
     expect(users.at(-1)).toMatch(/^[1-9]\d*(:\d+)?$/);

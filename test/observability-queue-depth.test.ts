@@ -143,4 +143,62 @@ describe('queue depth sampler', () => {
     // One warning per failure streak, not one per sample.
     expect(lines.filter((l) => l.includes('could not sample the queue depth'))).toHaveLength(1);
   });
+
+  it('exports the enqueued counts of every partition by flow and source, restarting a series Redis lost', async () => {
+    const partitioned = new Producer({
+      redis: TEST_REDIS_URL,
+      prefix,
+      partitions: 3,
+      maxChunkSize: 10,
+      source: 'cli',
+    });
+    cleanup.push(() => partitioned.close());
+    // Chunks of 10 round robin over 3 partitions, and keyed triggers (their key's partition).
+    await partitioned.triggerMany('Welcome_SMS', inputs('cli', 45));
+    await partitioned.triggerMany('Welcome_SMS', inputs('key', 7), {
+      keys: Array.from({ length: 7 }, (_, i) => `k${i}`),
+    });
+    // A duplicate key is not counted.
+    await partitioned.trigger('Welcome_SMS', inputs('dup', 1)[0] as { IndividualId: string }, {
+      key: 'k0',
+    });
+    const keys = new RedisKeys(prefix, 3);
+    const redis = new Redis(TEST_REDIS_URL);
+    const metrics = createMetrics({ defaultMetrics: false });
+    const sampler = new QueueDepthSampler({
+      redis,
+      keys,
+      metrics,
+      logger: createLogger({ level: 'silent' }),
+      intervalMs: 60_000,
+    });
+    cleanup.push(async () => {
+      await sampler.stop();
+      redis.disconnect();
+    });
+    const counts = async () =>
+      Object.fromEntries(
+        (await metrics.triggersEnqueued.get()).values.map((v) => [
+          `${v.labels.flow}/${v.labels.source}`,
+          v.value,
+        ]),
+      );
+    const perPartition = await Promise.all(
+      keys.allPartitions.map((p) => redis.hget(p.enqueued, 'cli:Welcome_SMS')),
+    );
+    expect(perPartition.filter((n) => Number(n) > 0).length).toBeGreaterThan(1);
+    await sampler.sample();
+    expect(await counts()).toEqual({ 'Welcome_SMS/cli': 52 });
+    await sampler.sample();
+    expect(await counts()).toEqual({ 'Welcome_SMS/cli': 52 });
+    await partitioned.triggerMany('Welcome_SMS', inputs('more', 3));
+    await sampler.sample();
+    expect(await counts()).toEqual({ 'Welcome_SMS/cli': 55 });
+    // Redis lost its counts (flushed, restored from an old snapshot): the series restarts from
+    // Redis's number, as a process restart would, instead of sticking at the old one.
+    await Promise.all(keys.allPartitions.map((p) => redis.del(p.enqueued)));
+    await partitioned.triggerMany('Welcome_SMS', inputs('after', 4));
+    await sampler.sample();
+    expect(await counts()).toEqual({ 'Welcome_SMS/cli': 4 });
+  });
 });
