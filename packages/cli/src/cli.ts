@@ -7,6 +7,7 @@ import { registerDrainCommand } from './commands/drain-command.js';
 import { registerEnqueueCommand } from './commands/enqueue-command.js';
 import { registerFlowsCommands } from './commands/flows-command.js';
 
+import { registerPaceCommand } from './commands/pace-command.js';
 import { registerPauseCommand } from './commands/pause-command.js';
 import { registerResumeCommand } from './commands/resume-command.js';
 
@@ -87,6 +88,7 @@ function buildProgram(): Command {
   registerDlqCommand(program);
   registerPauseCommand(program);
   registerResumeCommand(program);
+  registerPaceCommand(program);
   registerFlowsCommands(program);
   registerDrainCommand(program);
 

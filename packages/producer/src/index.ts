@@ -1,4 +1,5 @@
 export type { InputEdits } from '@flow-dispatcher/shared';
+export { type FlowPace, InvalidPaceError } from '@flow-dispatcher/shared';
 export type { ChunkItem, TriggerReceipt } from './chunk-writer.js';
 export { ContendedTransactionError } from './contended-transaction-error.js';
 export { type DeadLetterFilter, DeadLetterQueue, type ReplayOptions } from './dead-letter-queue.js';
@@ -10,6 +11,8 @@ export {
   type FlowStatus,
   type ForgetResult,
   type HoldView,
+  type PaceOptions,
+  type PaceResult,
   type PauseResult,
 } from './flow-control.js';
 export { FlowQueues } from './flow-queues.js';

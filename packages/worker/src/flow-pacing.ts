@@ -1,0 +1,141 @@
+import {
+  decodePace,
+  type FlowPace,
+  type Logger,
+  type Metrics,
+  PACE_BUCKET_TTL_MS,
+  type RedisConnection,
+  type RedisKeys,
+} from '@flow-dispatcher/shared';
+import { paceTokens } from './pace-scripts.js';
+
+/** How a batcher waits for a paced flow's tokens before it asks for a call permit. */
+export interface CallPace {
+  /**
+   * Resolves once the flow's pace lets a call leave, with the most inputs it may carry (tokens
+   * taken for them); Infinity when the flow is not paced; 0 when there is nothing left to send.
+   * `want` is read at each ask: the call keeps filling while it waits.
+   */
+  admit(want: () => number): Promise<number>;
+  /** The call admitted with `granted` carried `used` inputs: the rest go back to the bucket. */
+  settle(granted: number, used: number): void;
+}
+
+export interface FlowPacingOptions {
+  redis: RedisConnection;
+  keys: RedisKeys;
+  logger: Logger;
+  metrics: Metrics;
+  /** How often the paced flows are re-read (a new pace, or `off`, counts from then). */
+  refreshMs: number;
+}
+
+/** The longest a waiting call sleeps before it asks again (so a new pace counts within it). */
+const MAX_SLEEP_MS = 1_000;
+
+/**
+ * Per-flow pacing in a worker (see flow-pace.ts in the shared package and docs/design.md,
+ * "Pacing a flow"). It re-reads which flows are paced every `refreshMs` (one HGETALL) and
+ * publishes them as `flow_dispatcher_flow_pace_per_second`; a flow that is not paced costs
+ * nothing more. A call of a paced flow asks the flow's bucket in Redis for its tokens before it
+ * asks for a call permit, so a call waiting for its pace never holds a permit of the fleet; told
+ * to wait, it sleeps until the tokens will be there (at most a second) and asks again, for what
+ * its buffer holds by then.
+ */
+export class FlowPacing {
+  #paces = new Map<string, FlowPace>();
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(private readonly options: FlowPacingOptions) {}
+
+  async start(): Promise<void> {
+    await this.#refresh().catch((err) =>
+      this.options.logger.warn({ err }, 'could not read the paced flows'),
+    );
+    this.#timer = setInterval(
+      () =>
+        void this.#refresh().catch((err) =>
+          this.options.logger.warn({ err }, 'could not read the paced flows'),
+        ),
+      this.options.refreshMs,
+    );
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+  }
+
+  /** The pace of `flow` as this process last read it. */
+  paceOf(flow: string): FlowPace | undefined {
+    return this.#paces.get(flow);
+  }
+
+  async #refresh(): Promise<void> {
+    const { redis, keys, metrics, logger } = this.options;
+    const raw = await redis.hgetall(keys.paces);
+    const next = new Map<string, FlowPace>();
+    for (const [flow, value] of Object.entries(raw)) {
+      const pace = decodePace(value);
+      if (pace) next.set(flow, pace);
+    }
+    for (const flow of this.#paces.keys()) {
+      if (!next.has(flow)) {
+        metrics.flowPacePerSecond.remove({ flow });
+        logger.info({ flow }, 'flow no longer paced');
+      }
+    }
+    for (const [flow, pace] of next) {
+      metrics.flowPacePerSecond.set({ flow }, pace.perSecond);
+      const before = this.#paces.get(flow);
+      if (before?.perSecond !== pace.perSecond || before?.windowMs !== pace.windowMs) {
+        logger.info({ flow, perSecond: pace.perSecond, windowMs: pace.windowMs }, 'flow paced');
+      }
+    }
+    this.#paces = next;
+  }
+
+  /** The batcher's view of `flow`'s pace. */
+  forFlow(flow: string): CallPace {
+    return {
+      admit: (want) => this.#admit(flow, want),
+      settle: (granted, used) => {
+        if (!Number.isFinite(granted) || used >= granted) return;
+        void this.#ask(flow, 'return', granted - used).catch((err) =>
+          this.options.logger.warn({ flow, err }, 'could not return unused pace tokens'),
+        );
+      },
+    };
+  }
+
+  async #admit(flow: string, want: () => number): Promise<number> {
+    for (;;) {
+      if (!this.#paces.has(flow)) return Number.POSITIVE_INFINITY;
+      if (this.#stopped) return 0;
+      const n = want();
+      if (n <= 0) return 0;
+      let waitMs: number;
+      try {
+        const reply = await this.#ask(flow, 'take', n);
+        if (reply.granted < 0) return Number.POSITIVE_INFINITY;
+        if (reply.granted > 0) return reply.granted;
+        waitMs = reply.waitMs;
+      } catch (err) {
+        // Redis is away: the call waits (it may not leave unpaced) and asks again.
+        this.options.logger.warn({ flow, err }, 'could not ask for pace tokens');
+        waitMs = MAX_SLEEP_MS;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_SLEEP_MS, waitMs)));
+    }
+  }
+
+  #ask(flow: string, mode: 'take' | 'return', n: number) {
+    const { redis, keys } = this.options;
+    return paceTokens.run(
+      redis,
+      { paces: keys.paces, bucket: keys.paceBucket(flow) },
+      { flow, mode, n, ttlMs: PACE_BUCKET_TTL_MS },
+    );
+  }
+}
