@@ -14,6 +14,7 @@ const OPERATOR_COMMANDS = [
   'dlq purge',
   'pause',
   'resume',
+  'pace',
   'drain',
 ];
 
@@ -42,6 +43,19 @@ describe('operator commands: usage', () => {
     [['enqueue', 'Welcome_SMS'], /missing required argument 'file'/],
     [['pause', 'A', 'B'], /too many arguments/],
     [['pause', 'not a flow'], /"not a flow" is not a flow API name/],
+    [['pace', 'Welcome_SMS'], /missing required argument 'rate'/],
+    [['pace', 'not a flow', '5/s'], /"not a flow" is not a flow API name/],
+    [
+      ['pace', 'Welcome_SMS', '500'],
+      /"500" is not a rate: write a number of triggers per s, min or hour/,
+    ],
+    [['pace', 'Welcome_SMS', '0/min'], /a pace must be between 1 trigger an hour and 100,000/],
+    [['pace', 'Welcome_SMS', '9000000/s'], /a pace must be between/],
+    [
+      ['pace', 'Welcome_SMS', '5/s', '--window', '100ms'],
+      /a pacing window must be between 1 s and 1 h/,
+    ],
+    [['pace', 'Welcome_SMS', 'off', '--window', '5s'], /--window goes with a rate, not with off/],
     [['stats', '--window', '5s'], /--window must be from 10s to 1h/],
     [['drain', '--timeout', '10'], /--timeout expects a duration such as 30s/],
     [['dlq', 'list', '--limit', '0'], /--limit expects a whole number from 1/],
