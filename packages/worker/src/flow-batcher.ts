@@ -20,7 +20,7 @@ export interface BatcherLimits {
   maxInputs(): number;
   /** Longest wait for a call to fill, read at each decision. */
   lingerMs(): number;
-  /** The flow's pace (flow-pacing.ts): tokens for a call are taken before its permit is asked. */
+  /** The flow's pace (flow-pacing.ts): a call waits for its tokens, then for its permit. */
   pace?: CallPace;
 }
 
@@ -146,15 +146,16 @@ export class FlowBatcher {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#asking = true;
-    // A paced flow's call takes its tokens first (filling meanwhile), then asks for a permit.
-    const paced = this.limits.pace?.admit(() => Math.min(this.size, this.limits.maxInputs()));
-    const fail = (err: unknown) => {
-      this.#asking = false;
-      this.onSendError(err, []);
-    };
-    (paced ?? Promise.resolve(Number.POSITIVE_INFINITY)).then(
-      (grant) => this.slots.acquire().then((permit) => this.#onSlot(permit, grant), fail),
-      fail,
+    // A paced flow's call waits for its tokens (filling meanwhile) before its permit is granted.
+    const admitted =
+      this.limits.pace?.admit(() => Math.min(this.size, this.limits.maxInputs()), this.slots) ??
+      this.slots.acquire().then((permit) => ({ permit, grant: Number.POSITIVE_INFINITY }));
+    admitted.then(
+      ({ permit, grant }) => this.#onSlot(permit, grant),
+      (err) => {
+        this.#asking = false;
+        this.onSendError(err, []);
+      },
     );
   }
 

@@ -1,3 +1,4 @@
+import type { CallPermit, CallSlots } from '@flow-dispatcher/salesforce';
 import {
   decodePace,
   type FlowPace,
@@ -9,14 +10,21 @@ import {
 } from '@flow-dispatcher/shared';
 import { paceTokens } from './pace-scripts.js';
 
-/** How a batcher waits for a paced flow's tokens before it asks for a call permit. */
+/** A call that may leave: its permit, and the most inputs its pace lets it carry. */
+export interface AdmittedCall {
+  permit: CallPermit;
+  /** Tokens taken for it; Infinity when the flow is not paced; 0: nothing left to send. */
+  grant: number;
+}
+
+/** How a batcher waits for a paced flow's tokens around asking for a call permit. */
 export interface CallPace {
   /**
-   * Resolves once the flow's pace lets a call leave, with the most inputs it may carry (tokens
-   * taken for them); Infinity when the flow is not paced; 0 when there is nothing left to send.
-   * `want` is read at each ask: the call keeps filling while it waits.
+   * Resolves once a call of the flow may leave: with a permit of `slots` and the tokens taken for
+   * it. Waits for the tokens without a permit; `want` is read at each ask, so the call keeps
+   * filling while it waits.
    */
-  admit(want: () => number): Promise<number>;
+  admit(want: () => number, slots: CallSlots): Promise<AdmittedCall>;
   /** The call admitted with `granted` carried `used` inputs: the rest go back to the bucket. */
   settle(granted: number, used: number): void;
 }
@@ -37,10 +45,13 @@ const MAX_SLEEP_MS = 1_000;
  * Per-flow pacing in a worker (see flow-pace.ts in the shared package and docs/design.md,
  * "Pacing a flow"). It re-reads which flows are paced every `refreshMs` (one HGETALL) and
  * publishes them as `flow_dispatcher_flow_pace_per_second`; a flow that is not paced costs
- * nothing more. A call of a paced flow asks the flow's bucket in Redis for its tokens before it
- * asks for a call permit, so a call waiting for its pace never holds a permit of the fleet; told
- * to wait, it sleeps until the tokens will be there (at most a second) and asks again, for what
- * its buffer holds by then.
+ * nothing more. A call of a paced flow first looks at the flow's bucket in Redis (`peek`): told
+ * to wait, it sleeps until the tokens will be there (at most a second, so a new pace counts
+ * soon) and looks again, for what its buffer holds by then, holding no permit of the fleet. Once
+ * they are there it asks for a call permit, then takes the tokens (`take`): the tokens are taken
+ * the moment the call leaves, so a call that waited long for its permit does not arrive in a
+ * bunch with the next ones. Another worker may have taken them meanwhile: the permit goes back
+ * and the call waits again.
  */
 export class FlowPacing {
   #paces = new Map<string, FlowPace>();
@@ -99,7 +110,7 @@ export class FlowPacing {
   /** The batcher's view of `flow`'s pace. */
   forFlow(flow: string): CallPace {
     return {
-      admit: (want) => this.#admit(flow, want),
+      admit: (want, slots) => this.#admit(flow, want, slots),
       settle: (granted, used) => {
         if (!Number.isFinite(granted) || used >= granted) return;
         void this.#ask(flow, 'return', granted - used).catch((err) =>
@@ -109,18 +120,30 @@ export class FlowPacing {
     };
   }
 
-  async #admit(flow: string, want: () => number): Promise<number> {
+  async #admit(flow: string, want: () => number, slots: CallSlots): Promise<AdmittedCall> {
     for (;;) {
-      if (!this.#paces.has(flow)) return Number.POSITIVE_INFINITY;
-      if (this.#stopped) return 0;
-      const n = want();
-      if (n <= 0) return 0;
+      if (!this.#paces.has(flow)) return { permit: await slots.acquire(), grant: Infinity };
+      const n = this.#stopped ? 0 : want();
+      if (n <= 0) return { permit: await slots.acquire(), grant: 0 };
       let waitMs: number;
       try {
-        const reply = await this.#ask(flow, 'take', n);
-        if (reply.granted < 0) return Number.POSITIVE_INFINITY;
-        if (reply.granted > 0) return reply.granted;
-        waitMs = reply.waitMs;
+        const peek = await this.#ask(flow, 'peek', n);
+        if (peek.granted < 0) return { permit: await slots.acquire(), grant: Infinity };
+        waitMs = peek.waitMs;
+        if (waitMs === 0) {
+          const permit = await slots.acquire();
+          try {
+            const take = await this.#ask(flow, 'take', Math.max(1, want()));
+            if (take.granted !== 0) {
+              return { permit, grant: take.granted < 0 ? Infinity : take.granted };
+            }
+            waitMs = take.waitMs;
+          } catch (err) {
+            permit.release();
+            throw err;
+          }
+          permit.release();
+        }
       } catch (err) {
         // Redis is away: the call waits (it may not leave unpaced) and asks again.
         this.options.logger.warn({ flow, err }, 'could not ask for pace tokens');
@@ -130,7 +153,7 @@ export class FlowPacing {
     }
   }
 
-  #ask(flow: string, mode: 'take' | 'return', n: number) {
+  #ask(flow: string, mode: 'peek' | 'take' | 'return', n: number) {
     const { redis, keys } = this.options;
     return paceTokens.run(
       redis,

@@ -11,7 +11,9 @@ export interface PaceReply {
  * `takeTokens` and `returnTokens` this does line for line, and docs/design.md "Pacing a flow").
  *
  * mode `take`: asks for tokens for a call of up to `n` inputs; grants min(n, the call cap) when
- * that many are there, else nothing and how long until they will be. mode `return`: gives back
+ * that many are there, else nothing and how long until they will be. mode `peek`: the same wait,
+ * taking nothing (0: they are there now); it writes the bucket as it is now, so a flow's first
+ * peek starts its (empty) bucket. mode `return`: gives back
  * `n` tokens a call was granted and did not use. Reads the pace itself, so a new pace (or `off`:
  * the field is gone, answered -1) counts from the next ask. Redis's clock, not the workers'.
  */
@@ -40,7 +42,10 @@ if stored[1] and stored[2] then
 end
 local n = tonumber(ARG.n)
 local granted, wait = 0, 0
-if ARG.mode == 'return' then
+if ARG.mode == 'peek' then
+  n = math.min(math.floor(n), cap)
+  if n > 0 and tokens < n then wait = math.max(1, math.ceil((n - tokens) * 1000 / rate)) end
+elseif ARG.mode == 'return' then
   tokens = math.min(capacity, tokens + n)
 else
   n = math.min(math.floor(n), cap)

@@ -1,5 +1,8 @@
 import type { FlowPace } from '@flow-dispatcher/producer';
-import { formatDuration, formatRate } from './format-number.js';
+import { formatDuration } from './format-number.js';
+
+const upToOneDecimal = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
+const formatRate = (n: number) => upToOneDecimal.format(n);
 
 /** A pace as an operator wrote it, roughly: `100/s`, `500/min`, `20/hour`, with a window other than 1 s. */
 export function formatPace(pace: FlowPace | null): string {
