@@ -43,7 +43,8 @@ describe('operator commands: usage', () => {
     [['enqueue', 'Welcome_SMS'], /missing required argument 'file'/],
     [['pause', 'A', 'B'], /too many arguments/],
     [['pause', 'not a flow'], /"not a flow" is not a flow API name/],
-    [['pace', 'Welcome_SMS'], /missing required argument 'rate'/],
+    [['pace', 'Welcome_SMS'], /give a rate \(e.g. 500\/min\), or --off/],
+    [['pace', 'Welcome_SMS', '5/s', '--off'], /give a rate or --off, not both/],
     [['pace', 'not a flow', '5/s'], /"not a flow" is not a flow API name/],
     [
       ['pace', 'Welcome_SMS', '500'],
@@ -56,6 +57,7 @@ describe('operator commands: usage', () => {
       /a pacing window must be between 1 s and 1 h/,
     ],
     [['pace', 'Welcome_SMS', 'off', '--window', '5s'], /--window goes with a rate, not with off/],
+    [['pace', 'Welcome_SMS', '--off', '--window', '5s'], /--window goes with a rate, not with off/],
     [['stats', '--window', '5s'], /--window must be from 10s to 1h/],
     [['drain', '--timeout', '10'], /--timeout expects a duration such as 30s/],
     [['dlq', 'list', '--limit', '0'], /--limit expects a whole number from 1/],

@@ -187,7 +187,7 @@ describe('per-flow pacing: 2 worker processes, the simulator in its own process'
     }
 
     // off: full calls again within 3 s, and the backlog drains.
-    const off = await runCli(['pace', PACED, 'off'], cliEnv);
+    const off = await runCli(['pace', PACED, '--off'], cliEnv);
     expect(off.code).toBe(0);
     expect(off.stdout).toContain(`${PACED} is no longer paced`);
     const offAt = Date.now();
