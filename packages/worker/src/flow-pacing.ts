@@ -78,11 +78,6 @@ export class FlowPacing {
     clearInterval(this.#timer);
   }
 
-  /** The pace of `flow` as this process last read it. */
-  paceOf(flow: string): FlowPace | undefined {
-    return this.#paces.get(flow);
-  }
-
   async #refresh(): Promise<void> {
     const { redis, keys, metrics, logger } = this.options;
     const raw = await redis.hgetall(keys.paces);
