@@ -226,8 +226,9 @@ describe('operator commands against a running fleet', () => {
     expect(text).toMatch(/backlog\s+0 trigger\(s\) pending/);
     expect(text).toContain('(380 / 0 / 20 in the window)');
     expect(text).toMatch(/dead letters\s+20/);
-    expect(text).toMatch(/^Welcome_SMS\s+0\s+0\s+0\s+0\s+0\s+no\s+no$/m);
+    expect(text).toMatch(/^Welcome_SMS\s+0\s+0\s+0\s+0\s+0\s+no\s+no\s+-$/m);
     expect(text).toMatch(/held\s+none/);
+    expect(text).toMatch(/paced\s+none/);
   });
 
   it('lists, shows, replays (after the fault is fixed) and purges dead letters', async () => {

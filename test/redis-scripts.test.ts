@@ -20,15 +20,20 @@ import * as chunkScripts from '../packages/producer/dist/chunk-scripts.js';
 import { commitTransaction, openTransaction } from '../packages/producer/dist/redis-transaction.js';
 import * as fleetScripts from '../packages/salesforce/dist/fleet/fleet-scripts.js';
 import * as outcomeScripts from '../packages/worker/dist/outcome-scripts.js';
+import * as paceScripts from '../packages/worker/dist/pace-scripts.js';
 
 /**
  * The Redis scripts and their one helper (packages/shared/src/redis/redis-script.ts), on a
  * redis-server of this file's own (it flushes the script cache) and on a 3-master Cluster.
  */
 
-const everyScript = [fleetScripts, chunkScripts, outcomeScripts, { retainOutcomes }].flatMap(
-  (module) => Object.values(module).filter((value) => value instanceof RedisScript),
-);
+const everyScript = [
+  fleetScripts,
+  chunkScripts,
+  outcomeScripts,
+  paceScripts,
+  { retainOutcomes },
+].flatMap((module) => Object.values(module).filter((value) => value instanceof RedisScript));
 
 /** Answers its KEYS and ARGV as the prelude names them, and the first of each extra. */
 const echo = defineScript({
@@ -62,6 +67,7 @@ describe('Redis scripts on one server', () => {
       'acquirePermits',
       'adjustLimit',
       'countNewChunk',
+      'paceTokens',
       'pauseFleet',
       'persistOutcomes',
       'recordUsage',

@@ -9,6 +9,7 @@ import { registerEnqueueCommand } from './commands/enqueue-command.js';
 import { registerEventsCommand } from './commands/events-command.js';
 import { registerFlowsCommands } from './commands/flows-command.js';
 
+import { registerPaceCommand } from './commands/pace-command.js';
 import { registerPauseCommand } from './commands/pause-command.js';
 import { registerResumeCommand } from './commands/resume-command.js';
 
@@ -101,6 +102,7 @@ function buildProgram(): Command {
   registerDlqCommand(program);
   registerPauseCommand(program);
   registerResumeCommand(program);
+  registerPaceCommand(program);
   registerFlowsCommands(program);
   registerDrainCommand(program);
   registerEventsCommand(program);

@@ -1,4 +1,15 @@
-import { isValidFlowName, type RedisConnection, type RedisKeys } from '@flow-dispatcher/shared';
+import {
+  checkPerSecond,
+  checkWindowMs,
+  DEFAULT_PACE_WINDOW_MS,
+  decodePace,
+  encodePace,
+  type FlowPace,
+  InvalidPaceError,
+  isValidFlowName,
+  type RedisConnection,
+  type RedisKeys,
+} from '@flow-dispatcher/shared';
 import { FlowQueues } from './flow-queues.js';
 import { InvalidTriggerError } from './invalid-trigger-error.js';
 
@@ -34,6 +45,8 @@ export interface FlowStatus {
   paused: boolean;
   /** Held by the workers, and why (null when not). */
   held: HoldView | null;
+  /** Its pace (`flow-dispatcher pace`): inputs per second fleet-wide and the window; null: unpaced. */
+  pace: FlowPace | null;
   /** It is held, for whatever reason (`{prefix}:circuit:<flow>` exists). */
   circuitOpen: boolean;
   /** Triggers stored and not yet settled (succeeded or dead-lettered), over every partition. */
@@ -71,6 +84,22 @@ export interface PauseResult {
   /** The flows whose queues are now paused. */
   flows: string[];
   /** A single flow that had never had a trigger: it was added to the registry, paused. */
+  registered: boolean;
+}
+
+/** A pace to set: exactly one of the rates, and optionally the averaging window. */
+export interface PaceOptions {
+  perSecond?: number;
+  perMinute?: number;
+  perHour?: number;
+  /** The averaging window (1 s to 1 h). @defaultValue 1000 */
+  windowMs?: number;
+}
+
+export interface PaceResult {
+  flow: string;
+  pace: FlowPace;
+  /** The flow had never had a trigger: it was added to the registry. */
   registered: boolean;
 }
 
@@ -184,6 +213,52 @@ export class FlowControl {
   }
 
   /**
+   * Paces a flow fleet-wide: from within a second or so, every worker together sends at most
+   * `perSecond` of its inputs a second, averaged over `windowMs` (see docs/design.md, "Pacing a
+   * flow"). Setting a new pace replaces the old one (its bucket keeps what it holds, up to the
+   * new capacity); a flow paced for the first time starts with an empty bucket. Throws an
+   * InvalidPaceError (code INVALID_PACE) on a rate or window out of bounds.
+   */
+  async pace(flow: string, options: PaceOptions): Promise<PaceResult> {
+    checkFlow(flow);
+    const given = [
+      options.perSecond === undefined ? undefined : options.perSecond,
+      options.perMinute === undefined ? undefined : options.perMinute / 60,
+      options.perHour === undefined ? undefined : options.perHour / 3_600,
+    ].filter((rate): rate is number => rate !== undefined);
+    if (given.length !== 1) {
+      throw new InvalidPaceError('give exactly one of perSecond, perMinute or perHour');
+    }
+    const pace: FlowPace = {
+      perSecond: checkPerSecond(given[0] as number),
+      windowMs: checkWindowMs(options.windowMs ?? DEFAULT_PACE_WINDOW_MS),
+    };
+    const known = await this.isKnown(flow);
+    for (const keys of this.keys.allPartitions) await this.redis.sadd(keys.flows, flow);
+    await this.redis.hset(this.keys.paces, flow, encodePace(pace));
+    return { flow, pace, registered: !known };
+  }
+
+  /** Stops pacing a flow (and drops its bucket); false when it was not paced. */
+  async unpace(flow: string): Promise<boolean> {
+    checkFlow(flow);
+    const removed = await this.redis.hdel(this.keys.paces, flow);
+    await this.redis.del(this.keys.paceBucket(flow));
+    return removed > 0;
+  }
+
+  /** Every paced flow and its pace. */
+  async paces(): Promise<Map<string, FlowPace>> {
+    const raw = await this.redis.hgetall(this.keys.paces);
+    const paces = new Map<string, FlowPace>();
+    for (const [flow, value] of Object.entries(raw)) {
+      const pace = decodePace(value);
+      if (pace) paces.set(flow, pace);
+    }
+    return paces;
+  }
+
+  /**
    * Forgets a flow: its queue in every partition (every chunk job, whatever its state), its
    * triggers' records, its pending count, its hold and its place in the registry. Its dead letters
    * are the caller's to purge (the dead-letter queue's `purge({ flow })`). Refused with a
@@ -232,6 +307,8 @@ export class FlowControl {
       await this.redis.srem(keys.flows, flow);
     }
     await this.redis.del(this.keys.circuit(flow));
+    await this.redis.hdel(this.keys.paces, flow);
+    await this.redis.del(this.keys.paceBucket(flow));
     return { chunks, pending };
   }
 
@@ -239,9 +316,10 @@ export class FlowControl {
   async status(): Promise<FleetStatus> {
     const registry = await this.#registry();
     const flows = [...registry.keys()].sort();
-    const [pausedAllRaw, heldAllRaw, pendingByPartition] = await Promise.all([
+    const [pausedAllRaw, heldAllRaw, paces, pendingByPartition] = await Promise.all([
       this.redis.get(this.keys.pausedAll),
       this.redis.get(this.keys.fleetHold),
+      this.paces(),
       Promise.all(this.keys.allPartitions.map((keys) => this.redis.hgetall(keys.pending))),
     ]);
     const statuses = await Promise.all(
@@ -266,6 +344,7 @@ export class FlowControl {
           flow,
           paused: perPartition.length > 0 && perPartition.every((p) => p.paused),
           held: parseHoldView(holdRaw),
+          pace: paces.get(flow) ?? null,
           circuitOpen: holdRaw !== null,
           pending: pendingByPartition.reduce(
             (n, pending) => n + Math.max(0, Number(pending[flow] ?? 0)),

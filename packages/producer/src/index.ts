@@ -3,7 +3,9 @@ export {
   ConfigError,
   type DeadLetter,
   type FlowInput,
+  type FlowPace,
   type InputEdits,
+  InvalidPaceError,
   isConfigError,
   type OutcomeEvent,
   type OutcomeKind,
@@ -23,6 +25,8 @@ export {
   type FlowStatus,
   type ForgetResult,
   type HoldView,
+  type PaceOptions,
+  type PaceResult,
   type PauseResult,
 } from './flow-control.js';
 export { FlowQueues } from './flow-queues.js';

@@ -16,6 +16,14 @@ export {
 export { defaults } from './config/defaults.js';
 export { loadConfig, requireSalesforceAuth } from './config/env-config.js';
 export { FLOW_NAME_PATTERN, isValidFlowName } from './queue/flow-name.js';
+// `pace FLOW RATE [--window]` is checked before anything heavy loads.
+export {
+  checkPerSecond,
+  checkWindowMs,
+  InvalidPaceError,
+  parsePaceRate,
+  parsePaceWindow,
+} from './queue/flow-pace.js';
 // `dlq replay --drop-input/--rename-input` are checked before anything heavy loads.
 export { applyInputEdits, checkInputEdits, type InputEdits } from './queue/input-edits.js';
 // `stats --window` is checked against the bucket width before anything heavy loads.

@@ -35,6 +35,24 @@ export {
   triggerId,
 } from './queue/chunk-job.js';
 export type { DeadLetter } from './queue/dead-letter.js';
+export {
+  DEFAULT_PACE_WINDOW_MS,
+  decodePace,
+  encodePace,
+  type FlowPace,
+  MAX_PACE_PER_SECOND,
+  MAX_PACE_WINDOW_MS,
+  MIN_PACE_PER_SECOND,
+  MIN_PACE_WINDOW_MS,
+  PACE_BUCKET_TTL_MS,
+  type PaceBucket,
+  type PaceGrant,
+  paceCallCap,
+  paceCapacity,
+  refill,
+  returnTokens,
+  takeTokens,
+} from './queue/flow-pace.js';
 export { CLUSTER_SLOTS, crc16, hashTag, keySlot } from './queue/key-slot.js';
 export {
   decodeOutcomeEvent,

@@ -11,6 +11,7 @@ import { FlowBatcher } from './flow-batcher.js';
 import { type BreakerThresholds, FlowBreaker } from './flow-breaker.js';
 import { FlowConsumer } from './flow-consumer.js';
 import { FlowHolds, type ProbeResult } from './flow-holds.js';
+import { FlowPacing } from './flow-pacing.js';
 import { type OutcomeEventOptions, OutcomeStore } from './outcome-store.js';
 
 export interface DispatcherOptions {
@@ -108,6 +109,7 @@ export class Dispatcher {
   readonly #executor: CallExecutor;
   readonly #batchSizes: BatchSizes;
   readonly #holds: FlowHolds;
+  readonly #pacing: FlowPacing;
   readonly #partitions: readonly RedisKeys[];
   #pollTimer: NodeJS.Timeout | undefined;
   #state: 'created' | 'running' | 'stopping' | 'stopped' = 'created';
@@ -136,6 +138,13 @@ export class Dispatcher {
         if (flow !== '*') this.#batchers.get(flow)?.handBackBuffered();
         else for (const batcher of this.#batchers.values()) batcher.handBackBuffered();
       },
+    });
+    this.#pacing = new FlowPacing({
+      redis,
+      keys,
+      logger,
+      metrics,
+      refreshMs: options.holdRefreshMs,
     });
     this.#executor = new CallExecutor({
       invoker: options.invoker,
@@ -181,6 +190,7 @@ export class Dispatcher {
     if (this.#state !== 'created') throw new Error(`dispatcher is ${this.#state}`);
     this.#state = 'running';
     await this.#holds.start();
+    await this.#pacing.start();
     await this.#discoverFlows();
     this.#schedulePoll();
     this.options.logger.info(
@@ -308,6 +318,7 @@ export class Dispatcher {
           maxInputs: () => Math.min(maxInputsPerCall, this.#batchSizes.get(flow)),
           lingerMs: () => lingerMs * lingerFactor(),
           blocked: () => this.#holds.isHeld(flow),
+          pace: this.#pacing.forFlow(flow),
         },
         this.#slots,
         this.#executor.send,
@@ -327,6 +338,7 @@ export class Dispatcher {
     this.#state = 'stopping';
     clearTimeout(this.#pollTimer);
     this.#holds.stop();
+    this.#pacing.stop();
     for (const consumer of this.#consumers.values()) consumer.stopFetching();
     this.#budget.wakeAll();
     for (const batcher of this.#batchers.values()) batcher.close();

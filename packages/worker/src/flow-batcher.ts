@@ -1,5 +1,6 @@
 import type { CallPermit, CallSlots } from '@flow-dispatcher/salesforce';
 import type { ChunkRun, PendingTrigger } from './chunk-run.js';
+import type { CallPace } from './flow-pacing.js';
 
 /**
  * Sends one call's worth of triggers and resolves once each is settled or handed back. It
@@ -19,6 +20,8 @@ export interface BatcherLimits {
   maxInputs(): number;
   /** Longest wait for a call to fill, read at each decision. */
   lingerMs(): number;
+  /** The flow's pace (flow-pacing.ts): a call waits for its tokens, then for its permit. */
+  pace?: CallPace;
 }
 
 /**
@@ -143,8 +146,12 @@ export class FlowBatcher {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#asking = true;
-    this.slots.acquire().then(
-      (permit) => this.#onSlot(permit),
+    // A paced flow's call waits for its tokens (filling meanwhile) before its permit is granted.
+    const admitted =
+      this.limits.pace?.admit(() => Math.min(this.size, this.limits.maxInputs()), this.slots) ??
+      this.slots.acquire().then((permit) => ({ permit, grant: Number.POSITIVE_INFINITY }));
+    admitted.then(
+      ({ permit, grant }) => this.#onSlot(permit, grant),
       (err) => {
         this.#asking = false;
         this.onSendError(err, []);
@@ -152,10 +159,11 @@ export class FlowBatcher {
     );
   }
 
-  #onSlot(permit: CallPermit): void {
+  #onSlot(permit: CallPermit, grant: number): void {
     this.#asking = false;
     if (this.limits.blocked()) this.handBackBuffered();
-    const batch = this.#closed ? [] : this.#nextBatch();
+    const batch = this.#closed || grant <= 0 ? [] : this.#nextBatch(grant);
+    this.limits.pace?.settle(grant, batch.length);
     if (batch.length === 0) {
       permit.release();
       this.#pump();
@@ -168,17 +176,17 @@ export class FlowBatcher {
   }
 
   /** The next call's triggers: a split first, else the buffer's oldest; none whose lock lapsed. */
-  #nextBatch(): PendingTrigger[] {
+  #nextBatch(grant: number): PendingTrigger[] {
     const now = Date.now();
     for (;;) {
-      const split = this.#nextSplit();
+      const split = this.#nextSplit(grant);
       if (split === undefined) break;
       const sendable = split.filter((trigger) => trigger.run.canSend(now));
       if (sendable.length === split.length) return split;
       for (const trigger of split) if (!trigger.run.canSend(now)) trigger.run.handBack();
       if (sendable.length > 0) return sendable;
     }
-    return this.#take(this.limits.maxInputs(), now);
+    return this.#take(Math.min(this.limits.maxInputs(), grant), now);
   }
 
   /**
@@ -187,10 +195,10 @@ export class FlowBatcher {
    * call that is already known too large would only be refused once more (and cost an API call).
    * The rest stays first in line. Cutting a bisected half smaller still finds its bad input.
    */
-  #nextSplit(): PendingTrigger[] | undefined {
+  #nextSplit(grant: number): PendingTrigger[] | undefined {
     const next = this.#splits[0];
     if (!next) return undefined;
-    const max = Math.max(1, this.limits.maxInputs());
+    const max = Math.max(1, Math.min(this.limits.maxInputs(), grant));
     if (next.length <= max) return this.#splits.shift();
     return next.splice(0, max);
   }

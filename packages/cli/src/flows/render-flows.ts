@@ -1,5 +1,6 @@
 import type { FleetStatus } from '@flow-dispatcher/producer';
 import { formatCount, formatDuration } from '../output/format-number.js';
+import { formatPace } from '../output/format-pace.js';
 import { renderTable } from '../output/text-table.js';
 
 /** `flow-dispatcher flows` as text (pure): each flow, its state, and why a held one is held. */
@@ -27,6 +28,7 @@ export function renderFlows(
         { header: 'state' },
         { header: 'pending', align: 'right' },
         { header: 'dead', align: 'right' },
+        { header: 'pace' },
         { header: 'why' },
       ],
       status.flows.map((f) => [
@@ -34,6 +36,7 @@ export function renderFlows(
         f.held ? `held (${f.held.reason})` : f.paused ? 'paused' : 'dispatching',
         formatCount(f.pending),
         formatCount(deadLetters.get(f.flow) ?? 0),
+        formatPace(f.pace),
         f.held
           ? `${f.held.code}: ${f.held.message} (for ${formatDuration(now - f.held.since)}; ${
               f.held.nextProbeAt === null

@@ -1,4 +1,5 @@
 import { formatCount, formatDuration, formatRate } from '../output/format-number.js';
+import { formatPace } from '../output/format-pace.js';
 import { renderTable } from '../output/text-table.js';
 import type { LimitsView, StatsSnapshot } from './stats-snapshot.js';
 
@@ -21,6 +22,7 @@ export function renderStats(s: StatsSnapshot): string {
     `salesforce    ${renderLimits(s.limits, s.at)}`,
     `paused        ${s.pausedAll ? 'the whole fleet' : s.pausedFlows.length ? s.pausedFlows.join(', ') : 'none'}`,
     `held          ${renderHeld(s)}`,
+    `paced         ${renderPaced(s)}`,
     `dead letters  ${formatCount(s.deadLetters)}`,
   ];
   if (s.flows.length > 0) {
@@ -36,6 +38,7 @@ export function renderStats(s: StatsSnapshot): string {
           { header: 'failed', align: 'right' },
           { header: 'paused' },
           { header: 'held' },
+          { header: 'pace' },
         ],
         s.flows.map((f) => [
           f.flow,
@@ -46,6 +49,7 @@ export function renderStats(s: StatsSnapshot): string {
           formatCount(f.jobs.failed),
           f.paused ? 'yes' : 'no',
           f.held ? `${f.held.reason} ${f.held.code}` : 'no',
+          formatPace(f.pace),
         ]),
       ),
       '(waiting/active/delayed/failed count chunk jobs; pending counts triggers)',
@@ -60,6 +64,13 @@ function renderHeld(s: StatsSnapshot): string {
     return `every flow: ${s.heldAll.reason} ${s.heldAll.code} (flow-dispatcher resume)`;
   if (s.heldFlows.length === 0) return 'none';
   return s.heldFlows.map((h) => `${h.flow} (${h.reason} ${h.code})`).join(', ');
+}
+
+/** Paced flows with their pace (`flow-dispatcher pace`). */
+function renderPaced(s: StatsSnapshot): string {
+  const paced = s.flows.filter((f) => f.pace !== null);
+  if (paced.length === 0) return 'none';
+  return paced.map((f) => `${f.flow} ${formatPace(f.pace)}`).join(', ');
 }
 
 function renderLimits(l: LimitsView, at: string): string {

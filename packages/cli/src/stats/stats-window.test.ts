@@ -83,6 +83,7 @@ describe('renderStats', () => {
         flow: 'Welcome_SMS',
         paused: true,
         held: null,
+        pace: { perSecond: 100, windowMs: 1_000 },
         circuitOpen: false,
         pending: 1_200,
         jobs: { waiting: 2, active: 1, delayed: 0, prioritized: 0, failed: 0 },
@@ -102,6 +103,13 @@ describe('renderStats', () => {
     expect(text).toMatch(/paused\s+Welcome_SMS/);
     expect(text).toMatch(/held\s+Order_Confirmation_Email \(refused INSUFFICIENT_ACCESS\)/);
     expect(text).toMatch(/dead letters\s+6/);
+    expect(text).toMatch(/paced\s+Welcome_SMS 100\/s/);
+    expect(text).toMatch(/Welcome_SMS .* yes +no +100\/s/);
+    const unpaced = renderStats({
+      ...snapshot,
+      flows: snapshot.flows.map((f) => ({ ...f, pace: null })),
+    });
+    expect(unpaced).toMatch(/paced\s+none/);
     const empty = renderStats({ ...snapshot, limits: limitsView({}) });
     expect(empty).toContain(
       'API usage - / -, fleet budget - call(s), concurrency - in flight of -',

@@ -226,6 +226,12 @@ export function createMetrics(options: CreateMetricsOptions = {}) {
       labelNames: ['flow', 'reason', 'code'] as const,
       registers,
     }),
+    flowPacePerSecond: new Gauge({
+      name: 'flow_dispatcher_flow_pace_per_second',
+      help: 'Paced flows: the most inputs per second the fleet sends of the flow (`flow-dispatcher pace`). Absent for a flow that is not paced.',
+      labelNames: ['flow'] as const,
+      registers,
+    }),
     tokenRequests: new Counter({
       name: 'flow_dispatcher_token_requests_total',
       help: 'Requests this process made to the Salesforce token endpoint (the fleet shares one token).',

@@ -46,6 +46,8 @@ describe('RedisKeys', () => {
         partition.token,
         partition.tokenLock,
         partition.pausedAll,
+        partition.paces,
+        partition.paceBucket('F'),
         partition.circuit('F'),
         partition.stats(10),
       ];

@@ -98,6 +98,12 @@ export class RedisKeys {
    */
   readonly pausedAll: string;
   /**
+   * HASH flow → its pace (JSON `{"perSecond","windowMs"}`, see flow-pace.ts), for every paced
+   * flow: `flow-dispatcher pace` writes it, workers read it every second and their token-bucket
+   * script reads it at every call. Fleet-wide.
+   */
+  readonly paces: string;
+  /**
    * STRING: the QUEUE_PARTITIONS the fleet last ran with. A worker started with another count
    * refuses to start while triggers wait in partitions the new count does not have.
    */
@@ -151,6 +157,7 @@ export class RedisKeys {
     this.token = `${fleet}:token`;
     this.tokenLock = `${fleet}:token:lock`;
     this.pausedAll = `${fleet}:paused`;
+    this.paces = `${fleet}:paces`;
     this.partitionLayout = `${fleet}:partitions`;
   }
 
@@ -188,6 +195,14 @@ export class RedisKeys {
    */
   circuit(flow: string): string {
     return `${this.fleetRoot}:circuit:${flow}`;
+  }
+
+  /**
+   * HASH {tokens, at} of a paced flow's token bucket (fleet-wide, beside `paces`): the inputs it
+   * may still send now, as of `at` (Redis's clock, epoch ms). Expires after a minute unused.
+   */
+  paceBucket(flow: string): string {
+    return `${this.fleetRoot}:pace:${flow}`;
   }
 
   /**
