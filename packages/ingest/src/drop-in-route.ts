@@ -50,6 +50,7 @@ export function registerDropInRoute(
           items.push({
             input: input as ChunkItem['input'],
             key: key === undefined ? null : dropInKey(key, index),
+            requestId: request.id,
           });
           positions.push(index);
         }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '@flow-dispatcher/shared';
 import Fastify, {
   type FastifyInstance,
@@ -58,6 +59,9 @@ export function buildIngestApp({
     // Requests arriving while closing get our 503, not fastify's body.
     return503OnClosing: false,
     frameworkErrors: (err, request, reply) => sendError(request, reply, toIngestError(err)),
+    // The request id: the caller's `x-request-id` when it is a plausible id, else a new one.
+    requestIdHeader: false,
+    genReqId: (raw) => requestIdOf(raw.headers['x-request-id']),
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
@@ -116,6 +120,7 @@ export function buildIngestApp({
   // large body): the rest of it would otherwise sit in the socket ahead of the connection's next
   // request, which would wait until the keep-alive timeout cut the connection.
   app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
     if (ctx.closing() || !request.raw.complete) reply.header('connection', 'close');
     return payload;
   });
@@ -123,6 +128,19 @@ export function buildIngestApp({
     const route = routeLabel(request);
     ingestMetrics.requests.inc({ route, status: String(reply.statusCode) });
     ingestMetrics.requestDuration.observe({ route }, reply.elapsedTime / 1_000);
+    // One line per request: what was asked and answered, never a body, header or token. Probes
+    // and scrapes are logged at debug only, so they do not drown the API's requests.
+    const quiet = route === 'health' || route === 'metrics';
+    logger[quiet ? 'debug' : 'info'](
+      {
+        requestId: request.id,
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
   });
 
   const authenticate: onRequestHookHandler = async (request) => {
@@ -134,6 +152,14 @@ export function buildIngestApp({
   registerDropInRoute(app, ctx, authenticate);
   registerHealthRoutes(app, ctx);
   return app;
+}
+
+/** An incoming request id is kept when it is 1 to 128 of these characters (no spaces, no quotes). */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The id of a request: the caller's `x-request-id` when it is a valid one, else a new UUID. */
+export function requestIdOf(header: string | string[] | undefined): string {
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
 }
 
 /** Oversized bodies are read and discarded up to this size, so the client can read the 413. */

@@ -18,6 +18,7 @@ export function registerTriggerRoutes(
     async (request, reply) => {
       const flow = flowParam(request.params.flow);
       const items = parseTriggerRequest(request.body, ctx.limits);
+      for (const item of items) item.requestId = request.id;
       const describe = await ctx.describes.lookupHeld(flow);
       if (describe.kind === 'missing') throw flowNotFound(flow);
       if (describe.kind === 'ready') {

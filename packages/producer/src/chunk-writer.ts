@@ -23,6 +23,10 @@ import type { WatchLane } from './watch-lane.js';
 export interface ChunkItem {
   input: FlowInput;
   key?: string | null | undefined;
+  /** The request that brought it (ingest's request id), logged with the call that carries it. */
+  requestId?: string | undefined;
+  /** W3C `traceparent` of the span that enqueued it (set only while tracing). */
+  traceparent?: string | undefined;
 }
 
 /** What a producer is told of each trigger, in request order. */
@@ -92,7 +96,7 @@ export class ChunkWriter {
   ): Promise<TriggerReceipt[]> {
     const keys = this.keys.forPartition(partition);
     const chunkId = newChunkId(Date.now(), partition);
-    const data: ChunkJobData = { v: 1, inputs: items.map((item) => item.input) };
+    const data: ChunkJobData = { v: 1, inputs: items.map((item) => item.input), ...origins(items) };
     const { queue, multi } = await this.#plainQueues.transaction(flow, partition);
     multi.sadd(keys.flows, flow);
     queueNewChunkCount(multi, keys, flow, chunkId, items.length);
@@ -130,6 +134,7 @@ export class ChunkWriter {
       const receipts: TriggerReceipt[] = [];
       const inputs: FlowInput[] = [];
       const itemKeys: (string | null)[] = [];
+      const written: ChunkItem[] = [];
       for (const item of items) {
         const key = item.key ?? null;
         const seen = key === null ? undefined : known.get(key);
@@ -141,6 +146,7 @@ export class ChunkWriter {
         if (key !== null) known.set(key, id);
         inputs.push(item.input);
         itemKeys.push(key);
+        written.push(item);
         receipts.push({ id, key, duplicate: false });
       }
       if (inputs.length === 0) {
@@ -150,7 +156,7 @@ export class ChunkWriter {
         return receipts;
       }
 
-      const data: ChunkJobData = { v: 1, inputs, keys: itemKeys };
+      const data: ChunkJobData = { v: 1, inputs, keys: itemKeys, ...origins(written) };
       const { queue, multi } = await this.#txnQueues.transaction(flow, partition);
       multi.sadd(keys.flows, flow);
       queueNewChunkCount(multi, keys, flow, chunkId, inputs.length);
@@ -256,6 +262,21 @@ export class ChunkWriter {
     await this.#lane.idle();
     await Promise.all([this.#plainQueues.close(), this.#txnQueues.close()]);
   }
+}
+
+/**
+ * Where a chunk's triggers came from: request ids and trace contexts, each array present only
+ * when some trigger has one (a chunk without them costs nothing more).
+ */
+function origins(items: readonly ChunkItem[]): Pick<ChunkJobData, 'req' | 'tp'> {
+  const origin: Pick<ChunkJobData, 'req' | 'tp'> = {};
+  if (items.some((item) => item.requestId !== undefined)) {
+    origin.req = items.map((item) => item.requestId ?? null);
+  }
+  if (items.some((item) => item.traceparent !== undefined)) {
+    origin.tp = items.map((item) => item.traceparent ?? null);
+  }
+  return origin;
 }
 
 function queueNewChunkCount(

@@ -89,6 +89,8 @@ export class ChunkProcessor {
       const record = records.get(index);
       if (record && record.s !== 'retry') return;
       if (record?.s === 'retry' && record.n > now) return;
+      const requestId = data.req?.[index] ?? undefined;
+      const traceparent = data.tp?.[index] ?? undefined;
       due.push({
         run,
         index,
@@ -96,6 +98,8 @@ export class ChunkProcessor {
         attempts: record?.a ?? 0,
         enqueuedAt: job.timestamp,
         arrivedAt: now,
+        ...(requestId ? { requestId } : {}),
+        ...(traceparent ? { traceparent } : {}),
       });
     });
 

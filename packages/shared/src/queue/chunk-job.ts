@@ -17,6 +17,16 @@ export interface ChunkJobData {
   keys?: (string | null)[];
   /** Trigger id per input when it differs from `<flow>.<chunk>.<index>` (replayed triggers). */
   ids?: (string | null)[];
+  /**
+   * The id of the request that brought each input (ingest's `x-request-id`), for the worker's call
+   * log; absent when no input has one.
+   */
+  req?: (string | null)[];
+  /**
+   * The W3C `traceparent` of each input's trace (the ingest request or `trigger()` call that made
+   * it), so its Salesforce call joins that trace; absent when tracing is off.
+   */
+  tp?: (string | null)[];
 }
 
 /**
