@@ -12,6 +12,7 @@ import {
 import { flowNotFound, flowParam } from './flow-param.js';
 import type { IngestContext } from './ingest-context.js';
 import { IngestError } from './ingest-error.js';
+import { requestTraceparent } from './request-span.js';
 
 /**
  * `POST /services/data/v{version}/actions/custom/flow/{flow}`: Salesforce's own invocable-action
@@ -41,6 +42,7 @@ export function registerDropInRoute(
 
       const outcomes: (TriggerReceipt | DropInInputError)[] = new Array(inputs.length);
       const items: ChunkItem[] = [];
+      const traceparent = requestTraceparent(request);
       const positions: number[] = [];
       inputs.forEach((input, index) => {
         const problem = checkDropInInput(input, ctx.limits.inputLimits, describe);
@@ -51,6 +53,7 @@ export function registerDropInRoute(
             input: input as ChunkItem['input'],
             key: key === undefined ? null : dropInKey(key, index),
             requestId: request.id,
+            ...(traceparent ? { traceparent } : {}),
           });
           positions.push(index);
         }

@@ -14,6 +14,7 @@ import { registerHealthRoutes } from './health-routes.js';
 import type { IngestContext } from './ingest-context.js';
 import { IngestError } from './ingest-error.js';
 import { parseJsonBody } from './json-body.js';
+import { endRequestSpan, startRequestSpan } from './request-span.js';
 import { registerTriggerRoutes } from './trigger-routes.js';
 
 /** Route patterns → the `route` label of the request metrics (bounded). */
@@ -96,9 +97,16 @@ export function buildIngestApp({
   );
   app.addHook('onRequest', async (request, reply) => {
     ingestMetrics.inFlight.inc();
+    const route = routeLabel(request);
+    if (route !== 'health' && route !== 'metrics') {
+      startRequestSpan(request, request.routeOptions.url ?? 'unmatched');
+    }
     // 'close' comes once per response, answered or abandoned by the client.
-    reply.raw.once('close', () => ingestMetrics.inFlight.dec());
-    if (ctx.closing() && routeLabel(request) !== 'health') {
+    reply.raw.once('close', () => {
+      ingestMetrics.inFlight.dec();
+      endRequestSpan(request, reply.statusCode);
+    });
+    if (ctx.closing() && route !== 'health') {
       reply.header('connection', 'close');
       throw new IngestError(503, 'SHUTTING_DOWN', 'ingest is shutting down; retry', {
         retryAfterSeconds,

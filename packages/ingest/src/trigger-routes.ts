@@ -4,6 +4,7 @@ import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import { flowNotFound, flowParam } from './flow-param.js';
 import type { IngestContext } from './ingest-context.js';
 import { IngestError } from './ingest-error.js';
+import { requestTraceparent } from './request-span.js';
 import { parseTriggerRequest } from './trigger-request.js';
 
 /** The native API: enqueue triggers, read a trigger's status, read a flow's describe. */
@@ -18,7 +19,11 @@ export function registerTriggerRoutes(
     async (request, reply) => {
       const flow = flowParam(request.params.flow);
       const items = parseTriggerRequest(request.body, ctx.limits);
-      for (const item of items) item.requestId = request.id;
+      const traceparent = requestTraceparent(request);
+      for (const item of items) {
+        item.requestId = request.id;
+        if (traceparent) item.traceparent = traceparent;
+      }
       const describe = await ctx.describes.lookupHeld(flow);
       if (describe.kind === 'missing') throw flowNotFound(flow);
       if (describe.kind === 'ready') {

@@ -8,7 +8,11 @@ import {
   type RedisConnection,
   type RedisKeys,
   retainOutcomes,
+  type Span,
+  SpanStatusCode,
+  startLinkedSpan,
   type TriggerRecord,
+  toTraceparent,
   triggerId,
 } from '@flow-dispatcher/shared';
 import { Job, type JobsOptions } from 'bullmq';
@@ -84,9 +88,32 @@ export class ChunkWriter {
    */
   async write(flow: string, items: readonly ChunkItem[], partition = 0): Promise<TriggerReceipt[]> {
     if (items.length === 0) return [];
-    const keyed = items.some((item) => item.key != null);
-    if (!keyed) return this.#writePlain(flow, items, partition);
-    return this.#lane.run((client) => this.#writeKeyed(client, flow, items, partition));
+    const span = startLinkedSpan(
+      'flow-dispatcher chunk write',
+      items.map((item) => item.traceparent),
+      {
+        'flow_dispatcher.flow': flow,
+        'flow_dispatcher.triggers': items.length,
+        'flow_dispatcher.partition': partition,
+      },
+    );
+    const traced = span ? throughSpan(items, span) : items;
+    try {
+      const keyed = traced.some((item) => item.key != null);
+      const receipts = keyed
+        ? await this.#lane.run((client) => this.#writeKeyed(client, flow, traced, partition))
+        : await this.#writePlain(flow, traced, partition);
+      const written = receipts.find((receipt) => !receipt.duplicate);
+      if (span && written) {
+        span.setAttribute('flow_dispatcher.chunk_id', parseTriggerId(written.id)?.chunkId ?? '');
+      }
+      return receipts;
+    } catch (err) {
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).name ?? 'error' });
+      throw err;
+    } finally {
+      span?.end();
+    }
   }
 
   async #writePlain(
@@ -262,6 +289,18 @@ export class ChunkWriter {
     await this.#lane.idle();
     await Promise.all([this.#plainQueues.close(), this.#txnQueues.close()]);
   }
+}
+
+/**
+ * The items as stored while tracing: when they all came from one trace, the chunk write span is
+ * a child of it and each trigger's stored context becomes the write's, so the Salesforce call
+ * continues the chain request → chunk write → call; items of several traces keep their own.
+ */
+function throughSpan(items: readonly ChunkItem[], span: Span): readonly ChunkItem[] {
+  const first = items[0]?.traceparent;
+  if (items.some((item) => item.traceparent !== first)) return items;
+  const traceparent = toTraceparent(span.spanContext());
+  return items.map((item) => ({ ...item, traceparent }));
 }
 
 /**

@@ -16,6 +16,20 @@ export {
 } from './observability/logger.js';
 export { createMetrics, type Metrics } from './observability/metrics.js';
 export {
+  activeTracer,
+  contextFromTraceparent,
+  otelContext,
+  parseTraceparent,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  startLinkedSpan,
+  startTracing,
+  type TracingHandle,
+  toTraceparent,
+  tracingRequested,
+} from './observability/tracing.js';
+export {
   type ChunkJobData,
   chunkIdTime,
   chunkPartition,

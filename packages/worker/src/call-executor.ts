@@ -1,6 +1,15 @@
 import type { CallPermit, CallVerdict, InvokeOutcome } from '@flow-dispatcher/salesforce';
 import { type LimitSignal, limitSignal } from '@flow-dispatcher/salesforce';
-import { type Logger, type Metrics, type TriggerRecord, triggerId } from '@flow-dispatcher/shared';
+import {
+  type Logger,
+  type Metrics,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  startLinkedSpan,
+  type TriggerRecord,
+  triggerId,
+} from '@flow-dispatcher/shared';
 import type { RetryPolicy } from './backoff.js';
 import type { BatchSizes } from './batch-sizes.js';
 import type { PendingTrigger } from './chunk-run.js';
@@ -126,6 +135,18 @@ export function callAttempt(batch: readonly PendingTrigger[]): number {
   return 1 + batch.reduce((most, trigger) => Math.max(most, trigger.attempts), 0);
 }
 
+/** What the answer was, on the call's span: HTTP status, requests made, the verdict. */
+function traceOutcome(span: Span, outcome: InvokeOutcome): void {
+  span.setAttributes({
+    'flow_dispatcher.verdict': outcome.verdict.kind,
+    'flow_dispatcher.http_requests': outcome.attempts,
+    ...(outcome.status !== undefined ? { 'http.response.status_code': outcome.status } : {}),
+  });
+  if (outcome.status === undefined || outcome.status >= 400) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: statusLabel(outcome) });
+  }
+}
+
 /**
  * One call, top to bottom: send the inputs, reconcile each answer, persist the records, settle the
  * triggers. It never throws and never leaves a trigger unsettled: anything unexpected hands the
@@ -139,7 +160,32 @@ export class CallExecutor {
     batch: PendingTrigger[],
     permit: CallPermit,
   ): Promise<void> => {
+    // The call's span (only while tracing): in its triggers' trace, or linked to each of them.
+    const span = startLinkedSpan(
+      'salesforce flow call',
+      batch.map((trigger) => trigger.traceparent),
+      {
+        'flow_dispatcher.flow': flow,
+        'flow_dispatcher.inputs': batch.length,
+        'flow_dispatcher.attempt': callAttempt(batch),
+      },
+      SpanKind.CLIENT,
+    );
+    try {
+      await this.#send(flow, batch, permit, span);
+    } finally {
+      span?.end();
+    }
+  };
+
+  async #send(
+    flow: string,
+    batch: PendingTrigger[],
+    permit: CallPermit,
+    span: Span | undefined,
+  ): Promise<void> {
     const outcome = await this.#invoke(flow, batch, permit);
+    if (span) traceOutcome(span, outcome);
     const now = Date.now();
     const signal = this.#learn(flow, outcome, permit);
 
@@ -187,7 +233,15 @@ export class CallExecutor {
     if (outcome.attempts > 0) this.#countCall(flow, batch.length, outcome, errorCode);
     const settled = await this.#settle(flow, batch, plan.records);
     if (settled) this.#report(flow, batch, plan.records, outcome, settled, errorCode, now);
-  };
+    if (span && settled) {
+      span.setAttributes({
+        'flow_dispatcher.succeeded': settled.succeeded,
+        'flow_dispatcher.retried': settled.retried,
+        'flow_dispatcher.dead': settled.dead,
+        ...(errorCode ? { 'flow_dispatcher.error_code': codeLabel(errorCode) } : {}),
+      });
+    }
+  }
 
   /** The HTTP call, under the gate every request passes; never throws. */
   async #invoke(flow: string, batch: PendingTrigger[], permit: CallPermit): Promise<InvokeOutcome> {
