@@ -225,6 +225,50 @@ describe('following one trigger: request id through ingest and worker logs', () 
     expect(ingest.output).not.toContain('has spaces');
   });
 
+  it('GET /v1/triggers/{id} tells when it was enqueued, last attempted and settled', async () => {
+    const { client } = await ingestOnly();
+    const before = Date.now();
+    const answer = await client.trigger(FLOW, { input: { IndividualId: PERSON } });
+    const after = Date.now();
+    const id: string = answer.json.accepted[0].id;
+    const queued = (await client.get(`/v1/triggers/${id}`)).json;
+    expect(queued).toMatchObject({ state: 'queued', lastAttemptAt: null, settledAt: null });
+    const enqueuedAt = Date.parse(queued.enqueuedAt);
+    expect(enqueuedAt).toBeGreaterThanOrEqual(before);
+    expect(enqueuedAt).toBeLessThanOrEqual(after);
+
+    // Its first call fails transiently: attempted, not settled.
+    sim.configure({ transientInputRate: 1 });
+    await worker({ DISPATCH_RETRY_BASE_MS: '2000', DISPATCH_RETRY_MAX_MS: '2000' });
+    const retrying = await waitFor(
+      async () => {
+        const status = (await client.get(`/v1/triggers/${id}`)).json;
+        return status?.state === 'retrying' ? status : undefined;
+      },
+      { message: 'the trigger to be retrying' },
+    );
+    const firstCall = sim.calls()[0];
+    expect(firstCall).toBeDefined();
+    expect(retrying).toMatchObject({ attempts: 1, settledAt: null, enqueuedAt: queued.enqueuedAt });
+    const firstAttempt = Date.parse(retrying.lastAttemptAt);
+    expect(firstAttempt).toBeGreaterThanOrEqual(enqueuedAt);
+    expect(firstAttempt).toBeLessThanOrEqual(Date.now());
+
+    // The retry succeeds: settled at its answer, which is its last attempt.
+    sim.configure({ transientInputRate: 0 });
+    const succeeded = await waitFor(
+      async () => {
+        const status = (await client.get(`/v1/triggers/${id}`)).json;
+        return status?.state === 'succeeded' ? status : undefined;
+      },
+      { message: 'the trigger to succeed' },
+    );
+    expect(sim.calls()).toHaveLength(2);
+    expect(succeeded).toMatchObject({ attempts: 2, enqueuedAt: queued.enqueuedAt });
+    expect(succeeded.settledAt).toBe(succeeded.lastAttemptAt);
+    expect(Date.parse(succeeded.settledAt)).toBeGreaterThan(firstAttempt);
+  });
+
   describe('OpenTelemetry, with OTEL_EXPORTER_OTLP_ENDPOINT', () => {
     async function tracedFleet(extra: Record<string, string> = {}) {
       const receiver = await startOtlpReceiver();
