@@ -213,11 +213,16 @@ describe('following one trigger: request id through ingest and worker logs', () 
       { 'x-request-id': 'has spaces "and quotes"' },
     );
     const missing = await client.get('/v1/triggers/nope');
+    // Refused before routing (a broken percent-encoding): still answered with an id.
+    const broken = await client.post('/v1/flows/%zz/triggers', { triggers: [] });
     const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-    const ids = [none, bad, missing].map((answer) => String(answer.headers['x-request-id']));
+    const ids = [none, bad, missing, broken].map((answer) =>
+      String(answer.headers['x-request-id']),
+    );
     for (const id of ids) expect(id).toMatch(uuid);
-    expect(new Set(ids).size).toBe(3);
+    expect(new Set(ids).size).toBe(4);
     expect(missing.status).toBe(404);
+    expect(broken.status).toBe(400);
     await ingest.waitForLine(new RegExp(ids[2] as string));
     expect(logLines(ingest, new RegExp(ids[2] as string))).toMatchObject([
       { msg: 'request', method: 'GET', route: '/v1/triggers/:id', status: 404 },

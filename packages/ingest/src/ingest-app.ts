@@ -181,6 +181,8 @@ function routeLabel(request: FastifyRequest): string {
 }
 
 function sendError(request: FastifyRequest, reply: FastifyReply, err: IngestError) {
+  // Set here too: an answer to a request refused before routing skips the onSend hook.
+  reply.header('x-request-id', request.id);
   if (err.retryAfterSeconds !== undefined) {
     reply.header('retry-after', String(err.retryAfterSeconds));
   }
