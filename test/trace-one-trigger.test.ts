@@ -227,6 +227,10 @@ describe('following one trigger: request id through ingest and worker logs', () 
     expect(logLines(ingest, new RegExp(ids[2] as string))).toMatchObject([
       { msg: 'request', method: 'GET', route: '/v1/triggers/:id', status: 404 },
     ]);
+    await ingest.waitForLine(new RegExp(ids[3] as string));
+    expect(logLines(ingest, new RegExp(ids[3] as string))).toMatchObject([
+      { msg: 'request', method: 'POST', route: 'unmatched', status: 400 },
+    ]);
     expect(ingest.output).not.toContain('has spaces');
   });
 

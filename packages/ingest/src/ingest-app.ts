@@ -59,7 +59,11 @@ export function buildIngestApp({
     routerOptions: { maxParamLength: 1_000 },
     // Requests arriving while closing get our 503, not fastify's body.
     return503OnClosing: false,
-    frameworkErrors: (err, request, reply) => sendError(request, reply, toIngestError(err)),
+    frameworkErrors: (err, request, reply) => {
+      // Refused before routing: no hook runs, so the request's line is written here.
+      reply.raw.once('finish', () => logRequest(request, reply, 'unmatched'));
+      return sendError(request, reply, toIngestError(err));
+    },
     // The request id: the caller's `x-request-id` when it is a plausible id, else a new one.
     requestIdHeader: false,
     genReqId: (raw) => requestIdOf(raw.headers['x-request-id']),
@@ -136,20 +140,27 @@ export function buildIngestApp({
     const route = routeLabel(request);
     ingestMetrics.requests.inc({ route, status: String(reply.statusCode) });
     ingestMetrics.requestDuration.observe({ route }, reply.elapsedTime / 1_000);
-    // One line per request: what was asked and answered, never a body, header or token. Probes
-    // and scrapes are logged at debug only, so they do not drown the API's requests.
+    logRequest(request, reply, route);
+  });
+
+  /**
+   * One line per request: what was asked and answered, never a body, header or token. Probes and
+   * scrapes are logged at debug only, so they do not drown the API's requests.
+   */
+  function logRequest(request: FastifyRequest, reply: FastifyReply, route: string): void {
     const quiet = route === 'health' || route === 'metrics';
+    const elapsed = reply.elapsedTime;
     logger[quiet ? 'debug' : 'info'](
       {
         requestId: request.id,
         method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
+        route: request.routeOptions?.url ?? 'unmatched',
         status: reply.statusCode,
-        durationMs: Math.round(reply.elapsedTime * 10) / 10,
+        ...(Number.isFinite(elapsed) ? { durationMs: Math.round(elapsed * 10) / 10 } : {}),
       },
       'request',
     );
-  });
+  }
 
   const authenticate: onRequestHookHandler = async (request) => {
     if (ctx.tokens && !ctx.tokens.accepts(request.headers.authorization)) {
