@@ -163,7 +163,7 @@ describe('following one trigger: request id through ingest and worker logs', () 
     const chunkId = id.split('.')[1] as string;
     // Stored with the trigger: its request id; no trace context while tracing is off.
     const data = await chunkData(chunkId);
-    expect(data.req).toEqual([requestId]);
+    expect(data.req).toEqual([[requestId, 1]]);
     expect(data).not.toHaveProperty('tp');
 
     // The worker's line for the call, found by the request id alone.
@@ -310,7 +310,7 @@ describe('following one trigger: request id through ingest and worker logs', () 
       // The trigger's trace context is stored with it.
       const data = await chunkData(chunkId);
       expect(data.tp).toEqual([
-        expect.stringMatching(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`)),
+        [expect.stringMatching(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`)), 1],
       ]);
       await startTracedWorker();
 
@@ -344,7 +344,7 @@ describe('following one trigger: request id through ingest and worker logs', () 
           'flow_dispatcher.chunk_id': chunkId,
         },
       });
-      expect(data.tp).toEqual([`00-${traceId}-${write?.spanId}-01`]);
+      expect(data.tp).toEqual([[`00-${traceId}-${write?.spanId}-01`, 1]]);
       expect(call).toMatchObject({
         service: 'flow-dispatcher-worker',
         parentSpanId: write?.spanId,

@@ -68,10 +68,10 @@ describe('producer library tracing', () => {
     expect(manyWrite?.parentSpanContext?.spanId).toBe(batch?.spanContext().spanId);
     expect(write?.attributes['flow_dispatcher.chunk_id']).toBe(receipt.id.split('.')[1]);
     const { traceId, spanId } = write?.spanContext() ?? { traceId: '', spanId: '' };
-    expect((await jobData(receipt.id)).tp).toEqual([`00-${traceId}-${spanId}-01`]);
+    expect((await jobData(receipt.id)).tp).toEqual([[`00-${traceId}-${spanId}-01`, 1]]);
     const manyContext = manyWrite?.spanContext();
     expect((await jobData(many?.id ?? '')).tp).toEqual([
-      `00-${manyContext?.traceId}-${manyContext?.spanId}-01`,
+      [`00-${manyContext?.traceId}-${manyContext?.spanId}-01`, 1],
     ]);
   });
 });

@@ -12,6 +12,7 @@ import {
   SpanStatusCode,
   startLinkedSpan,
   type TriggerRecord,
+  toRuns,
   toTraceparent,
   triggerId,
 } from '@flow-dispatcher/shared';
@@ -309,12 +310,10 @@ function throughSpan(items: readonly ChunkItem[], span: Span): readonly ChunkIte
  */
 function origins(items: readonly ChunkItem[]): Pick<ChunkJobData, 'req' | 'tp'> {
   const origin: Pick<ChunkJobData, 'req' | 'tp'> = {};
-  if (items.some((item) => item.requestId !== undefined)) {
-    origin.req = items.map((item) => item.requestId ?? null);
-  }
-  if (items.some((item) => item.traceparent !== undefined)) {
-    origin.tp = items.map((item) => item.traceparent ?? null);
-  }
+  const req = toRuns(items.map((item) => item.requestId));
+  if (req) origin.req = req;
+  const tp = toRuns(items.map((item) => item.traceparent));
+  if (tp) origin.tp = tp;
   return origin;
 }
 

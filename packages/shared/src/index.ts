@@ -34,9 +34,12 @@ export {
   chunkIdTime,
   chunkPartition,
   type FlowInput,
+  fromRuns,
   newChunkId,
   parseTriggerId,
+  type Runs,
   type TriggerAddress,
+  toRuns,
   triggerId,
 } from './queue/chunk-job.js';
 export type { DeadLetter } from './queue/dead-letter.js';
