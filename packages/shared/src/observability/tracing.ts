@@ -14,14 +14,14 @@ import {
 } from '@opentelemetry/api';
 
 /**
- * OpenTelemetry tracing (docs/design.md, "Trace context"). Off unless the standard
+ * OpenTelemetry tracing (docs/design.md, "Request ids and trace context"). Off unless the standard
  * `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set: then the worker
  * and ingest processes register an SDK exporting OTLP/HTTP (JSON), configured by the standard
  * `OTEL_*` variables. Code on the hot path asks `activeTracer()` first and does nothing more
  * (no span, no context serialisation) while it answers undefined.
  *
- * A trigger's trace context is stored with it in its chunk job (`tp`, a W3C `traceparent` per
- * trigger), so the Salesforce call that carries it joins its trace: as a child when all the
+ * A trigger's trace context is stored with it in its chunk job (`tp`: W3C `traceparent` values,
+ * as runs of triggers), so the Salesforce call that carries it joins its trace: as a child when all the
  * call's triggers share one context, else as a new trace with a span link to each.
  */
 
