@@ -370,6 +370,8 @@ describe('following one trigger: request id through ingest and worker logs', () 
         DISPATCH_LINGER_MS: '1500',
       });
       const traces = [hex(32, 'c'), hex(32, 'd')];
+      const requestIds: string[] = [];
+      const triggerIds: string[] = [];
       for (const traceId of traces) {
         const answer = await client.post(
           `/v1/flows/${FLOW}/triggers`,
@@ -377,9 +379,11 @@ describe('following one trigger: request id through ingest and worker logs', () 
           { traceparent: `00-${traceId}-${hex(16, 'e')}-01` },
         );
         expect(answer.status).toBe(202);
+        requestIds.push(String(answer.headers['x-request-id']));
+        triggerIds.push(answer.json.accepted[0].id);
       }
       // Both chunks wait before the worker starts, and a long linger puts them in one call.
-      await startTracedWorker();
+      const tracedWorker = await startTracedWorker();
       const call = await waitFor(
         () => receiver.spans.find((span) => span.name === 'salesforce flow call'),
         { message: 'the Salesforce call span' },
@@ -398,6 +402,11 @@ describe('following one trigger: request id through ingest and worker logs', () 
       expect(call.links.map((link) => link.spanId).sort()).toEqual(
         writes.map((write) => write?.spanId).sort(),
       );
+      // The call's log line names both requests, both triggers and both chunks.
+      const line = JSON.parse(await tracedWorker.waitForLine(/"msg":"call settled"/));
+      expect(line.requests.sort()).toEqual([...requestIds].sort());
+      expect(line.triggers.sort()).toEqual([...triggerIds].sort());
+      expect(line.chunks.sort()).toEqual(triggerIds.map((id) => id.split('.')[1]).sort());
     });
   });
 });
