@@ -111,6 +111,9 @@ describe('ingest: the Salesforce drop-in endpoint and describe checks', () => {
       attempts: 1,
       result: expect.objectContaining({ Flow__InterviewGuid: expect.any(String) }),
       error: null,
+      enqueuedAt: expect.any(String),
+      lastAttemptAt: expect.any(String),
+      settledAt: expect.any(String),
     });
     expect((await client.get('/v1/triggers/Welcome_SMS.c00000000000000000000000.0')).status).toBe(
       404,

@@ -84,7 +84,13 @@ describe('metrics tell the truth', () => {
     producer = new Producer({ redis: TEST_REDIS_URL, prefix });
     worker = await startWorkerProcess(env);
     metricsPort = portOf(await worker.waitForLine(/"msg":"worker ready"/), 'metricsPort');
-    ingest = new CliProcess(['ingest'], { ...env, INGEST_PORT: '0', INGEST_TOKENS: TOKEN });
+    ingest = new CliProcess(['ingest'], {
+      ...env,
+      INGEST_PORT: '0',
+      // /metrics on the API port, scraped below (fleetEnv's METRICS_PORT would move it).
+      METRICS_PORT: '',
+      INGEST_TOKENS: TOKEN,
+    });
     ingestPort = portOf(await ingest.waitForLine(/"msg":"ingest ready"/, 30_000), 'port');
   }, 120_000);
 
@@ -228,7 +234,13 @@ describe('flow_dispatcher_ready follows /readyz', () => {
     });
     sim.configure({ auth: { clientSecret: env.SF_CLIENT_SECRET } });
     const worker = await startWorkerProcess(env);
-    const ingest = new CliProcess(['ingest'], { ...env, INGEST_PORT: '0', INGEST_TOKENS: TOKEN });
+    const ingest = new CliProcess(['ingest'], {
+      ...env,
+      INGEST_PORT: '0',
+      // /metrics on the API port, scraped below (fleetEnv's METRICS_PORT would move it).
+      METRICS_PORT: '',
+      INGEST_TOKENS: TOKEN,
+    });
     try {
       const ports = {
         worker: portOf(await worker.waitForLine(/"msg":"worker ready"/), 'metricsPort'),

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Producer } from '@flow-dispatcher/producer';
+import { FlowControl, Producer } from '@flow-dispatcher/producer';
 import { type Simulator, simulatorDefaults, startSimulator } from '@flow-dispatcher/simulator';
 import { freePort } from '@flow-dispatcher/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -207,6 +207,10 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
         refuse: { kind: 'insufficient-access', flows: ['Locked_Flow'] },
       });
       producer = new Producer({ redis: TEST_REDIS_URL, prefix });
+      // A pace the flow never reaches (100,000/s), so the pace line of its row has a value.
+      const control = new FlowControl(producer.redis, producer.keys);
+      await control.pace(flow, { perSecond: 100_000 });
+      await control.close();
       const env = fleetEnv({
         redisUrl: TEST_REDIS_URL,
         prefix,
@@ -613,6 +617,11 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
           truth.rate('flow_dispatcher_ingest_chunk_triggers_count', {}, []),
         ),
         'Triggers/s: $flow A': truth.rate('flow_dispatcher_triggers_total', {}, ['outcome']),
+        'Triggers/s: $flow B': truth.fleetGauge(
+          'flow_dispatcher_flow_pace_per_second',
+          ['flow'],
+          [],
+        ),
         'Latency p50/p99: $flow A': truth.quantile(
           0.5,
           'flow_dispatcher_trigger_latency_seconds',

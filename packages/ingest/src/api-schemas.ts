@@ -139,6 +139,18 @@ export const triggerStatusSchema = z.strictObject({
     })
     .nullable()
     .meta({ description: 'the last error, for retrying and dead' }),
+  enqueuedAt: z
+    .string()
+    .nullable()
+    .meta({ description: 'when it was stored (ISO 8601, UTC), null if unknown' }),
+  lastAttemptAt: z
+    .string()
+    .nullable()
+    .meta({ description: 'when the last call that carried it was answered, null before any' }),
+  settledAt: z
+    .string()
+    .nullable()
+    .meta({ description: 'when it succeeded or was dead-lettered, null until then' }),
 });
 
 const describeParameter = {

@@ -33,6 +33,7 @@ import {
   STORE_CODES,
   salesforceErrorAnswers,
 } from './openapi.js';
+import { requestTraceparent } from './request-span.js';
 
 const DROP_IN_URL = '/services/data/v:version/actions/custom/flow/:flow';
 
@@ -166,6 +167,7 @@ export function registerDropInRoute(
 
       const outcomes: (TriggerReceipt | DropInInputError)[] = new Array(inputs.length);
       const items: ChunkItem[] = [];
+      const traceparent = requestTraceparent(request);
       const positions: number[] = [];
       inputs.forEach((input, index) => {
         const problem = checkDropInInput(input, ctx.limits.inputLimits, describe);
@@ -175,6 +177,8 @@ export function registerDropInRoute(
           items.push({
             input: input as ChunkItem['input'],
             key: key === undefined ? null : dropInKey(key, index),
+            requestId: request.id,
+            ...(traceparent ? { traceparent } : {}),
           });
           positions.push(index);
         }

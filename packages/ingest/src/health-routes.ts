@@ -55,9 +55,6 @@ export function registerHealthRoutes(
 ): void {
   app.get('/healthz', { schema: HEALTH_SCHEMA }, async () => ({ status: 'ok' as const }));
 
-  // `flow_dispatcher_ready{role="ingest"}` answers what /readyz does, at each scrape.
-  ctx.metrics.trackReadiness('ingest', async () => (await notReadyReason(ctx)) === undefined);
-
   app.get('/readyz', { schema: READY_SCHEMA }, async (_request, reply) => {
     const reason = await notReadyReason(ctx);
     if (reason === undefined) return { status: 'ready' };
@@ -73,8 +70,11 @@ export function registerHealthRoutes(
   });
 }
 
-/** Why ingest is not ready, or undefined when it is. */
-async function notReadyReason(ctx: IngestContext): Promise<string | undefined> {
+/**
+ * Why ingest is not ready, or undefined when it is: what `/readyz` answers, and what
+ * `flow_dispatcher_ready{role="ingest"}` says at each scrape (registered by ingest-server.ts).
+ */
+export async function notReadyReason(ctx: IngestContext): Promise<string | undefined> {
   if (ctx.closing()) return 'shutting down';
   if (!(await ctx.redisAnswers())) return 'redis unreachable';
   if (ctx.misconfigured()) return 'QUEUE_PARTITIONS differs from the fleet';

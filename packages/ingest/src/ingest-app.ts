@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '@flow-dispatcher/shared';
 import Fastify, {
   type FastifyInstance,
@@ -14,6 +15,7 @@ import type { IngestContext } from './ingest-context.js';
 import { IngestError } from './ingest-error.js';
 import { parseJsonBody } from './json-body.js';
 import { ANY_ROUTE_CODES, apiSchema, collectOpenApi, errorAnswers } from './openapi.js';
+import { endRequestSpan, startRequestSpan } from './request-span.js';
 import { registerTriggerRoutes } from './trigger-routes.js';
 
 /** Route patterns → the `route` label of the request metrics (bounded). */
@@ -78,7 +80,14 @@ export function buildIngestApp({
     routerOptions: { maxParamLength: 1_000 },
     // Requests arriving while closing get our 503, not fastify's body.
     return503OnClosing: false,
-    frameworkErrors: (err, request, reply) => sendError(request, reply, toIngestError(err)),
+    frameworkErrors: (err, request, reply) => {
+      // Refused before routing: no hook runs, so the request's line is written here.
+      reply.raw.once('finish', () => logRequest(request, reply, 'unmatched'));
+      return sendError(request, reply, toIngestError(err));
+    },
+    // The request id: the caller's `x-request-id` when it is a plausible id, else a new one.
+    requestIdHeader: false,
+    genReqId: (raw) => requestIdOf(raw.headers['x-request-id']),
   });
   // Routes carry JSON Schemas for the OpenAPI document (openapi.ts), but zod validates, with
   // ingest's own codes and messages, and answers are sent as the handlers build them.
@@ -118,9 +127,16 @@ export function buildIngestApp({
   );
   app.addHook('onRequest', async (request, reply) => {
     ingestMetrics.inFlight.inc();
+    const route = routeLabel(request);
+    if (route !== 'health' && route !== 'metrics') {
+      startRequestSpan(request, request.routeOptions.url ?? 'unmatched');
+    }
     // 'close' comes once per response, answered or abandoned by the client.
-    reply.raw.once('close', () => ingestMetrics.inFlight.dec());
-    if (ctx.closing() && routeLabel(request) !== 'health') {
+    reply.raw.once('close', () => {
+      ingestMetrics.inFlight.dec();
+      endRequestSpan(request, reply.statusCode);
+    });
+    if (ctx.closing() && route !== 'health') {
       reply.header('connection', 'close');
       throw new IngestError(503, 'SHUTTING_DOWN', 'ingest is shutting down; retry', {
         retryAfterSeconds,
@@ -142,6 +158,7 @@ export function buildIngestApp({
   // large body): the rest of it would otherwise sit in the socket ahead of the connection's next
   // request, which would wait until the keep-alive timeout cut the connection.
   app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
     if (ctx.closing() || !request.raw.complete) reply.header('connection', 'close');
     return payload;
   });
@@ -149,7 +166,27 @@ export function buildIngestApp({
     const route = routeLabel(request);
     ingestMetrics.requests.inc({ route, status: String(reply.statusCode) });
     ingestMetrics.requestDuration.observe({ route }, reply.elapsedTime / 1_000);
+    logRequest(request, reply, route);
   });
+
+  /**
+   * One line per request: what was asked and answered, never a body, header or token. Probes and
+   * scrapes are logged at debug only, so they do not drown the API's requests.
+   */
+  function logRequest(request: FastifyRequest, reply: FastifyReply, route: string): void {
+    const quiet = route === 'health' || route === 'metrics';
+    const elapsed = reply.elapsedTime;
+    logger[quiet ? 'debug' : 'info'](
+      {
+        requestId: request.id,
+        method: request.method,
+        route: request.routeOptions?.url ?? 'unmatched',
+        status: reply.statusCode,
+        ...(Number.isFinite(elapsed) ? { durationMs: Math.round(elapsed * 10) / 10 } : {}),
+      },
+      'request',
+    );
+  }
 
   const authenticate: onRequestHookHandler = async (request) => {
     if (ctx.tokens && !ctx.tokens.accepts(request.headers.authorization)) {
@@ -165,6 +202,14 @@ export function buildIngestApp({
   return app;
 }
 
+/** An incoming request id is kept when it is 1 to 128 of these characters (no spaces, no quotes). */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The id of a request: the caller's `x-request-id` when it is a valid one, else a new UUID. */
+export function requestIdOf(header: string | string[] | undefined): string {
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+}
+
 /** Oversized bodies are read and discarded up to this size, so the client can read the 413. */
 function drainLimitBytes(maxBodyBytes: number): number {
   return Math.max(4 * maxBodyBytes, 16 * 1024 * 1024);
@@ -176,6 +221,8 @@ function routeLabel(request: FastifyRequest): string {
 }
 
 function sendError(request: FastifyRequest, reply: FastifyReply, err: IngestError) {
+  // Set here too: an answer to a request refused before routing skips the onSend hook.
+  reply.header('x-request-id', request.id);
   if (err.retryAfterSeconds !== undefined) {
     reply.header('retry-after', String(err.retryAfterSeconds));
   }

@@ -21,6 +21,7 @@ import { admittedCommit } from './admitted-commit.js';
 import { BacklogMonitor } from './backlog-monitor.js';
 import { BearerTokens, requireIngestAuth } from './bearer-auth.js';
 import { DescribeCache, type FlowDescriber } from './describe-cache.js';
+import { notReadyReason } from './health-routes.js';
 import { buildIngestApp, errorSummary } from './ingest-app.js';
 import type { IngestContext } from './ingest-context.js';
 import { IngestError } from './ingest-error.js';
@@ -176,6 +177,8 @@ export async function startIngestServer(options: IngestServerOptions): Promise<I
     closing: () => closing,
     misconfigured: () => misconfigured !== undefined,
   };
+  // `flow_dispatcher_ready{role="ingest"}` answers what /readyz does, at each scrape.
+  metrics.trackReadiness('ingest', async () => (await notReadyReason(ctx)) === undefined);
   const port = options.port ?? settings.port;
   const metricsPort = 'metricsPort' in options ? options.metricsPort : settings.metricsPort;
   // One port when both name the same one (0 is two free ports).

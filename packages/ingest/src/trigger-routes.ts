@@ -22,6 +22,7 @@ import {
   PARAM_CODES,
   STORE_CODES,
 } from './openapi.js';
+import { requestTraceparent } from './request-span.js';
 import { parseTriggerRequest, triggerBodySchema } from './trigger-request.js';
 
 const TRIGGERS_SCHEMA = apiSchema({
@@ -101,6 +102,11 @@ export function registerTriggerRoutes(
     async (request, reply): Promise<AcceptedBody> => {
       const flow = flowParam(request.params.flow);
       const items = parseTriggerRequest(request.body, ctx.limits);
+      const traceparent = requestTraceparent(request);
+      for (const item of items) {
+        item.requestId = request.id;
+        if (traceparent) item.traceparent = traceparent;
+      }
       const describe = await ctx.describes.lookupHeld(flow);
       if (describe.kind === 'missing') throw flowNotFound(flow);
       if (describe.kind === 'ready') {

@@ -9,7 +9,12 @@ import {
   type RedisConnection,
   type RedisKeys,
   retainOutcomes,
+  type Span,
+  SpanStatusCode,
+  startLinkedSpan,
   type TriggerRecord,
+  toRuns,
+  toTraceparent,
   triggerId,
 } from '@flow-dispatcher/shared';
 import { Job, type JobsOptions } from 'bullmq';
@@ -24,6 +29,10 @@ import type { WatchLane } from './watch-lane.js';
 export interface ChunkItem {
   input: FlowInput;
   key?: string | null | undefined;
+  /** The request that brought it (ingest's request id), logged with the call that carries it. */
+  requestId?: string | undefined;
+  /** W3C `traceparent` of the span that enqueued it (set only while tracing). */
+  traceparent?: string | undefined;
 }
 
 /** What a producer is told of each trigger, in request order. */
@@ -83,9 +92,32 @@ export class ChunkWriter {
    */
   async write(flow: string, items: readonly ChunkItem[], partition = 0): Promise<TriggerReceipt[]> {
     if (items.length === 0) return [];
-    const keyed = items.some((item) => item.key != null);
-    if (!keyed) return this.#writePlain(flow, items, partition);
-    return this.#lane.run((client) => this.#writeKeyed(client, flow, items, partition));
+    const span = startLinkedSpan(
+      'flow-dispatcher chunk write',
+      items.map((item) => item.traceparent),
+      {
+        'flow_dispatcher.flow': flow,
+        'flow_dispatcher.triggers': items.length,
+        'flow_dispatcher.partition': partition,
+      },
+    );
+    const traced = span ? throughSpan(items, span) : items;
+    try {
+      const keyed = traced.some((item) => item.key != null);
+      const receipts = keyed
+        ? await this.#lane.run((client) => this.#writeKeyed(client, flow, traced, partition))
+        : await this.#writePlain(flow, traced, partition);
+      const written = receipts.find((receipt) => !receipt.duplicate);
+      if (span && written) {
+        span.setAttribute('flow_dispatcher.chunk_id', parseTriggerId(written.id)?.chunkId ?? '');
+      }
+      return receipts;
+    } catch (err) {
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).name ?? 'error' });
+      throw err;
+    } finally {
+      span?.end();
+    }
   }
 
   async #writePlain(
@@ -95,7 +127,7 @@ export class ChunkWriter {
   ): Promise<TriggerReceipt[]> {
     const keys = this.keys.forPartition(partition);
     const chunkId = newChunkId(Date.now(), partition);
-    const data: ChunkJobData = { v: 1, inputs: items.map((item) => item.input) };
+    const data: ChunkJobData = { v: 1, inputs: items.map((item) => item.input), ...origins(items) };
     const { queue, multi } = await this.#plainQueues.transaction(flow, partition);
     multi.sadd(keys.flows, flow);
     queueNewChunkCount(multi, keys, flow, chunkId, items.length, this.source);
@@ -133,6 +165,7 @@ export class ChunkWriter {
       const receipts: TriggerReceipt[] = [];
       const inputs: FlowInput[] = [];
       const itemKeys: (string | null)[] = [];
+      const written: ChunkItem[] = [];
       for (const item of items) {
         const key = item.key ?? null;
         const seen = key === null ? undefined : known.get(key);
@@ -144,6 +177,7 @@ export class ChunkWriter {
         if (key !== null) known.set(key, id);
         inputs.push(item.input);
         itemKeys.push(key);
+        written.push(item);
         receipts.push({ id, key, duplicate: false });
       }
       if (inputs.length === 0) {
@@ -153,7 +187,7 @@ export class ChunkWriter {
         return receipts;
       }
 
-      const data: ChunkJobData = { v: 1, inputs, keys: itemKeys };
+      const data: ChunkJobData = { v: 1, inputs, keys: itemKeys, ...origins(written) };
       const { queue, multi } = await this.#txnQueues.transaction(flow, partition);
       multi.sadd(keys.flows, flow);
       queueNewChunkCount(multi, keys, flow, chunkId, inputs.length, this.source);
@@ -259,6 +293,31 @@ export class ChunkWriter {
     await this.#lane.idle();
     await Promise.all([this.#plainQueues.close(), this.#txnQueues.close()]);
   }
+}
+
+/**
+ * The items as stored while tracing: when they all came from one trace, the chunk write span is
+ * a child of it and each trigger's stored context becomes the write's, so the Salesforce call
+ * continues the chain request → chunk write → call; items of several traces keep their own.
+ */
+function throughSpan(items: readonly ChunkItem[], span: Span): readonly ChunkItem[] {
+  const first = items[0]?.traceparent;
+  if (items.some((item) => item.traceparent !== first)) return items;
+  const traceparent = toTraceparent(span.spanContext());
+  return items.map((item) => ({ ...item, traceparent }));
+}
+
+/**
+ * Where a chunk's triggers came from: request ids and trace contexts, each array present only
+ * when some trigger has one (a chunk without them costs nothing more).
+ */
+function origins(items: readonly ChunkItem[]): Pick<ChunkJobData, 'req' | 'tp'> {
+  const origin: Pick<ChunkJobData, 'req' | 'tp'> = {};
+  const req = toRuns(items.map((item) => item.requestId));
+  if (req) origin.req = req;
+  const tp = toRuns(items.map((item) => item.traceparent));
+  if (tp) origin.tp = tp;
+  return origin;
 }
 
 function queueNewChunkCount(

@@ -1,4 +1,5 @@
 import {
+  activeTracer,
   type Config,
   checkTriggerInput,
   connectRedis,
@@ -11,10 +12,15 @@ import {
   isConfigError,
   isValidFlowName,
   type OutcomeEvent,
+  otelContext,
   type RedisConnection,
   RedisKeys,
   requirePartitionLayout,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
   type TriggerStatus,
+  toTraceparent,
 } from '@flow-dispatcher/shared';
 import { type ChunkItem, ChunkWriter, type TriggerReceipt } from './chunk-writer.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
@@ -223,9 +229,19 @@ export class Producer {
       maxChunk: this.#maxChunkSize,
       split: (chunkFlow, items) => this.partitionsOf(chunkFlow, items),
     });
-    const [receipt] = await this.#triggerCommit.submit(flow, [item]);
-    if (!receipt) throw new Error('no receipt for a stored trigger');
-    return receipt;
+    const span = startTriggerSpan('flow-dispatcher trigger', flow, 1);
+    if (span) item.traceparent = toTraceparent(span.spanContext());
+    try {
+      const [receipt] = await this.#triggerCommit.submit(flow, [item]);
+      if (!receipt) throw new Error('no receipt for a stored trigger');
+      span?.setAttribute('flow_dispatcher.trigger_id', receipt.id);
+      return receipt;
+    } catch (err) {
+      failSpan(span, err);
+      throw err;
+    } finally {
+      span?.end();
+    }
   }
 
   /**
@@ -239,8 +255,31 @@ export class Producer {
     inputs: readonly FlowInput[],
     options: { keys?: readonly (string | null | undefined)[]; concurrency?: number } = {},
   ): Promise<TriggerReceipt[]> {
-    const items = inputs.map((input, i) => ({ input, key: options.keys?.[i] ?? null }));
+    const items: ChunkItem[] = inputs.map((input, i) => ({
+      input,
+      key: options.keys?.[i] ?? null,
+    }));
     this.check(flow, items);
+    const span = startTriggerSpan('flow-dispatcher triggerMany', flow, items.length);
+    if (span) {
+      const traceparent = toTraceparent(span.spanContext());
+      for (const item of items) item.traceparent = traceparent;
+    }
+    try {
+      return await this.#triggerMany(flow, items, options.concurrency);
+    } catch (err) {
+      failSpan(span, err);
+      throw err;
+    } finally {
+      span?.end();
+    }
+  }
+
+  async #triggerMany(
+    flow: string,
+    items: readonly ChunkItem[],
+    concurrency: number | undefined,
+  ): Promise<TriggerReceipt[]> {
     const chunks: { partition: number; indexes: number[] }[] = [];
     for (const part of this.partitionsOf(flow, items)) {
       for (let i = 0; i < part.indexes.length; i += this.#maxChunkSize) {
@@ -266,7 +305,7 @@ export class Producer {
         });
       }
     };
-    const lanes = Math.max(1, options.concurrency ?? defaults.producerWritesInFlight);
+    const lanes = Math.max(1, concurrency ?? defaults.producerWritesInFlight);
     await Promise.all(Array.from({ length: lanes }, lane));
     return receipts;
   }
@@ -402,4 +441,27 @@ export class Producer {
     this.#txnRedis.disconnect();
     if (this.#ownsRedis) await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
+}
+
+/**
+ * The span of a `trigger()` or `triggerMany()` call, a child of the caller's active context;
+ * undefined while tracing is off (nothing else is done then).
+ */
+function startTriggerSpan(name: string, flow: string, triggers: number): Span | undefined {
+  return activeTracer()?.startSpan(
+    name,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: { 'flow_dispatcher.flow': flow, 'flow_dispatcher.triggers': triggers },
+    },
+    otelContext.active(),
+  );
+}
+
+function failSpan(span: Span | undefined, err: unknown): void {
+  if (!span) return;
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: err instanceof Error ? err.name : 'error',
+  });
 }

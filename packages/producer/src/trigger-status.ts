@@ -1,5 +1,6 @@
 import {
   type ChunkJobState,
+  chunkIdTime,
   decodeTriggerRecord,
   deriveTriggerState,
   parseTriggerId,
@@ -46,7 +47,7 @@ export async function readTriggerStatus(
       const inputs = (job?.data as { inputs?: unknown[] } | undefined)?.inputs;
       if (!Array.isArray(inputs) || address.index >= inputs.length) return undefined;
     }
-    return toTriggerStatus(id, address.flow, record, state);
+    return toTriggerStatus(id, address.flow, record, state, chunkIdTime(address.chunkId));
   }
   return undefined;
 }

@@ -25,13 +25,30 @@ export {
   packageVersion,
 } from './observability/metrics.js';
 export {
+  activeTracer,
+  contextFromTraceparent,
+  otelContext,
+  parseTraceparent,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  startLinkedSpan,
+  startTracing,
+  type TracingHandle,
+  toTraceparent,
+  tracingRequested,
+} from './observability/tracing.js';
+export {
   type ChunkJobData,
   chunkIdTime,
   chunkPartition,
   type FlowInput,
+  fromRuns,
   newChunkId,
   parseTriggerId,
+  type Runs,
   type TriggerAddress,
+  toRuns,
   triggerId,
 } from './queue/chunk-job.js';
 export type { DeadLetter } from './queue/dead-letter.js';

@@ -1,6 +1,15 @@
 import type { CallPermit, CallVerdict, InvokeOutcome } from '@flow-dispatcher/salesforce';
 import { type LimitSignal, limitSignal } from '@flow-dispatcher/salesforce';
-import type { Logger, Metrics, TriggerRecord } from '@flow-dispatcher/shared';
+import {
+  type Logger,
+  type Metrics,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  startLinkedSpan,
+  type TriggerRecord,
+  triggerId,
+} from '@flow-dispatcher/shared';
 import type { RetryPolicy } from './backoff.js';
 import type { BatchSizes } from './batch-sizes.js';
 import type { PendingTrigger } from './chunk-run.js';
@@ -98,6 +107,47 @@ function firstErrorCode(
 }
 
 /**
+ * The ids a call's log line carries, so an operator can follow one trigger by grepping its id or
+ * its request's id: the triggers' ids, their chunks and the ingest requests that brought them.
+ * Ids only, never inputs.
+ */
+export function callIds(batch: readonly PendingTrigger[]): {
+  triggers: string[];
+  chunks: string[];
+  requests?: string[];
+} {
+  const chunks = new Set<string>();
+  const requests = new Set<string>();
+  const triggers = batch.map(({ run, index, requestId }) => {
+    chunks.add(run.chunkId);
+    if (requestId !== undefined) requests.add(requestId);
+    return run.ids?.[index] ?? triggerId(run.flow, run.chunkId, index);
+  });
+  return {
+    triggers,
+    chunks: [...chunks],
+    ...(requests.size > 0 ? { requests: [...requests] } : {}),
+  };
+}
+
+/** The call's attempt number for its triggers: one more than the most counted attempts among them. */
+export function callAttempt(batch: readonly PendingTrigger[]): number {
+  return 1 + batch.reduce((most, trigger) => Math.max(most, trigger.attempts), 0);
+}
+
+/** What the answer was, on the call's span: HTTP status, requests made, the verdict. */
+function traceOutcome(span: Span, outcome: InvokeOutcome): void {
+  span.setAttributes({
+    'flow_dispatcher.verdict': outcome.verdict.kind,
+    'flow_dispatcher.http_requests': outcome.attempts,
+    ...(outcome.status !== undefined ? { 'http.response.status_code': outcome.status } : {}),
+  });
+  if (outcome.status === undefined || outcome.status >= 400) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: statusLabel(outcome) });
+  }
+}
+
+/**
  * One call, top to bottom: send the inputs, reconcile each answer, persist the records, settle the
  * triggers. It never throws and never leaves a trigger unsettled: anything unexpected hands the
  * batch back to its chunks (they are sent again later).
@@ -110,7 +160,32 @@ export class CallExecutor {
     batch: PendingTrigger[],
     permit: CallPermit,
   ): Promise<void> => {
+    // The call's span (only while tracing): in its triggers' trace, or linked to each of them.
+    const span = startLinkedSpan(
+      'salesforce flow call',
+      batch.map((trigger) => trigger.traceparent),
+      {
+        'flow_dispatcher.flow': flow,
+        'flow_dispatcher.inputs': batch.length,
+        'flow_dispatcher.attempt': callAttempt(batch),
+      },
+      SpanKind.CLIENT,
+    );
+    try {
+      await this.#send(flow, batch, permit, span);
+    } finally {
+      span?.end();
+    }
+  };
+
+  async #send(
+    flow: string,
+    batch: PendingTrigger[],
+    permit: CallPermit,
+    span: Span | undefined,
+  ): Promise<void> {
     const outcome = await this.#invoke(flow, batch, permit);
+    if (span) traceOutcome(span, outcome);
     const now = Date.now();
     const signal = this.#learn(flow, outcome, permit);
 
@@ -120,7 +195,13 @@ export class CallExecutor {
       // transaction may have rolled back for its size (nothing ran). Smaller calls tell.
       const size = this.deps.batchSizes.shrink(flow, batch.length);
       this.deps.logger.warn(
-        { flow, inputs: batch.length, batchSize: size, errorCode: pattern.error?.code },
+        {
+          flow,
+          inputs: batch.length,
+          batchSize: size,
+          errorCode: pattern.error?.code,
+          ...callIds(batch),
+        },
         'every input failed alike (a rolled-back transaction?): sending them again in smaller calls',
       );
       this.#resend(flow, batch, size, outcome, pattern.error?.code ?? 'ROLLED_BACK', now);
@@ -139,6 +220,7 @@ export class CallExecutor {
           status: outcome.status,
           errorCode: plan.error.code,
           reason: plan.error.message,
+          ...callIds(batch),
         },
         'salesforce refused the whole call; sending it again as two halves to find the bad input',
       );
@@ -151,7 +233,15 @@ export class CallExecutor {
     if (outcome.attempts > 0) this.#countCall(flow, batch.length, outcome, errorCode);
     const settled = await this.#settle(flow, batch, plan.records);
     if (settled) this.#report(flow, batch, plan.records, outcome, settled, errorCode, now);
-  };
+    if (span && settled) {
+      span.setAttributes({
+        'flow_dispatcher.succeeded': settled.succeeded,
+        'flow_dispatcher.retried': settled.retried,
+        'flow_dispatcher.dead': settled.dead,
+        ...(errorCode ? { 'flow_dispatcher.error_code': codeLabel(errorCode) } : {}),
+      });
+    }
+  }
 
   /** The HTTP call, under the gate every request passes; never throws. */
   async #invoke(flow: string, batch: PendingTrigger[], permit: CallPermit): Promise<InvokeOutcome> {
@@ -280,11 +370,13 @@ export class CallExecutor {
       succeeded,
       retried,
       dead,
+      attempt: callAttempt(batch),
       ...(errorCode ? { errorCode } : {}),
+      ...callIds(batch),
     };
     if (retried || dead)
       logger.warn({ ...line, verdict: outcome.verdict.kind }, 'call settled with failures');
-    else logger.debug(line, 'call settled');
+    else logger.info(line, 'call settled');
     this.#notify({
       flow,
       inputs: batch.length,

@@ -1,4 +1,9 @@
-import type { ChunkJobData, Logger, TriggerRecord } from '@flow-dispatcher/shared';
+import {
+  type ChunkJobData,
+  fromRuns,
+  type Logger,
+  type TriggerRecord,
+} from '@flow-dispatcher/shared';
 import type { Job } from 'bullmq';
 import type { BufferBudget } from './buffer-budget.js';
 import type { ChunkLease } from './chunk-lease.js';
@@ -85,10 +90,14 @@ export class ChunkProcessor {
     const now = Date.now();
     const run = new ChunkRun(flow, chunkId, data.ids, data.keys, partition, lease);
     const due: PendingTrigger[] = [];
+    const requestIds = data.req ? fromRuns(data.req, data.inputs.length) : undefined;
+    const traceparents = data.tp ? fromRuns(data.tp, data.inputs.length) : undefined;
     data.inputs.forEach((input, index) => {
       const record = records.get(index);
       if (record && record.s !== 'retry') return;
       if (record?.s === 'retry' && record.n > now) return;
+      const requestId = requestIds?.[index];
+      const traceparent = traceparents?.[index];
       due.push({
         run,
         index,
@@ -96,6 +105,8 @@ export class ChunkProcessor {
         attempts: record?.a ?? 0,
         enqueuedAt: job.timestamp,
         arrivedAt: now,
+        ...(requestId ? { requestId } : {}),
+        ...(traceparent ? { traceparent } : {}),
       });
     });
 

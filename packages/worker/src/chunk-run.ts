@@ -11,6 +11,10 @@ export interface PendingTrigger {
   attempts: number;
   /** Epoch ms when the trigger was stored (its chunk job's timestamp). */
   enqueuedAt: number;
+  /** The request that brought it (ingest's request id), for the call's log line. */
+  requestId?: string | undefined;
+  /** W3C `traceparent` of the span that enqueued it (only while tracing). */
+  traceparent?: string | undefined;
   /** When it entered the batcher (for the linger clock). */
   arrivedAt: number;
   /**

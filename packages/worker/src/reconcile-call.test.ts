@@ -56,6 +56,7 @@ describe('reconcileCall', () => {
     expect(records[2]).toEqual({
       s: 'retry',
       a: 1,
+      t: NOW,
       n: NOW + 750,
       e: { code: 'UNABLE_TO_LOCK_ROW', message: 'locked', status: 400 },
     });

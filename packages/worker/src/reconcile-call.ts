@@ -90,7 +90,7 @@ export function reconcileCall(
       }
     }
     const delay = retryDelayMs(Math.max(attempts, 1), policy, jitter, how.floorMs ?? 0);
-    return { s: 'retry', a: attempts, n: now + delay, e: error };
+    return { s: 'retry', a: attempts, t: now, n: now + delay, e: error };
   };
   const dead = (attempts: number, error: TriggerError): TriggerRecord => ({
     s: 'dead',

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import type { Producer } from '@flow-dispatcher/producer';
+import type { TracingHandle } from '@flow-dispatcher/shared';
 import { type Config, isValidFlowName, loadConfig } from '@flow-dispatcher/shared/config';
 import type { Command } from 'commander';
 import { csvRows } from '../enqueue/csv-source.js';
@@ -146,8 +147,12 @@ async function enqueue(flow: string, file: string, options: EnqueueOptions): Pro
   let ctx: OperatorContext | undefined;
   let producer: Producer | undefined;
   let write: BatchWriter | undefined;
+  let tracing: TracingHandle | undefined;
   if (!options.dryRun) {
     ctx = await openOperatorContext({ config });
+    // OpenTelemetry, only with OTEL_EXPORTER_OTLP_ENDPOINT: each batch's triggerMany is a span.
+    const { startTracing } = await import('@flow-dispatcher/shared');
+    tracing = await startTracing('flow-dispatcher-cli');
     const { Producer } = await import('@flow-dispatcher/producer');
     const p = Producer.fromConfig(config, { redis: ctx.redis, source: 'cli' });
     producer = p;
@@ -202,6 +207,7 @@ async function enqueue(flow: string, file: string, options: EnqueueOptions): Pro
     if (!stdin) (input as ReturnType<typeof createReadStream>).destroy();
     await producer?.close();
     await ctx?.close();
+    await tracing?.shutdown();
   }
   const elapsedMs = Date.now() - started;
   const rejectsFile = result.rejected > 0 ? rejectsPath : null;

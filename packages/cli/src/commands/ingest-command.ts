@@ -19,6 +19,7 @@ import {
   type Logger,
   type Metrics,
   RedisKeys,
+  startTracing,
 } from '@flow-dispatcher/shared';
 import { onShutdownSignal } from '../process-lifecycle.js';
 
@@ -36,6 +37,8 @@ export async function ingestCommand(config: Config): Promise<void> {
     redactInputs: config.log.redactInputs,
   });
   const metrics = createMetrics({ role: 'ingest' });
+  // OpenTelemetry, only with OTEL_EXPORTER_OTLP_ENDPOINT (docs/operations.md, Following one trigger).
+  const tracing = await startTracing('flow-dispatcher-ingest');
   const salesforce = config.salesforce.auth
     ? describeThroughTheFleet(config, logger, metrics)
     : undefined;
@@ -66,6 +69,7 @@ export async function ingestCommand(config: Config): Promise<void> {
     async () => {
       await server.close();
       await salesforce?.close();
+      await tracing.shutdown();
       log.info('ingest stopped');
     },
     (message) => log.info(message),

@@ -3,6 +3,7 @@ import {
   createLogger,
   createMetrics,
   startHealthServer,
+  startTracing,
 } from '@flow-dispatcher/shared';
 import { startWorker } from '@flow-dispatcher/worker';
 import { onShutdownSignal } from '../process-lifecycle.js';
@@ -17,6 +18,8 @@ export async function workerCommand(config: Config): Promise<void> {
     component: 'worker',
   });
   const metrics = createMetrics();
+  // OpenTelemetry, only with OTEL_EXPORTER_OTLP_ENDPOINT (docs/operations.md, Following one trigger).
+  const tracing = await startTracing('flow-dispatcher-worker');
   const runtime = await startWorker(config, { logger, metrics });
   const health = await startHealthServer({
     port: config.metrics.port,
@@ -28,6 +31,7 @@ export async function workerCommand(config: Config): Promise<void> {
     async () => {
       await runtime.close();
       await health.close();
+      await tracing.shutdown();
       logger.info('worker stopped');
     },
     (message) => logger.info(message),

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { chunkIdTime, chunkPartition, newChunkId, parseTriggerId, triggerId } from './chunk-job.js';
+import {
+  chunkIdTime,
+  chunkPartition,
+  fromRuns,
+  newChunkId,
+  parseTriggerId,
+  toRuns,
+  triggerId,
+} from './chunk-job.js';
 
 describe('trigger ids', () => {
   it('round-trip and name the flow, chunk and slot', () => {
@@ -53,5 +61,32 @@ describe('trigger ids', () => {
     'Flow.cabcdefgh:1.1',
   ])('rejects %j', (id) => {
     expect(parseTriggerId(id)).toBeUndefined();
+  });
+});
+
+describe('runs (request ids and trace contexts of a chunk)', () => {
+  it('store one value per run of consecutive inputs, and read back per input', () => {
+    const values = ['r1', 'r1', 'r1', undefined, 'r2', 'r2', 'r1'];
+    const runs = toRuns(values);
+    expect(runs).toEqual([
+      ['r1', 3],
+      [null, 1],
+      ['r2', 2],
+      ['r1', 1],
+    ]);
+    expect(fromRuns(runs, values.length)).toEqual(values);
+  });
+
+  it('are absent when no input has a value', () => {
+    expect(toRuns([undefined, undefined])).toBeUndefined();
+    expect(toRuns([])).toBeUndefined();
+  });
+
+  it('read anything malformed as no values, never past the chunk', () => {
+    for (const bad of [null, 'x', [['a', -1]], [['a', 1.5]], ['a'], { a: 1 }]) {
+      expect(fromRuns(bad, 2)).toEqual([undefined, undefined]);
+    }
+    expect(fromRuns([['a', 5]], 2)).toEqual(['a', 'a']);
+    expect(fromRuns([['a', 1]], 3)).toEqual(['a', undefined, undefined]);
   });
 });

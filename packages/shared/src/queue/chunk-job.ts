@@ -17,6 +17,51 @@ export interface ChunkJobData {
   keys?: (string | null)[];
   /** Trigger id per input when it differs from `<flow>.<chunk>.<index>` (replayed triggers). */
   ids?: (string | null)[];
+  /**
+   * The id of the request that brought each input (ingest's `x-request-id`), for the worker's call
+   * log, as runs in input order (`[id, count]`; `null` for inputs without one): one request's
+   * triggers are consecutive, so this costs one id per request, not per trigger. Absent when no
+   * input has one.
+   */
+  req?: Runs;
+  /**
+   * The W3C `traceparent` of each input's trace (the ingest request or `trigger()` call that made
+   * it, or the chunk write), as runs like `req`, so its Salesforce call joins that trace; absent
+   * when tracing is off.
+   */
+  tp?: Runs;
+}
+
+/** Runs of equal values in input order: `[value, count]`, `null` for inputs without one. */
+export type Runs = [string | null, number][];
+
+/** `values` as runs, or undefined when none of them is set. */
+export function toRuns(values: readonly (string | undefined)[]): Runs | undefined {
+  if (!values.some((value) => value !== undefined)) return undefined;
+  const runs: Runs = [];
+  for (const value of values) {
+    const last = runs[runs.length - 1];
+    const item = value ?? null;
+    if (last && last[0] === item) last[1]++;
+    else runs.push([item, 1]);
+  }
+  return runs;
+}
+
+/** The value of each of `length` inputs from their runs (undefined where there is none). */
+export function fromRuns(runs: unknown, length: number): (string | undefined)[] {
+  const values: (string | undefined)[] = new Array(length).fill(undefined);
+  if (!Array.isArray(runs)) return values;
+  let index = 0;
+  for (const run of runs) {
+    if (!Array.isArray(run)) return values;
+    const [value, count] = run as [unknown, unknown];
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) return values;
+    for (let i = 0; i < count && index < length; i++, index++) {
+      if (typeof value === 'string') values[index] = value;
+    }
+  }
+  return values;
 }
 
 /**

@@ -51,14 +51,25 @@ describe('records', () => {
   });
 
   it('become the public status', () => {
-    expect(toTriggerStatus('F.c1.0', 'F', ok, 'succeeded')).toEqual({
+    expect(toTriggerStatus('F.c1.0', 'F', ok, 'succeeded', ok.t - 1_000)).toEqual({
       id: 'F.c1.0',
       flow: 'F',
       state: 'succeeded',
       attempts: 1,
       result: { Flow__InterviewGuid: 'g' },
       error: null,
+      enqueuedAt: new Date(ok.t - 1_000).toISOString(),
+      lastAttemptAt: new Date(ok.t).toISOString(),
+      settledAt: new Date(ok.t).toISOString(),
     });
+    expect(toTriggerStatus('F.c1.0', 'F', { ...retry, t: 5_000 }, 'retrying')).toMatchObject({
+      enqueuedAt: null,
+      lastAttemptAt: '1970-01-01T00:00:05.000Z',
+      settledAt: null,
+    });
+    expect(
+      toTriggerStatus('F.c1.0', 'F', { s: 'dead', a: 0, t: 7_000, e: retry.e }, 'dead'),
+    ).toMatchObject({ lastAttemptAt: null, settledAt: '1970-01-01T00:00:07.000Z' });
     expect(toTriggerStatus('F.c1.0', 'F', retry, 'retrying')).toMatchObject({
       attempts: 2,
       result: null,

@@ -20,8 +20,11 @@ export interface TriggerError {
 export type TriggerRecord =
   /** Salesforce accepted it: `o` is its `outputValues`, `t` the time of the answer. */
   | { s: 'ok'; a: number; t: number; o: Record<string, unknown> | null }
-  /** It failed transiently; `n` is when it may be sent again. */
-  | { s: 'retry'; a: number; n: number; e: TriggerError }
+  /**
+   * It failed transiently; `n` is when it may be sent again, `t` the time of the answer (absent
+   * in records written before it existed).
+   */
+  | { s: 'retry'; a: number; t?: number; n: number; e: TriggerError }
   /** Dead-lettered at `t`. */
   | { s: 'dead'; a: number; t: number; e: TriggerError }
   /** Replayed from the dead letters: its current slot is the trigger address `to`. */
@@ -43,6 +46,12 @@ export interface TriggerStatus {
   result: Record<string, unknown> | null;
   /** The last error, for `retrying` and `dead`. */
   error: TriggerError | null;
+  /** When it was stored (ISO 8601, from its chunk id's time), or null if unknown. */
+  enqueuedAt: string | null;
+  /** When the last call that carried it was answered (ISO 8601), null before any. */
+  lastAttemptAt: string | null;
+  /** When it succeeded or was dead-lettered (ISO 8601), null while it is not settled. */
+  settledAt: string | null;
 }
 
 export function encodeTriggerRecord(record: TriggerRecord): string {
@@ -104,7 +113,11 @@ export function toTriggerStatus(
   flow: string,
   record: Exclude<TriggerRecord, { s: 'moved' }> | undefined,
   state: TriggerState,
+  enqueuedAt?: number,
 ): TriggerStatus {
+  const settled = record && record.s !== 'retry' ? record.t : undefined;
+  // A dead letter with no counted attempt (never answered for itself) has no last attempt.
+  const lastAttempt = record && (record.s !== 'dead' || record.a > 0) ? record.t : undefined;
   return {
     id,
     flow,
@@ -112,5 +125,12 @@ export function toTriggerStatus(
     attempts: record?.a ?? 0,
     result: record?.s === 'ok' ? record.o : null,
     error: record && record.s !== 'ok' ? record.e : null,
+    enqueuedAt: isoTime(enqueuedAt),
+    lastAttemptAt: isoTime(lastAttempt),
+    settledAt: isoTime(settled),
   };
+}
+
+function isoTime(ms: number | undefined): string | null {
+  return ms !== undefined && Number.isFinite(ms) ? new Date(ms).toISOString() : null;
 }
