@@ -1,13 +1,16 @@
 import {
   type ChunkJobData,
+  DEFAULT_PRIORITY,
   type DeadLetter,
   encodeTriggerRecord,
   type FlowInput,
+  jobPriority,
   newChunkId,
   parseTriggerId,
   type RedisConnection,
   type RedisKeys,
   retainOutcomes,
+  type TriggerPriority,
   type TriggerRecord,
   triggerId,
 } from '@flow-dispatcher/shared';
@@ -19,10 +22,17 @@ import { FlowQueues } from './flow-queues.js';
 import { addJob, commitTransaction } from './redis-transaction.js';
 import type { WatchLane } from './watch-lane.js';
 
-/** One trigger to write: its input and an optional idempotency key. */
+/** One trigger to write: its input, an optional idempotency key and its priority. */
 export interface ChunkItem {
   input: FlowInput;
   key?: string | null | undefined;
+  /** Its lane within the flow. @defaultValue DEFAULT_PRIORITY (`normal`) */
+  priority?: TriggerPriority | undefined;
+}
+
+/** A chunk's class: what every trigger of one chunk shares (docs/design.md, "Chunk classes"). */
+export function chunkClassOf(item: ChunkItem): string {
+  return item.priority ?? DEFAULT_PRIORITY;
 }
 
 /** What a producer is told of each trigger, in request order. */
@@ -39,6 +49,21 @@ export interface TriggerReceipt {
  * BullMQ's own attempts are not used: attempts are counted per trigger.
  */
 const JOB_OPTIONS: JobsOptions = { removeOnComplete: true, removeOnFail: false, attempts: 1 };
+
+/**
+ * Every chunk job carries a BullMQ priority (trigger-priority.ts): BullMQ hands out jobs without
+ * one before any prioritized job, so a chunk without one would jump every lane.
+ */
+const JOB_OPTIONS_BY_PRIORITY: Record<TriggerPriority, JobsOptions> = {
+  high: { ...JOB_OPTIONS, priority: jobPriority('high') },
+  normal: { ...JOB_OPTIONS, priority: jobPriority('normal') },
+  low: { ...JOB_OPTIONS, priority: jobPriority('low') },
+};
+
+/** The job options of a chunk of `items` (one class: the first item's priority is every item's). */
+function jobOptions(items: readonly ChunkItem[]): JobsOptions {
+  return JOB_OPTIONS_BY_PRIORITY[items[0]?.priority ?? DEFAULT_PRIORITY];
+}
 
 /** Tries of an optimistic transaction before it gives up (each abort means another writer won). */
 const MAX_ROUNDS = 20;
@@ -75,8 +100,8 @@ export class ChunkWriter {
   }
 
   /**
-   * Writes `items` (already validated, every key of them belonging to `partition`) as one chunk
-   * job of `partition`; answers once it is in Redis.
+   * Writes `items` (already validated, every key of them belonging to `partition`, all of one
+   * class: see chunkClassOf) as one chunk job of `partition`; answers once it is in Redis.
    */
   async write(flow: string, items: readonly ChunkItem[], partition = 0): Promise<TriggerReceipt[]> {
     if (items.length === 0) return [];
@@ -96,7 +121,7 @@ export class ChunkWriter {
     const { queue, multi } = await this.#plainQueues.transaction(flow, partition);
     multi.sadd(keys.flows, flow);
     queueNewChunkCount(multi, keys, flow, chunkId, items.length);
-    await addJob(multi, new Job(queue, flow, data, JOB_OPTIONS, chunkId));
+    await addJob(multi, new Job(queue, flow, data, jobOptions(items), chunkId));
     checkResults(await commitTransaction(multi));
     return items.map((_, index) => ({
       id: triggerId(flow, chunkId, index),
@@ -164,7 +189,7 @@ export class ChunkWriter {
           );
         }
       });
-      await addJob(multi, new Job(queue, flow, data, JOB_OPTIONS, chunkId));
+      await addJob(multi, new Job(queue, flow, data, jobOptions(items), chunkId));
       const results = await commitTransaction(multi);
       if (results === null) continue; // a watched key changed: check again
       checkResults(results);
@@ -240,7 +265,8 @@ export class ChunkWriter {
           multi.hdel(keys.deadLetterItems, letter.id);
         });
         multi.incr(keys.deadLetterEpoch);
-        await addJob(multi, new Job(queue, flow, data, JOB_OPTIONS, chunkId));
+        // Replays go to the normal lane.
+        await addJob(multi, new Job(queue, flow, data, JOB_OPTIONS_BY_PRIORITY.normal, chunkId));
         const results = await commitTransaction(multi);
         if (results === null) continue; // another replay or purge took letters: read again
         checkResults(results);

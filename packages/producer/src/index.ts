@@ -1,4 +1,4 @@
-export type { InputEdits } from '@flow-dispatcher/shared';
+export type { InputEdits, TriggerPriority } from '@flow-dispatcher/shared';
 export type { ChunkItem, TriggerReceipt } from './chunk-writer.js';
 export { ContendedTransactionError } from './contended-transaction-error.js';
 export { type DeadLetterFilter, DeadLetterQueue, type ReplayOptions } from './dead-letter-queue.js';
@@ -21,6 +21,17 @@ export type {
 } from './group-commit/trigger-committer.js';
 export { InputEditConflictError, InvalidInputEditsError } from './input-edit-errors.js';
 export { InvalidTriggerError } from './invalid-trigger-error.js';
-export { type PartitionPart, RoundRobin, splitByPartition } from './partition-routing.js';
-export { MAX_KEY_LENGTH, Producer, type ProducerOptions, type TriggerOptions } from './producer.js';
+export {
+  type PartitionPart,
+  RoundRobin,
+  splitByClassAndPartition,
+  splitByPartition,
+} from './partition-routing.js';
+export {
+  MAX_KEY_LENGTH,
+  Producer,
+  type ProducerOptions,
+  type TriggerManyOptions,
+  type TriggerOptions,
+} from './producer.js';
 export { isProducerClosedError, ProducerClosedError } from './producer-closed-error.js';

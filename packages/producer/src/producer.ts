@@ -7,18 +7,20 @@ import {
   type FlowInput,
   type InputLimits,
   isConfigError,
+  isTriggerPriority,
   isValidFlowName,
   type RedisConnection,
   RedisKeys,
   requirePartitionLayout,
+  type TriggerPriority,
   type TriggerStatus,
 } from '@flow-dispatcher/shared';
-import { type ChunkItem, ChunkWriter, type TriggerReceipt } from './chunk-writer.js';
+import { type ChunkItem, ChunkWriter, chunkClassOf, type TriggerReceipt } from './chunk-writer.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import { FlowQueues } from './flow-queues.js';
 import { GroupCommit } from './group-commit/group-commit.js';
 import { InvalidTriggerError } from './invalid-trigger-error.js';
-import { type PartitionPart, RoundRobin, splitByPartition } from './partition-routing.js';
+import { type PartitionPart, RoundRobin, splitByClassAndPartition } from './partition-routing.js';
 import { ProducerClosedError } from './producer-closed-error.js';
 import { readTriggerStatus } from './trigger-status.js';
 import { WatchLane } from './watch-lane.js';
@@ -63,6 +65,20 @@ export interface ProducerOptions {
 export interface TriggerOptions {
   /** Idempotency key: a repeat within the window is not enqueued again. At most 256 characters. */
   key?: string;
+  /**
+   * Lane within the flow: a call is filled from `high` first, then `normal`, then `low`.
+   * @defaultValue `normal`
+   */
+  priority?: TriggerPriority;
+}
+
+export interface TriggerManyOptions {
+  /** `keys[i]` is the idempotency key of `inputs[i]`. */
+  keys?: readonly (string | null | undefined)[];
+  /** Lane of every trigger of the call. @defaultValue `normal` */
+  priority?: TriggerPriority;
+  /** Chunk writes in flight at once. @defaultValue defaults.producerWritesInFlight (4) */
+  concurrency?: number;
 }
 
 export const MAX_KEY_LENGTH = 256;
@@ -174,11 +190,12 @@ export class Producer {
   }
 
   /**
-   * How `items` of `flow` split over the queue partitions (pure): ingest's group commit keeps a
-   * lane per part, so each chunk it writes is one partition's.
+   * How `items` of `flow` split into chunk classes (priority) and queue partitions (pure): ingest's
+   * group commit keeps a lane per part, so each chunk it writes is one class's and one
+   * partition's.
    */
   partitionsOf(flow: string, items: readonly ChunkItem[]): PartitionPart[] {
-    return splitByPartition(flow, items, this.keys.partitionCount);
+    return splitByClassAndPartition(flow, items, this.keys.partitionCount, chunkClassOf);
   }
 
   /**
@@ -193,7 +210,7 @@ export class Producer {
     input: FlowInput,
     options: TriggerOptions = {},
   ): Promise<TriggerReceipt> {
-    const item: ChunkItem = { input, key: options.key };
+    const item: ChunkItem = { input, key: options.key, priority: options.priority };
     this.check(flow, [item]);
     if (this.#closed) throw new ProducerClosedError();
     this.#triggerCommit ??= new GroupCommit((chunkFlow, items) => this.#store(chunkFlow, items), {
@@ -208,16 +225,21 @@ export class Producer {
 
   /**
    * Enqueues many triggers of one flow, written as chunk jobs of at most `maxChunkSize` (per
-   * queue partition: keyed triggers are grouped by their key's partition first).
+   * chunk class and queue partition: keyed triggers are grouped by their key's partition first).
    * `keys[i]` is the idempotency key of `inputs[i]`; `concurrency` chunk writes are in flight at
    * once (default `defaults.producerWritesInFlight`, 4). Receipts come back in input order.
    */
   async triggerMany(
     flow: string,
     inputs: readonly FlowInput[],
-    options: { keys?: readonly (string | null | undefined)[]; concurrency?: number } = {},
+    options: TriggerManyOptions = {},
   ): Promise<TriggerReceipt[]> {
-    const items = inputs.map((input, i) => ({ input, key: options.keys?.[i] ?? null }));
+    const { priority } = options;
+    const items: ChunkItem[] = inputs.map((input, i) => ({
+      input,
+      key: options.keys?.[i] ?? null,
+      priority,
+    }));
     this.check(flow, items);
     const chunks: { partition: number; indexes: number[] }[] = [];
     for (const part of this.partitionsOf(flow, items)) {
@@ -317,6 +339,9 @@ export class Producer {
     }
     items.forEach((item, index) => {
       const at = items.length > 1 ? index : undefined;
+      if (item.priority !== undefined && !isTriggerPriority(item.priority)) {
+        throw new InvalidTriggerError('priority must be high, normal or low', 'priority', at);
+      }
       const problem = checkTriggerInput(item.input, this.#inputLimits);
       if (problem)
         throw new InvalidTriggerError(`${problem.field} ${problem.message}`, problem.field, at);

@@ -46,6 +46,15 @@ export {
   quoteName,
 } from './queue/trigger-input.js';
 export {
+  DEFAULT_PRIORITY,
+  isTriggerPriority,
+  jobPriority,
+  laneIndex,
+  priorityOfJob,
+  TRIGGER_PRIORITIES,
+  type TriggerPriority,
+} from './queue/trigger-priority.js';
+export {
   type ChunkJobState,
   decodeTriggerRecord,
   deriveTriggerState,

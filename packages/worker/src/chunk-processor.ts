@@ -1,4 +1,10 @@
-import type { ChunkJobData, Logger, TriggerRecord } from '@flow-dispatcher/shared';
+import {
+  type ChunkJobData,
+  type Logger,
+  laneIndex,
+  priorityOfJob,
+  type TriggerRecord,
+} from '@flow-dispatcher/shared';
 import type { Job } from 'bullmq';
 import type { BufferBudget } from './buffer-budget.js';
 import type { ChunkLease } from './chunk-lease.js';
@@ -85,6 +91,7 @@ export class ChunkProcessor {
     const now = Date.now();
     const run = new ChunkRun(flow, chunkId, data.ids, data.keys, partition, lease);
     const due: PendingTrigger[] = [];
+    const lane = laneIndex(priorityOfJob(job.priority || job.opts.priority));
     data.inputs.forEach((input, index) => {
       const record = records.get(index);
       if (record && record.s !== 'retry') return;
@@ -96,6 +103,7 @@ export class ChunkProcessor {
         attempts: record?.a ?? 0,
         enqueuedAt: job.timestamp,
         arrivedAt: now,
+        lane,
       });
     });
 
