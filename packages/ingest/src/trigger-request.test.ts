@@ -25,6 +25,20 @@ describe('parseTriggerRequest', () => {
     ]);
   });
 
+  it("gives every trigger the body's priority, and refuses an unknown one", () => {
+    const items = parseTriggerRequest(
+      { priority: 'high', triggers: [{ input: { IndividualId: 'a' } }] },
+      limits,
+    );
+    expect(items).toEqual([{ input: { IndividualId: 'a' }, key: null, priority: 'high' }]);
+    expect(() =>
+      parseTriggerRequest(
+        { priority: 'urgent', triggers: [{ input: { IndividualId: 'a' } }] },
+        limits,
+      ),
+    ).toThrow(/^priority must be "high", "normal" or "low"/);
+  });
+
   it.each([
     [null, 'INVALID_REQUEST', /^the body must be a JSON object/],
     [[], 'INVALID_REQUEST', /^the body must be a JSON object/],

@@ -41,11 +41,14 @@ const bodySchema = z.strictObject(
     triggers: z
       .array(triggerSchema, { error: 'must be an array of triggers' })
       .min(1, { error: 'must hold at least one trigger' }),
+    priority: z
+      .enum(['high', 'normal', 'low'], { error: 'must be "high", "normal" or "low"' })
+      .optional(),
   },
   {
     error: (issue) =>
       issue.code === 'unrecognized_keys'
-        ? `the body ${unknownFields(issue.keys)} (expected only "triggers")`
+        ? `the body ${unknownFields(issue.keys)} (expected "triggers" and an optional "priority")`
         : 'the body must be a JSON object {"triggers": [...]}',
   },
 );
@@ -85,6 +88,10 @@ export function parseTriggerRequest(body: unknown, limits: TriggerRequestLimits)
         { field: problem.field },
       );
     }
-    return { input: trigger.input as FlowInput, key: trigger.key ?? null };
+    return {
+      input: trigger.input as FlowInput,
+      key: trigger.key ?? null,
+      priority: parsed.data.priority,
+    };
   });
 }

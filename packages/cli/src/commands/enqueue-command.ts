@@ -36,6 +36,7 @@ interface EnqueueOptions {
   dryRun?: boolean;
   progress: boolean;
   json?: boolean;
+  priority: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -80,6 +81,11 @@ export function registerEnqueueCommand(program: Command): void {
       '--rejects <file>',
       'where rejected rows go, one JSON object per line (default: FILE.rejects.ndjson, or ./enqueue-FLOW-TIME.rejects.ndjson for stdin); replaced on each run',
     )
+    .option(
+      '--priority <lane>',
+      "the triggers' lane within the flow: high, normal or low (a call is filled from high first); a file is usually a backfill, hence the default",
+      'low',
+    )
     .option('--batch-size <n>', 'rows per write: the run holds one batch in memory', '5000')
     .option('--dry-run', 'validate every row and write the rejects file; enqueue nothing')
     .option('--no-progress', 'no progress bar or progress lines')
@@ -114,6 +120,10 @@ async function enqueue(flow: string, file: string, options: EnqueueOptions): Pro
     );
   }
   const batchSize = parseWholeNumber(options.batchSize, '--batch-size', 1, 50_000);
+  const priority = options.priority;
+  if (priority !== 'high' && priority !== 'normal' && priority !== 'low') {
+    throw new UsageError(`--priority expects high, normal or low, got ${JSON.stringify(priority)}`);
+  }
   const mapping = rowMapping(options);
   const stdin = file === '-';
   let totalBytes: number | undefined;
@@ -151,7 +161,7 @@ async function enqueue(flow: string, file: string, options: EnqueueOptions): Pro
     const { Producer } = await import('@flow-dispatcher/producer');
     const p = Producer.fromConfig(config, { redis: ctx.redis });
     producer = p;
-    write = (inputs, keys) => p.triggerMany(flow, inputs, { keys });
+    write = (inputs, keys) => p.triggerMany(flow, inputs, { keys, priority });
   }
 
   // Loaded once the arguments are checked: the row checks use the producer's and shared's code.
