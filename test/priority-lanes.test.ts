@@ -36,7 +36,16 @@ describe('priority lanes within a flow', () => {
     });
     const highAt = Date.now();
     const highs = Array.from({ length: HIGHS }, (_, i) => ({ IndividualId: `high-${i}` }));
-    await producer.triggerMany(FLOW, highs, { priority: 'high' });
+    const [firstHigh] = await producer.triggerMany(FLOW, highs, { priority: 'high' });
+    // When the high chunk left the queue (a worker took it): tells a late fetch from a late call.
+    let highTakenMs: number | undefined;
+    const watchTaken = setInterval(() => {
+      void producer.getTrigger(firstHigh?.id ?? '').then((status) => {
+        if (highTakenMs === undefined && status && status.state !== 'queued') {
+          highTakenMs = Date.now() - highAt;
+        }
+      });
+    }, 20);
 
     // Answered: the call that carried it has ended (the simulator runs the interviews before its
     // latency, so a delivery is counted before the answer leaves).
@@ -63,6 +72,7 @@ describe('priority lanes within a flow', () => {
       },
     );
     const lastHighMs = Date.now() - highAt;
+    clearInterval(watchTaken);
 
     // From the simulator's record: the calls that carried high triggers, and the lows answered
     // (calls ended) no later than the last of them.
@@ -106,6 +116,7 @@ describe('priority lanes within a flow', () => {
       lowsAnsweredBeforeLastHigh: lowsBefore,
       bound: LOWS * LOW_SHARE_BOUND,
       callsCarryingHighs: highCalls.length,
+      highChunkTakenAfterMs: highTakenMs,
       lastHighAnsweredAfterMs: lastHighMs,
       highDispatchWaitCount: highWaits,
     });

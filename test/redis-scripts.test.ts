@@ -69,6 +69,7 @@ describe('Redis scripts on one server', () => {
       'releasePermits',
       'renewPermits',
       'retainOutcomes',
+      'takeSchedule',
     ]);
     for (const script of everyScript)
       expect(await redis.script('LOAD', script.source), script.name).toBe(script.sha);
@@ -92,8 +93,8 @@ describe('Redis scripts on one server', () => {
     const count = () =>
       chunkScripts.countNewChunk.run(
         redis,
-        { job: '{t}:job:1', pending: '{t}:pending' },
-        { flow: 'F', triggers: 5 },
+        { job: '{t}:job:1', pending: '{t}:pending', scheduled: '{t}:s', mark: '{t}:m:1' },
+        { flow: 'F', triggers: 5, scheduledTriggers: 0 },
       );
     expect(await count()).toBe(true);
     await redis.script('FLUSH');
@@ -104,20 +105,29 @@ describe('Redis scripts on one server', () => {
   it('in a MULTI, runs with the transaction even when the server forgot it', async () => {
     // This connection already ran the script (ioredis would send EVALSHA next), then the cache
     // is flushed: EVALSHA inside MULTI would fail only at EXEC, after the SET had run.
-    const pending = { job: '{t}:job:2', pending: '{t}:pending2' };
-    await chunkScripts.countNewChunk.run(redis, pending, { flow: 'F', triggers: 1 });
+    const pending = {
+      job: '{t}:job:2',
+      pending: '{t}:pending2',
+      scheduled: '{t}:scheduled',
+      mark: '{t}:mark:2',
+    };
+    await chunkScripts.countNewChunk.run(redis, pending, {
+      flow: 'F',
+      triggers: 1,
+      scheduledTriggers: 0,
+    });
     await redis.script('FLUSH');
     const tx = openTransaction(redis);
     tx.set('{t}:job:3', 'x');
     chunkScripts.countNewChunk.queue(
       tx,
       { ...pending, job: '{t}:job:3' },
-      { flow: 'F', triggers: 2 },
+      { flow: 'F', triggers: 2, scheduledTriggers: 0 },
     );
     chunkScripts.countNewChunk.queue(
       tx,
       { ...pending, job: '{t}:job:4' },
-      { flow: 'F', triggers: 4 },
+      { flow: 'F', triggers: 4, scheduledTriggers: 0 },
     );
     const results = await commitTransaction(tx);
     expect(results?.map(([err]) => err)).toEqual([null, null, null]);
@@ -198,15 +208,24 @@ describe('Redis scripts on a 3-master Cluster', () => {
   it('reaches the node of its keys, alone and in a MULTI, and one slot is required', async () => {
     // Hash tags in three different slots (and, with three masters, on more than one node).
     for (const tag of ['a', 'b', 'c']) {
-      const keys = { job: `{${tag}}:job`, pending: `{${tag}}:pending` };
-      expect(await chunkScripts.countNewChunk.run(redis, keys, { flow: 'F', triggers: 2 })).toBe(
-        true,
-      );
+      const keys = {
+        job: `{${tag}}:job`,
+        pending: `{${tag}}:pending`,
+        scheduled: `{${tag}}:scheduled`,
+        mark: `{${tag}}:mark`,
+      };
+      expect(
+        await chunkScripts.countNewChunk.run(redis, keys, {
+          flow: 'F',
+          triggers: 2,
+          scheduledTriggers: 0,
+        }),
+      ).toBe(true);
       const tx = openTransaction(redis);
       chunkScripts.countNewChunk.queue(
         tx,
         { ...keys, job: `{${tag}}:job2` },
-        { flow: 'F', triggers: 3 },
+        { flow: 'F', triggers: 3, scheduledTriggers: 0 },
       );
       expect((await commitTransaction(tx))?.[0]?.[0]).toBeNull();
       expect(await redis.hget(keys.pending, 'F')).toBe('5');
@@ -214,8 +233,8 @@ describe('Redis scripts on a 3-master Cluster', () => {
     await expect(
       chunkScripts.countNewChunk.run(
         redis,
-        { job: '{a}:job3', pending: '{b}:pending' },
-        { flow: 'F', triggers: 1 },
+        { job: '{a}:job3', pending: '{b}:pending', scheduled: '{a}:s', mark: '{a}:m' },
+        { flow: 'F', triggers: 1, scheduledTriggers: 0 },
       ),
     ).rejects.toThrow(/CROSSSLOT|same slot/);
   });

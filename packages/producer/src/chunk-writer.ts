@@ -10,6 +10,8 @@ import {
   type RedisConnection,
   type RedisKeys,
   retainOutcomes,
+  SCHEDULE_LEAD_MS,
+  scheduleBucket,
   type TriggerPriority,
   type TriggerRecord,
   triggerId,
@@ -28,11 +30,17 @@ export interface ChunkItem {
   key?: string | null | undefined;
   /** Its lane within the flow. @defaultValue DEFAULT_PRIORITY (`normal`) */
   priority?: TriggerPriority | undefined;
+  /** Due time (epoch ms, already read by readNotBefore): sent no earlier. Undefined: now. */
+  notBefore?: number | undefined;
 }
 
-/** A chunk's class: what every trigger of one chunk shares (docs/design.md, "Chunk classes"). */
+/**
+ * A chunk's class: what every trigger of one chunk shares (docs/design.md, "Chunk classes"): its
+ * priority, and for a scheduled trigger the 1 s bucket it is due in.
+ */
 export function chunkClassOf(item: ChunkItem): string {
-  return item.priority ?? DEFAULT_PRIORITY;
+  const priority = item.priority ?? DEFAULT_PRIORITY;
+  return item.notBefore === undefined ? priority : `${priority}@${scheduleBucket(item.notBefore)}`;
 }
 
 /** What a producer is told of each trigger, in request order. */
@@ -60,9 +68,32 @@ const JOB_OPTIONS_BY_PRIORITY: Record<TriggerPriority, JobsOptions> = {
   low: { ...JOB_OPTIONS, priority: jobPriority('low') },
 };
 
-/** The job options of a chunk of `items` (one class: the first item's priority is every item's). */
-function jobOptions(items: readonly ChunkItem[]): JobsOptions {
-  return JOB_OPTIONS_BY_PRIORITY[items[0]?.priority ?? DEFAULT_PRIORITY];
+/**
+ * The job options of a chunk of `items` (one class: the first item's priority is every item's). A
+ * scheduled chunk is a delayed job, due SCHEDULE_LEAD_MS before its earliest trigger.
+ */
+function jobOptions(items: readonly ChunkItem[], now: number): JobsOptions {
+  const options = JOB_OPTIONS_BY_PRIORITY[items[0]?.priority ?? DEFAULT_PRIORITY];
+  let earliest = Number.POSITIVE_INFINITY;
+  for (const item of items)
+    if (item.notBefore !== undefined) earliest = Math.min(earliest, item.notBefore);
+  if (earliest === Number.POSITIVE_INFINITY) return options;
+  const delay = Math.floor(earliest - SCHEDULE_LEAD_MS - now);
+  return delay > 0 ? { ...options, delay } : options;
+}
+
+/** The job data of a chunk of `items`: `at` only when one of them is scheduled. */
+function chunkData(items: readonly ChunkItem[], keys?: (string | null)[]): ChunkJobData {
+  const data: ChunkJobData = { v: 1, inputs: items.map((item) => item.input) };
+  if (keys) data.keys = keys;
+  if (items.some((item) => item.notBefore !== undefined)) {
+    data.at = items.map((item) => item.notBefore ?? 0);
+  }
+  return data;
+}
+
+function scheduledCount(items: readonly ChunkItem[]): number {
+  return items.reduce((n, item) => (item.notBefore === undefined ? n : n + 1), 0);
 }
 
 /** Tries of an optimistic transaction before it gives up (each abort means another writer won). */
@@ -116,12 +147,13 @@ export class ChunkWriter {
     partition: number,
   ): Promise<TriggerReceipt[]> {
     const keys = this.keys.forPartition(partition);
-    const chunkId = newChunkId(Date.now(), partition);
-    const data: ChunkJobData = { v: 1, inputs: items.map((item) => item.input) };
+    const now = Date.now();
+    const chunkId = newChunkId(now, partition);
+    const data = chunkData(items);
     const { queue, multi } = await this.#plainQueues.transaction(flow, partition);
     multi.sadd(keys.flows, flow);
-    queueNewChunkCount(multi, keys, flow, chunkId, items.length);
-    await addJob(multi, new Job(queue, flow, data, jobOptions(items), chunkId));
+    queueNewChunkCount(multi, keys, flow, chunkId, items.length, scheduledCount(items));
+    await addJob(multi, new Job(queue, flow, data, jobOptions(items, now), chunkId));
     checkResults(await commitTransaction(multi));
     return items.map((_, index) => ({
       id: triggerId(flow, chunkId, index),
@@ -151,9 +183,10 @@ export class ChunkWriter {
         if (id) known.set(key, id);
       });
 
-      const chunkId = newChunkId(Date.now(), partition);
+      const now = Date.now();
+      const chunkId = newChunkId(now, partition);
       const receipts: TriggerReceipt[] = [];
-      const inputs: FlowInput[] = [];
+      const kept: ChunkItem[] = [];
       const itemKeys: (string | null)[] = [];
       for (const item of items) {
         const key = item.key ?? null;
@@ -162,23 +195,23 @@ export class ChunkWriter {
           receipts.push({ id: seen, key, duplicate: true });
           continue;
         }
-        const id = triggerId(flow, chunkId, inputs.length);
+        const id = triggerId(flow, chunkId, kept.length);
         if (key !== null) known.set(key, id);
-        inputs.push(item.input);
+        kept.push(item);
         itemKeys.push(key);
         receipts.push({ id, key, duplicate: false });
       }
-      if (inputs.length === 0) {
+      if (kept.length === 0) {
         // On a cluster UNWATCH (it names no key) may reach another node: the WATCH left on this
         // node's connection ends with the next EXEC there, at worst costing that EXEC a retry.
         await client.unwatch();
         return receipts;
       }
 
-      const data: ChunkJobData = { v: 1, inputs, keys: itemKeys };
+      const data = chunkData(kept, itemKeys);
       const { queue, multi } = await this.#txnQueues.transaction(flow, partition);
       multi.sadd(keys.flows, flow);
-      queueNewChunkCount(multi, keys, flow, chunkId, inputs.length);
+      queueNewChunkCount(multi, keys, flow, chunkId, kept.length, scheduledCount(kept));
       itemKeys.forEach((key, index) => {
         if (key !== null) {
           multi.set(
@@ -189,7 +222,7 @@ export class ChunkWriter {
           );
         }
       });
-      await addJob(multi, new Job(queue, flow, data, jobOptions(items), chunkId));
+      await addJob(multi, new Job(queue, flow, data, jobOptions(kept, now), chunkId));
       const results = await commitTransaction(multi);
       if (results === null) continue; // a watched key changed: check again
       checkResults(results);
@@ -290,11 +323,17 @@ function queueNewChunkCount(
   flow: string,
   chunkId: string,
   triggers: number,
+  scheduledTriggers = 0,
 ): void {
   countNewChunk.queue(
     multi,
-    { job: keys.job(flow, chunkId), pending: keys.pending },
-    { flow, triggers },
+    {
+      job: keys.job(flow, chunkId),
+      pending: keys.pending,
+      scheduled: keys.scheduled,
+      mark: keys.scheduleMark(chunkId),
+    },
+    { flow, triggers, scheduledTriggers },
   );
 }
 

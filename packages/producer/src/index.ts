@@ -29,6 +29,7 @@ export {
 } from './partition-routing.js';
 export {
   MAX_KEY_LENGTH,
+  type NotBefore,
   Producer,
   type ProducerOptions,
   type TriggerManyOptions,

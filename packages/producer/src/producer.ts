@@ -11,7 +11,9 @@ import {
   isValidFlowName,
   type RedisConnection,
   RedisKeys,
+  readNotBefore,
   requirePartitionLayout,
+  ScheduleError,
   type TriggerPriority,
   type TriggerStatus,
 } from '@flow-dispatcher/shared';
@@ -70,18 +72,50 @@ export interface TriggerOptions {
    * @defaultValue `normal`
    */
   priority?: TriggerPriority;
+  /**
+   * Send no earlier than this instant: a Date, an ISO-8601 string with a zone, or epoch ms; at
+   * most 366 days ahead (README, "Scheduled triggers"). A time already past: sent as usual.
+   */
+  notBefore?: Date | string | number;
+  /** Send no earlier than this many ms from now (instead of `notBefore`). */
+  delay?: number;
 }
+
+/** An instant a trigger is due at (see TriggerOptions.notBefore). */
+export type NotBefore = Date | string | number;
 
 export interface TriggerManyOptions {
   /** `keys[i]` is the idempotency key of `inputs[i]`. */
   keys?: readonly (string | null | undefined)[];
   /** Lane of every trigger of the call. @defaultValue `normal` */
   priority?: TriggerPriority;
+  /**
+   * When each trigger may be sent: one instant for all, or one per input (`null`/undefined: at
+   * once). See TriggerOptions.notBefore.
+   */
+  notBefore?: NotBefore | readonly (NotBefore | null | undefined)[];
+  /** Send every trigger no earlier than this many ms from now (instead of `notBefore`). */
+  delay?: number;
   /** Chunk writes in flight at once. @defaultValue defaults.producerWritesInFlight (4) */
   concurrency?: number;
 }
 
 export const MAX_KEY_LENGTH = 256;
+
+/** readNotBefore, its errors as InvalidTriggerError (at `index` of a triggerMany). */
+function dueTime(
+  notBefore: NotBefore | null | undefined,
+  delay: number | undefined,
+  now: number,
+  index?: number,
+): number | undefined {
+  try {
+    return readNotBefore(notBefore, delay, now);
+  } catch (err) {
+    if (err instanceof ScheduleError) throw new InvalidTriggerError(err.message, err.field, index);
+    throw err;
+  }
+}
 
 /**
  * The producer library: hands triggers to flow-dispatcher by writing them into Redis. Every
@@ -210,7 +244,12 @@ export class Producer {
     input: FlowInput,
     options: TriggerOptions = {},
   ): Promise<TriggerReceipt> {
-    const item: ChunkItem = { input, key: options.key, priority: options.priority };
+    const item: ChunkItem = {
+      input,
+      key: options.key,
+      priority: options.priority,
+      notBefore: dueTime(options.notBefore, options.delay, Date.now()),
+    };
     this.check(flow, [item]);
     if (this.#closed) throw new ProducerClosedError();
     this.#triggerCommit ??= new GroupCommit((chunkFlow, items) => this.#store(chunkFlow, items), {
@@ -234,11 +273,17 @@ export class Producer {
     inputs: readonly FlowInput[],
     options: TriggerManyOptions = {},
   ): Promise<TriggerReceipt[]> {
-    const { priority } = options;
+    const { priority, notBefore, delay } = options;
+    const now = Date.now();
+    const perInput = Array.isArray(notBefore);
+    const shared = perInput ? undefined : dueTime(notBefore as NotBefore | undefined, delay, now);
     const items: ChunkItem[] = inputs.map((input, i) => ({
       input,
       key: options.keys?.[i] ?? null,
       priority,
+      notBefore: perInput
+        ? dueTime((notBefore as readonly (NotBefore | null | undefined)[])[i], delay, now, i)
+        : shared,
     }));
     this.check(flow, items);
     const chunks: { partition: number; indexes: number[] }[] = [];

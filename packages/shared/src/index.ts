@@ -67,6 +67,14 @@ export {
   toTriggerStatus,
 } from './queue/trigger-record.js';
 export {
+  MAX_SCHEDULE_AHEAD_MS,
+  readNotBefore,
+  SCHEDULE_BUCKET_MS,
+  SCHEDULE_LEAD_MS,
+  ScheduleError,
+  scheduleBucket,
+} from './queue/trigger-schedule.js';
+export {
   connectRedis,
   createRedis,
   isCluster,

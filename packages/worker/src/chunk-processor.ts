@@ -77,6 +77,8 @@ export class ChunkProcessor {
     budget.take(data.inputs.length, bytes);
     let records: Map<number, TriggerRecord>;
     try {
+      // Taken: a scheduled chunk's triggers leave the `scheduled` count (once per chunk).
+      if (data.at) await store.takeSchedule(flow, chunkId, partition);
       // Records exist only for a chunk that was active before (BullMQ counts every start in
       // `attemptsStarted`, and nothing but a worker holding the chunk writes its records): a
       // chunk fetched for the first time skips the read.
@@ -104,6 +106,7 @@ export class ChunkProcessor {
         enqueuedAt: job.timestamp,
         arrivedAt: now,
         lane,
+        ...(data.at?.[index] ? { dueAt: data.at[index] } : {}),
       });
     });
 

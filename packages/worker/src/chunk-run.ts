@@ -18,6 +18,8 @@ export interface PendingTrigger {
    * @defaultValue 1 (normal)
    */
   lane?: number;
+  /** When it may be sent (epoch ms), for a scheduled trigger: the batcher holds it until then. */
+  dueAt?: number;
   /**
    * Set once a call that carried it failed alike on every input: the flow's breaker has counted
    * it, and counts it no more (the halves of a call refused whole carry the same triggers).

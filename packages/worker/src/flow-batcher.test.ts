@@ -215,4 +215,45 @@ describe('FlowBatcher', () => {
     // One call of both lanes, cut when the low ones' linger was over.
     expect(calls).toEqual([10]);
   });
+
+  it('holds a scheduled trigger until it is due, then lingers from its due time', async () => {
+    const { batcher, calls } = recordingBatcher(
+      { maxInputs: () => 100, lingerMs: () => 20 },
+      new LocalCallSlots(1),
+    );
+    const run = new ChunkRun('Flow', 'sched', undefined, undefined);
+    const start = Date.now();
+    batcher.add(triggers(run, 3).map((trigger) => ({ ...trigger, dueAt: start + 60 })));
+    expect(batcher.size).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(calls).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(calls).toEqual([3]);
+  });
+
+  it('hands back scheduled triggers not due yet when closed or their run is dropped', async () => {
+    const batcher = new FlowBatcher(
+      'Flow',
+      { maxInputs: () => 100, lingerMs: () => 0, blocked: () => false },
+      new LocalCallSlots(1),
+      async () => {
+        throw new Error('must not send');
+      },
+      (err) => {
+        throw err;
+      },
+    );
+    const dropped = new ChunkRun('Flow', 'a', undefined, undefined);
+    const closed = new ChunkRun('Flow', 'b', undefined, undefined);
+    dropped.expect(2);
+    closed.expect(2);
+    const later = Date.now() + 10_000;
+    batcher.add(triggers(dropped, 2).map((trigger) => ({ ...trigger, dueAt: later })));
+    batcher.add(triggers(closed, 2).map((trigger) => ({ ...trigger, dueAt: later })));
+    batcher.dropRun(dropped);
+    expect(dropped.handedBack).toBe(2);
+    expect(batcher.size).toBe(2);
+    batcher.close();
+    expect(closed.handedBack).toBe(2);
+  });
 });

@@ -36,7 +36,8 @@ interface Lane {
  * Triggers wait in one of three lanes by priority (`PendingTrigger.lane`), and each call is filled
  * from the highest lane first, then the next (a call may mix lanes): a high trigger waits at most
  * one linger plus one call behind any backlog buffered here. The linger clock runs from the
- * oldest trigger of any lane.
+ * oldest trigger of any lane. A scheduled trigger not due yet waits aside (`#later`) and joins its
+ * lane when due, its linger counted from then.
  *
  * States: empty → filling (a linger timer runs from the oldest trigger's arrival) → ready (full,
  * or the oldest has waited `lingerMs`) → waiting for a call slot → sending. The batch is cut when
@@ -53,6 +54,9 @@ interface Lane {
 export class FlowBatcher {
   #lanes: Lane[] = Array.from({ length: LANES }, () => ({ items: [], head: 0 }));
   readonly #splits: PendingTrigger[][] = [];
+  /** Scheduled triggers not due yet, by due time (README, "Scheduled triggers"). */
+  #later: PendingTrigger[] = [];
+  #laterTimer: NodeJS.Timeout | undefined;
   #timer: NodeJS.Timeout | undefined;
   #asking = false;
   #closed = false;
@@ -72,16 +76,54 @@ export class FlowBatcher {
 
   /** Triggers buffered and not yet in a call. */
   get size(): number {
-    return this.#pending() + this.#splits.reduce((n, b) => n + b.length, 0);
+    return this.#pending() + this.#later.length + this.#splits.reduce((n, b) => n + b.length, 0);
   }
 
+  /**
+   * Buffers triggers in their lanes. A scheduled one not due yet (`dueAt`) is held aside until it
+   * is, then enters its lane as if it arrived then (its linger counts from its due time).
+   */
   add(triggers: readonly PendingTrigger[]): void {
     if (this.#closed || this.limits.blocked()) {
       for (const trigger of triggers) trigger.run.handBack();
       return;
     }
-    for (const trigger of triggers) this.#laneOf(trigger).items.push(trigger);
+    const now = Date.now();
+    let later = false;
+    for (const trigger of triggers) {
+      if (trigger.dueAt !== undefined && trigger.dueAt > now) {
+        this.#later.push(trigger);
+        later = true;
+      } else this.#laneOf(trigger).items.push(trigger);
+    }
+    if (later) {
+      this.#later.sort((a, b) => (a.dueAt ?? 0) - (b.dueAt ?? 0));
+      this.#armLater(now);
+    }
     this.#pump();
+  }
+
+  /** Moves the triggers now due from `#later` into their lanes, and waits for the next one. */
+  #releaseDue(): void {
+    this.#laterTimer = undefined;
+    const now = Date.now();
+    let due = 0;
+    while (due < this.#later.length && (this.#later[due]?.dueAt ?? 0) <= now) due++;
+    if (due > 0) {
+      for (const trigger of this.#later.splice(0, due)) {
+        trigger.arrivedAt = trigger.dueAt ?? now;
+        this.#laneOf(trigger).items.push(trigger);
+      }
+    }
+    this.#armLater(now);
+    this.#pump();
+  }
+
+  #armLater(now: number): void {
+    const next = this.#later[0];
+    if (!next || this.#closed) return;
+    clearTimeout(this.#laterTimer);
+    this.#laterTimer = setTimeout(() => this.#releaseDue(), Math.max(0, (next.dueAt ?? now) - now));
   }
 
   /** Sends `batch` as one call of its own, ahead of the buffer. */
@@ -121,6 +163,10 @@ export class FlowBatcher {
         lane.head = 0;
       }
     }
+    if (this.#later.some((trigger) => trigger.run === run)) {
+      for (const trigger of this.#later) if (trigger.run === run) dropped.push(trigger);
+      this.#later = this.#later.filter((trigger) => trigger.run !== run);
+    }
     for (let i = this.#splits.length - 1; i >= 0; i--) {
       const split = this.#splits[i] as PendingTrigger[];
       const kept = split.filter((trigger) => trigger.run !== run);
@@ -136,11 +182,15 @@ export class FlowBatcher {
   handBackBuffered(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#laterTimer);
+    this.#laterTimer = undefined;
     const left = [
       ...this.#lanes.flatMap((lane) => lane.items.slice(lane.head)),
+      ...this.#later,
       ...this.#splits.flat(),
     ];
     this.#lanes = Array.from({ length: LANES }, () => ({ items: [], head: 0 }));
+    this.#later = [];
     this.#splits.length = 0;
     for (const trigger of left) trigger.run.handBack();
   }

@@ -79,3 +79,23 @@ return n
 `,
   reply: (raw) => integerReply('persistOutcomes', raw),
 });
+
+/**
+ * A worker took a scheduled chunk: its triggers leave the `scheduled` count (they are due within
+ * about a second and count as pending work now). Once per chunk, whoever takes it how many times:
+ * the chunk's mark, set by the producer in the chunk's write, is deleted here. Answers the
+ * triggers subtracted.
+ */
+export const takeSchedule = defineScript({
+  name: 'takeSchedule',
+  keys: ['mark', 'scheduled'] as const,
+  args: ['flow'] as const,
+  lua: lua`
+local n = tonumber(redis.call('GET', KEY.mark))
+if not n then return 0 end
+redis.call('DEL', KEY.mark)
+redis.call('HINCRBY', KEY.scheduled, ARG.flow, -n)
+return n
+`,
+  reply: (raw) => integerReply('takeSchedule', raw),
+});

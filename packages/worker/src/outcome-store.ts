@@ -10,7 +10,7 @@ import {
   triggerId,
 } from '@flow-dispatcher/shared';
 import type { PendingTrigger } from './chunk-run.js';
-import { persistEntryArgs, persistOutcomes } from './outcome-scripts.js';
+import { persistEntryArgs, persistOutcomes, takeSchedule } from './outcome-scripts.js';
 
 /**
  * Where the worker writes what became of each trigger: the chunk's outcome hash (one HSET per
@@ -62,6 +62,16 @@ export class OutcomeStore {
       this.redis,
       { outcomes: keys.outcomes(chunkId), job: keys.job(flow, chunkId) },
       { ttlMs: this.resultTtlMs },
+    );
+  }
+
+  /** A scheduled chunk was taken: its triggers leave the `scheduled` count (once per chunk). */
+  async takeSchedule(flow: string, chunkId: string, partition = 0): Promise<void> {
+    const keys = this.keys.forPartition(partition);
+    await takeSchedule.run(
+      this.redis,
+      { mark: keys.scheduleMark(chunkId), scheduled: keys.scheduled },
+      { flow },
     );
   }
 

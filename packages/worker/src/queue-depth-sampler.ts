@@ -26,7 +26,8 @@ export interface QueueDepthSamplerOptions {
 /**
  * Copies the depth of the queues from Redis into gauges: chunk jobs per flow and BullMQ state
  * (`getJobCounts` on each flow of the registry), triggers not yet settled per flow (the pending
- * counter), and dead letters (the size of the dead-letter set), each summed over the queue
+ * counter, less the scheduled triggers no worker has taken yet, which have a gauge of their own),
+ * and dead letters (the size of the dead-letter set), each summed over the queue
  * partitions.
  *
  * States: created → running (one sample at start, then one every `intervalMs`; a sample never
@@ -65,19 +66,21 @@ export class QueueDepthSampler {
     try {
       const perPartition = await Promise.all(
         keys.allPartitions.map(async (partition) => {
-          const [flows, pending, deadLetters] = await Promise.all([
+          const [flows, pending, scheduled, deadLetters] = await Promise.all([
             redis.smembers(partition.flows),
             redis.hgetall(partition.pending),
+            redis.hgetall(partition.scheduled),
             redis.zcard(partition.deadLetters),
           ]);
           const counts = await Promise.all(
             flows.map((flow) => this.#queue(flow, partition).getJobCounts(...SAMPLED_JOB_STATES)),
           );
-          return { flows, pending, deadLetters, counts };
+          return { flows, pending, scheduled, deadLetters, counts };
         }),
       );
       const jobs = new Map<string, Record<string, number>>();
       const backlog = new Map<string, number>();
+      const scheduledByFlow = new Map<string, number>();
       let deadLetters = 0;
       for (const partition of perPartition) {
         deadLetters += partition.deadLetters;
@@ -87,7 +90,11 @@ export class QueueDepthSampler {
             sums[state] = (sums[state] ?? 0) + (partition.counts[i]?.[state] ?? 0);
           }
           jobs.set(flow, sums);
-          backlog.set(flow, (backlog.get(flow) ?? 0) + Number(partition.pending[flow] ?? 0));
+          // Scheduled triggers no worker has taken yet are not work to scale for (KEDA).
+          const scheduled = Math.max(0, Number(partition.scheduled[flow] ?? 0));
+          const pending = Math.max(0, Number(partition.pending[flow] ?? 0) - scheduled);
+          backlog.set(flow, (backlog.get(flow) ?? 0) + pending);
+          scheduledByFlow.set(flow, (scheduledByFlow.get(flow) ?? 0) + scheduled);
         });
       }
       for (const [flow, sums] of jobs) {
@@ -95,6 +102,7 @@ export class QueueDepthSampler {
           metrics.queueJobs.set({ flow, state }, sums[state] ?? 0);
         }
         metrics.backlogTriggers.set({ flow }, backlog.get(flow) ?? 0);
+        metrics.scheduledTriggers.set({ flow }, scheduledByFlow.get(flow) ?? 0);
       }
       metrics.deadLetters.set(deadLetters);
       if (this.#failing) logger.info('queue depth sampling recovered');

@@ -76,7 +76,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     backlogTriggers: new Gauge({
       name: 'flow_dispatcher_backlog_triggers',
-      help: 'Triggers stored and not yet settled (succeeded or dead-lettered), by flow, sampled from Redis every few seconds; every worker reports the same numbers (aggregate with max).',
+      help: 'Triggers stored and not yet settled (succeeded or dead-lettered), by flow, excluding scheduled triggers not due yet (flow_dispatcher_scheduled_triggers), sampled from Redis every few seconds; every worker reports the same numbers (aggregate with max).',
+      labelNames: ['flow'] as const,
+      registers,
+    }),
+    scheduledTriggers: new Gauge({
+      name: 'flow_dispatcher_scheduled_triggers',
+      help: 'Scheduled triggers (notBefore/delay) whose chunk no worker has taken yet (it is taken about 1 s before its earliest trigger is due), by flow, sampled from Redis every few seconds; every worker reports the same numbers (aggregate with max).',
       labelNames: ['flow'] as const,
       registers,
     }),

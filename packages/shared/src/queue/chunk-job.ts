@@ -17,6 +17,11 @@ export interface ChunkJobData {
   keys?: (string | null)[];
   /** Trigger id per input when it differs from `<flow>.<chunk>.<index>` (replayed triggers). */
   ids?: (string | null)[];
+  /**
+   * Due time (epoch ms) per input of a scheduled chunk (README, "Scheduled triggers"): a worker
+   * sends none before it. Absent for a chunk sent as soon as possible.
+   */
+  at?: number[];
 }
 
 /**

@@ -57,6 +57,11 @@ export class RedisKeys {
    * workers subtract in the transaction that records outcomes.
    */
   readonly pending: string;
+  /**
+   * HASH flow → triggers of `pending` that are scheduled and whose chunk no worker has taken yet
+   * (README, "Scheduled triggers"): backlog metrics and ingest's admission subtract them.
+   */
+  readonly scheduled: string;
 
   // Fleet-wide (partition 0's slot, whatever this instance's partition).
   /**
@@ -127,6 +132,7 @@ export class RedisKeys {
     this.deadLetterItems = `${this.root}:dlq:items`;
     this.deadLetterEpoch = `${this.root}:dlq:epoch`;
     this.pending = `${this.root}:pending`;
+    this.scheduled = `${this.root}:scheduled`;
 
     const fleet = this.fleetRoot;
     this.limits = `${fleet}:limits`;
@@ -191,6 +197,14 @@ export class RedisKeys {
    */
   stats(bucketStartSec: number): string {
     return `${this.fleetRoot}:stats:${bucketStartSec}`;
+  }
+
+  /**
+   * STRING: the scheduled triggers of a chunk still counted in `scheduled`; the worker that takes
+   * the chunk deletes it and subtracts them, once.
+   */
+  scheduleMark(chunkId: string): string {
+    return `${this.root}:sched:${chunkId}`;
   }
 
   /** HASH chunk index → trigger record (JSON) of one chunk job of this partition. */
