@@ -39,6 +39,35 @@ describe('parseTriggerRequest', () => {
     ).toThrow(/^priority must be "high", "normal" or "low"/);
   });
 
+  it('schedules every trigger of a request with notBefore or delay, and names a bad field', () => {
+    const at = new Date(Date.now() + 60_000).toISOString();
+    const [item] = parseTriggerRequest(
+      { notBefore: at, triggers: [{ input: { IndividualId: 'a' } }] },
+      limits,
+    );
+    expect(item?.notBefore).toBe(Date.parse(at));
+    const [delayed] = parseTriggerRequest(
+      { delay: 5_000, triggers: [{ input: { IndividualId: 'a' } }] },
+      limits,
+    );
+    expect((delayed?.notBefore ?? 0) - Date.now()).toBeGreaterThan(4_000);
+    const refused = (body: Record<string, unknown>) => {
+      try {
+        parseTriggerRequest({ ...body, triggers: [{ input: { IndividualId: 'a' } }] }, limits);
+      } catch (err) {
+        return err as { status: number; code: string; message: string; field?: string };
+      }
+      throw new Error('accepted');
+    };
+    expect(refused({ notBefore: '2026-12-24 09:00' })).toMatchObject({
+      status: 400,
+      code: 'INVALID_REQUEST',
+      message: expect.stringMatching(/^notBefore must be an ISO-8601 instant with a zone/),
+    });
+    expect(refused({ delay: -5 })).toMatchObject({ status: 400, code: 'INVALID_REQUEST' });
+    expect(refused({ delay: 5, notBefore: at }).message).toMatch(/not both/);
+  });
+
   it.each([
     [null, 'INVALID_REQUEST', /^the body must be a JSON object/],
     [[], 'INVALID_REQUEST', /^the body must be a JSON object/],

@@ -5,6 +5,8 @@ import {
   type FlowInput,
   type InputLimits,
   quoteName,
+  readNotBefore,
+  ScheduleError,
 } from '@flow-dispatcher/shared';
 import { z } from 'zod';
 import { IngestError } from './ingest-error.js';
@@ -44,11 +46,17 @@ const bodySchema = z.strictObject(
     priority: z
       .enum(['high', 'normal', 'low'], { error: 'must be "high", "normal" or "low"' })
       .optional(),
+    notBefore: z
+      .union([z.string(), z.number()], {
+        error: 'must be an ISO-8601 instant with a zone, or epoch milliseconds',
+      })
+      .optional(),
+    delay: z.number({ error: 'must be a whole number of milliseconds' }).optional(),
   },
   {
     error: (issue) =>
       issue.code === 'unrecognized_keys'
-        ? `the body ${unknownFields(issue.keys)} (expected "triggers" and an optional "priority")`
+        ? `the body ${unknownFields(issue.keys)} (expected "triggers" and optional "priority", "notBefore" or "delay")`
         : 'the body must be a JSON object {"triggers": [...]}',
   },
 );
@@ -77,6 +85,14 @@ export function parseTriggerRequest(body: unknown, limits: TriggerRequestLimits)
       field: path || 'body',
     });
   }
+  let notBefore: number | undefined;
+  try {
+    // notBefore: an ISO-8601 instant with a zone (or epoch ms); delay: ms from now.
+    notBefore = readNotBefore(parsed.data.notBefore, parsed.data.delay, Date.now());
+  } catch (err) {
+    if (!(err instanceof ScheduleError)) throw err;
+    throw new IngestError(400, 'INVALID_REQUEST', err.message, { field: err.field });
+  }
   return parsed.data.triggers.map((trigger, index) => {
     const problem = checkTriggerInput(trigger.input, limits.inputLimits);
     if (problem) {
@@ -92,6 +108,7 @@ export function parseTriggerRequest(body: unknown, limits: TriggerRequestLimits)
       input: trigger.input as FlowInput,
       key: trigger.key ?? null,
       priority: parsed.data.priority,
+      notBefore,
     };
   });
 }

@@ -37,6 +37,8 @@ interface EnqueueOptions {
   progress: boolean;
   json?: boolean;
   priority: string;
+  notBefore?: string;
+  delay?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -86,6 +88,11 @@ export function registerEnqueueCommand(program: Command): void {
       "the triggers' lane within the flow: high, normal or low (a call is filled from high first); a file is usually a backfill, hence the default",
       'low',
     )
+    .option(
+      '--not-before <instant>',
+      'send no row before this ISO-8601 instant with a zone (2026-12-24T09:00:00Z, or +01:00); at most 366 days ahead',
+    )
+    .option('--delay <ms>', 'send no row before this many milliseconds after the run starts')
     .option('--batch-size <n>', 'rows per write: the run holds one batch in memory', '5000')
     .option('--dry-run', 'validate every row and write the rejects file; enqueue nothing')
     .option('--no-progress', 'no progress bar or progress lines')
@@ -124,6 +131,7 @@ async function enqueue(flow: string, file: string, options: EnqueueOptions): Pro
   if (priority !== 'high' && priority !== 'normal' && priority !== 'low') {
     throw new UsageError(`--priority expects high, normal or low, got ${JSON.stringify(priority)}`);
   }
+  const notBefore = await scheduleOption(options);
   const mapping = rowMapping(options);
   const stdin = file === '-';
   let totalBytes: number | undefined;
@@ -161,7 +169,7 @@ async function enqueue(flow: string, file: string, options: EnqueueOptions): Pro
     const { Producer } = await import('@flow-dispatcher/producer');
     const p = Producer.fromConfig(config, { redis: ctx.redis });
     producer = p;
-    write = (inputs, keys) => p.triggerMany(flow, inputs, { keys, priority });
+    write = (inputs, keys) => p.triggerMany(flow, inputs, { keys, priority, notBefore });
   }
 
   // Loaded once the arguments are checked: the row checks use the producer's and shared's code.
@@ -292,6 +300,29 @@ function summary(
     `  rejected    ${n(r.rejected)}${rejectsFile ? `  (with line numbers and reasons in ${rejectsFile})` : ''}`,
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** `--not-before` / `--delay` as a due time (epoch ms), undefined for none; UsageError if bad. */
+async function scheduleOption(options: EnqueueOptions): Promise<number | undefined> {
+  if (options.notBefore === undefined && options.delay === undefined) return undefined;
+  const { readNotBefore, ScheduleError } = await import('@flow-dispatcher/shared');
+  let delay: number | undefined;
+  if (options.delay !== undefined) {
+    if (!/^\d+$/.test(options.delay)) {
+      throw new UsageError(
+        `--delay expects milliseconds (a whole number), got ${JSON.stringify(options.delay)}`,
+      );
+    }
+    delay = Number(options.delay);
+  }
+  try {
+    return readNotBefore(options.notBefore, delay, Date.now());
+  } catch (err) {
+    if (err instanceof ScheduleError) {
+      throw new UsageError(`--${err.field === 'delay' ? 'delay' : 'not-before'}: ${err.message}`);
+    }
+    throw err;
+  }
 }
 
 function rowMapping(options: EnqueueOptions): RowMapping {
