@@ -61,7 +61,9 @@ describe('Redis scripts on one server', () => {
     expect(everyScript.map((script) => script.name).sort()).toEqual([
       'acquirePermits',
       'adjustLimit',
+      'cancelTrigger',
       'countNewChunk',
+      'holdChunk',
       'pauseFleet',
       'persistOutcomes',
       'recordUsage',
@@ -70,6 +72,7 @@ describe('Redis scripts on one server', () => {
       'renewPermits',
       'retainOutcomes',
       'takeSchedule',
+      'unholdChunk',
     ]);
     for (const script of everyScript)
       expect(await redis.script('LOAD', script.source), script.name).toBe(script.sha);

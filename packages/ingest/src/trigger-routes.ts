@@ -1,3 +1,4 @@
+import { MAX_KEY_LENGTH } from '@flow-dispatcher/producer';
 import { checkInputAgainstDescribe } from '@flow-dispatcher/salesforce';
 import { parseTriggerId } from '@flow-dispatcher/shared';
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
@@ -6,7 +7,7 @@ import type { IngestContext } from './ingest-context.js';
 import { IngestError } from './ingest-error.js';
 import { parseTriggerRequest } from './trigger-request.js';
 
-/** The native API: enqueue triggers, read a trigger's status, read a flow's describe. */
+/** The native API: enqueue triggers, read or cancel a trigger, read a flow's describe. */
 export function registerTriggerRoutes(
   app: FastifyInstance,
   ctx: IngestContext,
@@ -60,6 +61,39 @@ export function registerTriggerRoutes(
       const status = await ctx.producer.getTrigger(id);
       if (!status) throw triggerNotFound();
       return status;
+    },
+  );
+
+  const cancel = async (target: string | { flow: string; key: string }) => {
+    if (!ctx.redisReady()) {
+      throw new IngestError(503, 'REDIS_UNAVAILABLE', 'Redis is unreachable; try again later', {
+        retryAfterSeconds: 1,
+      });
+    }
+    const result = await ctx.producer.cancel(target);
+    if (!result) throw triggerNotFound();
+    return result;
+  };
+
+  // README, "Cancelling": 200 {id, cancelled, state}; 404 TRIGGER_NOT_FOUND.
+  app.delete<{ Params: { id: string } }>(
+    '/v1/triggers/:id',
+    { onRequest: authenticate },
+    async (request) => {
+      const id = request.params.id;
+      if (parseTriggerId(id) === undefined) throw triggerNotFound();
+      return cancel(id);
+    },
+  );
+
+  app.delete<{ Params: { flow: string; key: string } }>(
+    '/v1/flows/:flow/keys/:key',
+    { onRequest: authenticate },
+    async (request) => {
+      const flow = flowParam(request.params.flow);
+      const key = request.params.key;
+      if (key.length === 0 || key.length > MAX_KEY_LENGTH) throw triggerNotFound();
+      return cancel({ flow, key });
     },
   );
 

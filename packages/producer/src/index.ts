@@ -28,6 +28,7 @@ export {
   splitByPartition,
 } from './partition-routing.js';
 export {
+  type CancelResult,
   MAX_KEY_LENGTH,
   type NotBefore,
   Producer,

@@ -4,19 +4,24 @@ import {
   connectRedis,
   defaultInputLimits,
   defaults,
+  encodeTriggerRecord,
   type FlowInput,
   type InputLimits,
   isConfigError,
   isTriggerPriority,
   isValidFlowName,
+  parseTriggerId,
+  partitionOfKey,
   type RedisConnection,
   RedisKeys,
   readNotBefore,
   requirePartitionLayout,
   ScheduleError,
   type TriggerPriority,
+  type TriggerRecord,
   type TriggerStatus,
 } from '@flow-dispatcher/shared';
+import { cancelTrigger } from './chunk-scripts.js';
 import { type ChunkItem, ChunkWriter, chunkClassOf, type TriggerReceipt } from './chunk-writer.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import { FlowQueues } from './flow-queues.js';
@@ -101,6 +106,16 @@ export interface TriggerManyOptions {
 }
 
 export const MAX_KEY_LENGTH = 256;
+
+/** What `cancel` did. */
+export interface CancelResult {
+  /** The id asked about (by key: the id the key names). */
+  id: string;
+  /** True when this call cancelled it; false when it was too late or already final. */
+  cancelled: boolean;
+  /** Its state now. */
+  state: 'cancelled' | 'dispatching' | 'succeeded' | 'dead';
+}
 
 /** readNotBefore, its errors as InvalidTriggerError (at `index` of a triggerMany). */
 function dueTime(
@@ -402,6 +417,58 @@ export class Producer {
         );
       }
     });
+  }
+
+  /**
+   * Cancels a trigger, by id or by its flow and idempotency key, if no worker has taken its chunk
+   * yet (README, "Cancelling"): it gets a final `cancelled` record and is never sent. Answers
+   * whether this call cancelled it and its state (`cancelled`; `dispatching` while a worker holds
+   * its chunk; `succeeded`, `dead` or `cancelled` when it was already final); undefined for a
+   * trigger that is not known (or whose retention expired).
+   */
+  async cancel(target: string | { flow: string; key: string }): Promise<CancelResult | undefined> {
+    if (!this.#layoutChecked) await this.checkPartitionLayout();
+    let id: string | null;
+    if (typeof target === 'string') id = target;
+    else {
+      if (!isValidFlowName(target.flow)) return undefined;
+      const partition = partitionOfKey(target.flow, target.key, this.keys.partitionCount);
+      id = await this.#redis.get(
+        this.keys.forPartition(partition).idempotency(target.flow, target.key),
+      );
+      if (id === null) return undefined;
+    }
+    const asked = id;
+    for (let hop = 0; hop < 4; hop++) {
+      const address = parseTriggerId(id);
+      if (!address || address.partition >= this.keys.partitionCount) return undefined;
+      const keys = this.keys.forPartition(address.partition);
+      const record: TriggerRecord = { s: 'cancelled', a: 0, t: Date.now() };
+      const answer = await cancelTrigger.run(
+        this.#redis,
+        {
+          job: keys.job(address.flow, address.chunkId),
+          outcomes: keys.outcomes(address.chunkId),
+          pending: keys.pending,
+          scheduled: keys.scheduled,
+          mark: keys.scheduleMark(address.chunkId),
+        },
+        { flow: address.flow, index: address.index, record: encodeTriggerRecord(record) },
+      );
+      if (answer === 'cancelled') return { id: asked, cancelled: true, state: 'cancelled' };
+      if (answer === 'held') return { id: asked, cancelled: false, state: 'dispatching' };
+      if (answer.startsWith('moved:')) {
+        id = answer.slice('moved:'.length);
+        continue;
+      }
+      if (answer.startsWith('final:')) {
+        const kind = answer.slice('final:'.length);
+        const state = kind === 'ok' ? 'succeeded' : kind === 'dead' ? 'dead' : 'cancelled';
+        return { id: asked, cancelled: false, state };
+      }
+      return undefined;
+    }
+    return undefined;
   }
 
   /** A trigger's status, or undefined for an unknown id (or one whose retention expired). */

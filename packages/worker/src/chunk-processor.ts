@@ -24,6 +24,7 @@ export interface ChunkProcessorDeps {
 export interface ChunkSummary {
   succeeded: number;
   dead: number;
+  cancelled: number;
 }
 
 function isChunkJobData(data: unknown): data is ChunkJobData {
@@ -82,10 +83,9 @@ export class ChunkProcessor {
       // Records exist only for a chunk that was active before (BullMQ counts every start in
       // `attemptsStarted`, and nothing but a worker holding the chunk writes its records): a
       // chunk fetched for the first time skips the read.
-      records =
-        job.attemptsStarted > 1
-          ? await store.load(chunkId, partition)
-          : new Map<number, TriggerRecord>();
+      // Held from now on (a cancel refuses), and the records so far: a chunk that was active
+      // before has its outcomes, and any chunk may have cancelled triggers.
+      records = await store.hold(flow, chunkId, token, partition);
     } catch (err) {
       budget.release(data.inputs.length, bytes);
       throw err;
@@ -144,15 +144,20 @@ export class ChunkProcessor {
   ): Promise<void> {
     let unsent = 0;
     let nextAt = Number.POSITIVE_INFINITY;
-    const summary: ChunkSummary = { succeeded: 0, dead: 0 };
+    const summary: ChunkSummary = { succeeded: 0, dead: 0, cancelled: 0 };
     for (let index = 0; index < size; index++) {
       const record = records.get(index);
       if (!record) unsent++;
       else if (record.s === 'retry') nextAt = Math.min(nextAt, record.n);
       else if (record.s === 'ok') summary.succeeded++;
+      else if (record.s === 'cancelled') summary.cancelled++;
       else summary.dead++;
     }
     try {
+      if (unsent > 0 || nextAt !== Number.POSITIVE_INFINITY) {
+        // Back to the queue: no longer held, so its triggers may be cancelled until taken again.
+        await this.deps.store.unhold(job.queueName, job.id ?? '', token, partition);
+      }
       if (unsent > 0) await job.moveToWait(token);
       else if (nextAt !== Number.POSITIVE_INFINITY) await job.moveToDelayed(nextAt, token);
       else {

@@ -53,7 +53,7 @@ for i = 0, n - 1 do
     local decoded, record = pcall(cjson.decode, old)
     if decoded and type(record) == 'table' then state = record.s end
   end
-  if state ~= 'ok' and state ~= 'dead' and state ~= 'moved' then
+  if state ~= 'ok' and state ~= 'dead' and state ~= 'moved' and state ~= 'cancelled' then
     redis.call('HSET', key, field, ARGV[b + 2])
     if ARGV[b + 3] == '1' then
       local flow = ARGV[b + 4]
@@ -98,4 +98,36 @@ redis.call('HINCRBY', KEY.scheduled, ARG.flow, -n)
 return n
 `,
   reply: (raw) => integerReply('takeSchedule', raw),
+});
+
+/**
+ * A worker took a chunk: marks it held (`_held` on its job hash: a cancel now refuses, the
+ * chunk's triggers may be in a call at any moment) and answers its records so far, in one step.
+ * A cancel that ran before is in the records (the worker skips that trigger); one that comes
+ * after sees the mark. The mark is removed when the chunk goes back to the queue.
+ */
+export const holdChunk = defineScript({
+  name: 'holdChunk',
+  keys: ['job', 'outcomes'] as const,
+  args: ['token'] as const,
+  lua: lua`
+if redis.call('EXISTS', KEY.job) == 1 then redis.call('HSET', KEY.job, '_held', ARG.token) end
+return redis.call('HGETALL', KEY.outcomes)
+`,
+  reply: (raw) => (Array.isArray(raw) ? (raw as unknown[]).map(String) : []),
+});
+
+/** The chunk goes back to the queue: its hold mark is removed, if it is still this run's. */
+export const unholdChunk = defineScript({
+  name: 'unholdChunk',
+  keys: ['job'] as const,
+  args: ['token'] as const,
+  lua: lua`
+if redis.call('HGET', KEY.job, '_held') == ARG.token then
+  redis.call('HDEL', KEY.job, '_held')
+  return 1
+end
+return 0
+`,
+  reply: (raw) => integerReply('unholdChunk', raw),
 });

@@ -10,7 +10,13 @@ import {
   triggerId,
 } from '@flow-dispatcher/shared';
 import type { PendingTrigger } from './chunk-run.js';
-import { persistEntryArgs, persistOutcomes, takeSchedule } from './outcome-scripts.js';
+import {
+  holdChunk,
+  persistEntryArgs,
+  persistOutcomes,
+  takeSchedule,
+  unholdChunk,
+} from './outcome-scripts.js';
 
 /**
  * Where the worker writes what became of each trigger: the chunk's outcome hash (one HSET per
@@ -63,6 +69,36 @@ export class OutcomeStore {
       { outcomes: keys.outcomes(chunkId), job: keys.job(flow, chunkId) },
       { ttlMs: this.resultTtlMs },
     );
+  }
+
+  /**
+   * Marks a chunk just taken as held (cancels refuse from now on) and answers its records so far,
+   * atomically (outcome-scripts.ts, holdChunk).
+   */
+  async hold(
+    flow: string,
+    chunkId: string,
+    token: string,
+    partition = 0,
+  ): Promise<Map<number, TriggerRecord>> {
+    const keys = this.keys.forPartition(partition);
+    const flat = await holdChunk.run(
+      this.redis,
+      { job: keys.job(flow, chunkId), outcomes: keys.outcomes(chunkId) },
+      { token },
+    );
+    const records = new Map<number, TriggerRecord>();
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const record = decodeTriggerRecord(flat[i + 1]);
+      if (record) records.set(Number(flat[i]), record);
+    }
+    return records;
+  }
+
+  /** The chunk goes back to the queue: no longer held, its triggers may be cancelled again. */
+  async unhold(flow: string, chunkId: string, token: string, partition = 0): Promise<void> {
+    const job = this.keys.forPartition(partition).job(flow, chunkId);
+    await unholdChunk.run(this.redis, { job }, { token });
   }
 
   /** A scheduled chunk was taken: its triggers leave the `scheduled` count (once per chunk). */

@@ -25,9 +25,17 @@ export type TriggerRecord =
   /** Dead-lettered at `t`. */
   | { s: 'dead'; a: number; t: number; e: TriggerError }
   /** Replayed from the dead letters: its current slot is the trigger address `to`. */
-  | { s: 'moved'; to: string };
+  | { s: 'moved'; to: string }
+  /** Cancelled before a worker took its chunk (README, "Cancelling"): final, never sent. */
+  | { s: 'cancelled'; a: number; t: number };
 
-export type TriggerState = 'queued' | 'dispatching' | 'succeeded' | 'retrying' | 'dead';
+export type TriggerState =
+  | 'queued'
+  | 'dispatching'
+  | 'succeeded'
+  | 'retrying'
+  | 'dead'
+  | 'cancelled';
 
 /** The public view of a trigger (`GET /v1/triggers/{id}`). */
 export interface TriggerStatus {
@@ -49,7 +57,7 @@ export function encodeTriggerRecord(record: TriggerRecord): string {
   return JSON.stringify(record);
 }
 
-const RECORD_KINDS = new Set(['ok', 'retry', 'dead', 'moved']);
+const RECORD_KINDS = new Set(['ok', 'retry', 'dead', 'moved', 'cancelled']);
 
 export function decodeTriggerRecord(raw: string | null | undefined): TriggerRecord | undefined {
   if (!raw) return undefined;
@@ -88,6 +96,7 @@ export function deriveTriggerState(
 ): TriggerState | undefined {
   if (record?.s === 'ok') return 'succeeded';
   if (record?.s === 'dead') return 'dead';
+  if (record?.s === 'cancelled') return 'cancelled';
   const job = jobState === 'unknown' ? undefined : jobState;
   if (record?.s === 'retry') return job === 'active' ? 'dispatching' : 'retrying';
   if (job === undefined) return undefined;
@@ -111,6 +120,6 @@ export function toTriggerStatus(
     state,
     attempts: record?.a ?? 0,
     result: record?.s === 'ok' ? record.o : null,
-    error: record && record.s !== 'ok' ? record.e : null,
+    error: record && (record.s === 'retry' || record.s === 'dead') ? record.e : null,
   };
 }
