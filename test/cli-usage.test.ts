@@ -14,6 +14,7 @@ const OPERATOR_COMMANDS = [
   'dlq purge',
   'pause',
   'resume',
+  'cancel',
   'drain',
 ];
 

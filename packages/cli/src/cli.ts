@@ -1,6 +1,7 @@
 import { isConfigError, loadConfig } from '@flow-dispatcher/shared/config';
 import { Command, CommanderError } from 'commander';
 
+import { registerCancelCommand } from './commands/cancel-command.js';
 import { registerDescribeCommand } from './commands/describe-command.js';
 import { registerDlqCommand } from './commands/dlq-command.js';
 import { registerDrainCommand } from './commands/drain-command.js';
@@ -87,6 +88,7 @@ function buildProgram(): Command {
   registerDlqCommand(program);
   registerPauseCommand(program);
   registerResumeCommand(program);
+  registerCancelCommand(program);
   registerFlowsCommands(program);
   registerDrainCommand(program);
 
