@@ -39,6 +39,7 @@ interface EnqueueOptions {
   priority: string;
   notBefore?: string;
   delay?: string;
+  notBeforeColumn?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -93,6 +94,10 @@ export function registerEnqueueCommand(program: Command): void {
       'send no row before this ISO-8601 instant with a zone (2026-12-24T09:00:00Z, or +01:00); at most 366 days ahead',
     )
     .option('--delay <ms>', 'send no row before this many milliseconds after the run starts')
+    .option(
+      '--not-before-column <column>',
+      "each row's notBefore (an ISO-8601 instant with a zone, or epoch ms; empty: at once); the column is not sent as an input, and a bad value rejects the row",
+    )
     .option('--batch-size <n>', 'rows per write: the run holds one batch in memory', '5000')
     .option('--dry-run', 'validate every row and write the rejects file; enqueue nothing')
     .option('--no-progress', 'no progress bar or progress lines')
@@ -132,6 +137,9 @@ async function enqueue(flow: string, file: string, options: EnqueueOptions): Pro
     throw new UsageError(`--priority expects high, normal or low, got ${JSON.stringify(priority)}`);
   }
   const notBefore = await scheduleOption(options);
+  if (options.notBeforeColumn !== undefined && notBefore !== undefined) {
+    throw new UsageError('--not-before-column and --not-before/--delay: choose one');
+  }
   const mapping = rowMapping(options);
   const stdin = file === '-';
   let totalBytes: number | undefined;
@@ -169,7 +177,8 @@ async function enqueue(flow: string, file: string, options: EnqueueOptions): Pro
     const { Producer } = await import('@flow-dispatcher/producer');
     const p = Producer.fromConfig(config, { redis: ctx.redis });
     producer = p;
-    write = (inputs, keys) => p.triggerMany(flow, inputs, { keys, priority, notBefore });
+    write = (inputs, keys, notBefores) =>
+      p.triggerMany(flow, inputs, { keys, priority, notBefore: notBefores ?? notBefore });
   }
 
   // Loaded once the arguments are checked: the row checks use the producer's and shared's code.
@@ -363,12 +372,18 @@ function rowMapping(options: EnqueueOptions): RowMapping {
       '--key-column IndividualId: the key column is not sent as an input, and every trigger needs IndividualId; add --key-as-input to use it as both',
     );
   }
+  const notBeforeColumn = options.notBeforeColumn?.trim();
+  if (notBeforeColumn === '') throw new UsageError('--not-before-column needs a column name');
+  if (notBeforeColumn !== undefined && notBeforeColumn === keyColumn) {
+    throw new UsageError('--not-before-column and --key-column name the same column');
+  }
   return {
     rename,
     drop,
     json: new Set(options.jsonColumn.map((c) => c.trim())),
     keyColumn,
     keyAsInput,
+    notBeforeColumn,
   };
 }
 
