@@ -49,6 +49,7 @@ describe('scheduled triggers', () => {
     const base = Date.now() + START_IN_MS;
     const dueOf = new Map<string, number>();
     let next = 0;
+    let lastId = '';
     const send = async () => {
       while (next < STEPS) {
         const k = next++;
@@ -65,6 +66,7 @@ describe('scheduled triggers', () => {
           triggers,
         });
         expect(answer.status, answer.text).toBe(202);
+        if (k === STEPS - 1) lastId = answer.json.accepted[0].id as string;
       }
     };
     await Promise.all(Array.from({ length: 8 }, send));
@@ -75,6 +77,8 @@ describe('scheduled triggers', () => {
     let sampledBeforeDue: { scheduled?: number; backlog?: number } | undefined;
     if (Date.now() < base - 3_000) {
       expect(await producer.redis.hget(keys.scheduled, FLOW)).toBe(String(TRIGGERS));
+      const status = await ingestClient.get(`/v1/triggers/${lastId}`);
+      expect(status.json?.state).toBe('scheduled');
       sampledBeforeDue = await waitFor(
         async () => {
           const text = await workerMetrics(fleet.all[0] as CliProcess);

@@ -66,6 +66,29 @@ describe('parseTriggerRequest', () => {
     });
     expect(refused({ delay: -5 })).toMatchObject({ status: 400, code: 'INVALID_REQUEST' });
     expect(refused({ delay: 5, notBefore: at }).message).toMatch(/not both/);
+    // A trigger's own priority and schedule win over the request's.
+    const items = parseTriggerRequest(
+      {
+        priority: 'low',
+        delay: 60_000,
+        triggers: [
+          { input: { IndividualId: 'a' }, priority: 'high', notBefore: at },
+          { input: { IndividualId: 'b' } },
+        ],
+      },
+      limits,
+    );
+    expect(items[0]).toMatchObject({ priority: 'high', notBefore: Date.parse(at) });
+    expect(items[1]?.priority).toBe('low');
+    expect((items[1]?.notBefore ?? 0) - Date.now()).toBeGreaterThan(59_000);
+    expect(() =>
+      parseTriggerRequest(
+        {
+          triggers: [{ input: { IndividualId: 'a' } }, { input: { IndividualId: 'b' }, delay: -1 }],
+        },
+        limits,
+      ),
+    ).toThrow(/^triggers\[1\]\.delay must be a whole number/);
   });
 
   it.each([

@@ -28,12 +28,28 @@ const keySchema = z
   .max(MAX_KEY_LENGTH, { error: `must be 1 to ${MAX_KEY_LENGTH} characters` })
   .nullish();
 
+const prioritySchema = z
+  .enum(['high', 'normal', 'low'], { error: 'must be "high", "normal" or "low"' })
+  .optional();
+const notBeforeSchema = z
+  .union([z.string(), z.number()], {
+    error: 'must be an ISO-8601 instant with a zone, or epoch milliseconds',
+  })
+  .optional();
+const delaySchema = z.number({ error: 'must be a whole number of milliseconds' }).optional();
+
 const triggerSchema = z.strictObject(
-  { input: z.unknown().optional(), key: keySchema },
+  {
+    input: z.unknown().optional(),
+    key: keySchema,
+    priority: prioritySchema,
+    notBefore: notBeforeSchema,
+    delay: delaySchema,
+  },
   {
     error: (issue) =>
       issue.code === 'unrecognized_keys'
-        ? `${unknownFields(issue.keys)} (a trigger has "input" and an optional "key")`
+        ? `${unknownFields(issue.keys)} (a trigger has "input" and optional "key", "priority", "notBefore" or "delay")`
         : 'must be an object {"input": {...}, "key": "optional idempotency key"}',
   },
 );
@@ -43,15 +59,9 @@ const bodySchema = z.strictObject(
     triggers: z
       .array(triggerSchema, { error: 'must be an array of triggers' })
       .min(1, { error: 'must hold at least one trigger' }),
-    priority: z
-      .enum(['high', 'normal', 'low'], { error: 'must be "high", "normal" or "low"' })
-      .optional(),
-    notBefore: z
-      .union([z.string(), z.number()], {
-        error: 'must be an ISO-8601 instant with a zone, or epoch milliseconds',
-      })
-      .optional(),
-    delay: z.number({ error: 'must be a whole number of milliseconds' }).optional(),
+    priority: prioritySchema,
+    notBefore: notBeforeSchema,
+    delay: delaySchema,
   },
   {
     error: (issue) =>
@@ -85,14 +95,18 @@ export function parseTriggerRequest(body: unknown, limits: TriggerRequestLimits)
       field: path || 'body',
     });
   }
-  let notBefore: number | undefined;
-  try {
-    // notBefore: an ISO-8601 instant with a zone (or epoch ms); delay: ms from now.
-    notBefore = readNotBefore(parsed.data.notBefore, parsed.data.delay, Date.now());
-  } catch (err) {
-    if (!(err instanceof ScheduleError)) throw err;
-    throw new IngestError(400, 'INVALID_REQUEST', err.message, { field: err.field });
-  }
+  const now = Date.now();
+  const due = (notBefore: unknown, delay: unknown, at: string): number | undefined => {
+    try {
+      // notBefore: an ISO-8601 instant with a zone (or epoch ms); delay: ms from now.
+      return readNotBefore(notBefore, delay, now);
+    } catch (err) {
+      if (!(err instanceof ScheduleError)) throw err;
+      throw new IngestError(400, 'INVALID_REQUEST', `${at}${err.message}`, { field: err.field });
+    }
+  };
+  const request = parsed.data;
+  const bodyDue = due(request.notBefore, request.delay, '');
   return parsed.data.triggers.map((trigger, index) => {
     const problem = checkTriggerInput(trigger.input, limits.inputLimits);
     if (problem) {
@@ -104,11 +118,13 @@ export function parseTriggerRequest(body: unknown, limits: TriggerRequestLimits)
         { field: problem.field },
       );
     }
+    // A trigger's own priority and schedule win over the body's (the request's default).
+    const own = trigger.notBefore !== undefined || trigger.delay !== undefined;
     return {
       input: trigger.input as FlowInput,
       key: trigger.key ?? null,
-      priority: parsed.data.priority,
-      notBefore,
+      priority: trigger.priority ?? request.priority,
+      notBefore: own ? due(trigger.notBefore, trigger.delay, `triggers[${index}].`) : bodyDue,
     };
   });
 }

@@ -35,13 +35,17 @@ export async function readTriggerStatus(
       address = parseTriggerId(record.to);
       continue;
     }
-    const state = deriveTriggerState(record, jobState);
+    let state = deriveTriggerState(record, jobState);
     if (state === undefined) return undefined;
     if (record === undefined && PENDING_STATES.has(jobState)) {
       // The chunk exists; make sure the index is one of its triggers.
       const job = await queues.get(address.flow, address.partition).getJob(address.chunkId);
-      const inputs = (job?.data as { inputs?: unknown[] } | undefined)?.inputs;
+      const data = job?.data as { inputs?: unknown[]; at?: number[] } | undefined;
+      const inputs = data?.inputs;
       if (!Array.isArray(inputs) || address.index >= inputs.length) return undefined;
+      // Not due yet (README, "Scheduled triggers"): `scheduled` until its notBefore.
+      const due = data?.at?.[address.index] ?? 0;
+      if (state === 'queued' && due > Date.now()) state = 'scheduled';
     }
     return toTriggerStatus(id, address.flow, record, state);
   }

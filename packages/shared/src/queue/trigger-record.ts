@@ -30,6 +30,7 @@ export type TriggerRecord =
   | { s: 'cancelled'; a: number; t: number };
 
 export type TriggerState =
+  | 'scheduled'
   | 'queued'
   | 'dispatching'
   | 'succeeded'
