@@ -28,12 +28,19 @@ describe('priority lanes within a flow', () => {
       SF_MAX_INPUTS_PER_CALL: '200',
       DISPATCH_LINGER_MS: '50',
     });
-    // The backlog is being worked off: lows are being answered.
-    await waitFor(() => sim.stats().deliveries.unique >= 1_000, {
-      message: 'the low backlog is flowing',
-      timeoutMs: 60_000,
-      intervalMs: 20,
-    });
+    // The backlog is being worked off, and both workers' buffers are full (WORKER_MAX_BUFFERED_
+    // TRIGGERS, 20,000 each: 20 chunks), so the high chunk waits for a low one to be settled.
+    const active = `{lanes}:q:${FLOW}:active`;
+    await waitFor(
+      async () =>
+        sim.stats().deliveries.unique >= 1_000 && (await producer.redis.llen(active)) >= 40,
+      {
+        message: 'the low backlog is flowing, with full buffers',
+        timeoutMs: 60_000,
+        intervalMs: 20,
+      },
+    );
+    const activeChunks = await producer.redis.llen(active);
     const highAt = Date.now();
     const highs = Array.from({ length: HIGHS }, (_, i) => ({ IndividualId: `high-${i}` }));
     const [firstHigh] = await producer.triggerMany(FLOW, highs, { priority: 'high' });
@@ -116,6 +123,7 @@ describe('priority lanes within a flow', () => {
       lowsAnsweredBeforeLastHigh: lowsBefore,
       bound: LOWS * LOW_SHARE_BOUND,
       callsCarryingHighs: highCalls.length,
+      activeChunksWhenHighsEnqueued: activeChunks,
       highChunkTakenAfterMs: highTakenMs,
       lastHighAnsweredAfterMs: lastHighMs,
       highDispatchWaitCount: highWaits,
