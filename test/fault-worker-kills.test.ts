@@ -85,7 +85,26 @@ describe('fault: workers SIGKILLed during a run', () => {
       );
       const deliveredBefore = sim.stats().deliveries.unique;
       const kill = await fleet.killFrozen(victim.index, async (frozen) => {
-        const calls = callsOfWorker(sim.calls(), frozen.child.pid as number);
+        // A request the victim wrote just before the stop may still be in the socket, its body
+        // unread by the simulator: the victim writes nothing more, so wait until its record (calls
+        // and their inputs) stops growing
+        // (300 ms unchanged; well inside the 4 s locks, so no other worker takes its chunks
+        // meanwhile). Otherwise such a call would run, yet not count as in flight.
+        const pid = frozen.child.pid as number;
+        let seen = -1;
+        let stableSince = Date.now();
+        for (const deadline = Date.now() + 1_500; Date.now() < deadline; ) {
+          const now = callsOfWorker(sim.calls(), pid).reduce(
+            (n, call) => n + 1 + (call.individualIds?.length ?? 0),
+            0,
+          );
+          if (now !== seen) {
+            seen = now;
+            stableSince = Date.now();
+          } else if (Date.now() - stableSince >= 300) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        const calls = callsOfWorker(sim.calls(), pid);
         const sent = calls.flatMap((call) =>
           (call.individualIds ?? []).map((individualId) => ({ call: call.seq, individualId })),
         );
