@@ -45,6 +45,8 @@ const id = (tag: string, i: number) => `0PK${tag}${String(i).padStart(15 - tag.l
 const email = (i: number) => `person.${i}@customer-mail.example`;
 const phone = (i: number) => `+4479460${String(i).padStart(5, '0')}`;
 const coupon = (i: number) => `CPN-SECRET-${i}`;
+/** Outcome events a consumer group reads (the last one unacknowledged) before the checks. */
+const OUTCOMES_TAKEN = 5;
 
 /** What must never be written to a log line or to /metrics. */
 const SECRETS = [
@@ -306,9 +308,24 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
         message: 'dead letters recorded',
         timeoutMs: 60_000,
       });
+      // A backend's consumer group reads the outcome events from the start, takes a few and stops
+      // with the last one in hand: the group has a lag (the rest) and one pending event.
+      let taken = 0;
+      for await (const _event of producer.outcomes({
+        group: 'obs',
+        consumer: 'c1',
+        from: 'start',
+        count: OUTCOMES_TAKEN,
+      })) {
+        taken += 1;
+        if (taken === OUTCOMES_TAKEN) break;
+      }
       // Prometheus has scraped the settled run: sampled gauges included (every 5 s).
       await waitFor(
         async () =>
+          (await scalar(
+            'max(flow_dispatcher_outcome_events_pending{namespace="fleet-a",group="obs"})',
+          )) === 1 &&
           (await scalar('flow_dispatcher:dead_letters:max{namespace="fleet-a"}')) ===
             expected.dead &&
           (await scalar(
@@ -594,6 +611,17 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
           ['flow', 'state'],
           ['state'],
         ),
+        'Outcome events kept A': truth.fleetGauge('flow_dispatcher_outcome_events', [], []),
+        'Outcome consumer groups: lag and pending A': truth.fleetGauge(
+          'flow_dispatcher_outcome_events_lag',
+          ['group'],
+          ['group'],
+        ),
+        'Outcome consumer groups: lag and pending B': truth.fleetGauge(
+          'flow_dispatcher_outcome_events_pending',
+          ['group'],
+          ['group'],
+        ),
         'Backlog (triggers) by flow A': truth.fleetGauge(
           'flow_dispatcher_backlog_triggers',
           ['flow'],
@@ -655,6 +683,20 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
           phase2[source] * 0.05,
         );
       }
+
+      // The outcome panels are anchored on what Redis holds: every settled trigger's event is kept
+      // (far below the stream's bounds), the group was delivered OUTCOMES_TAKEN of them and
+      // acknowledged all but the one in hand when its loop stopped.
+      const kept = await producer.redis.xlen(producer.keys.forPartition(0).outcomeEvents);
+      expect(expected['Outcome events kept A']?.get('{}')).toBe(kept);
+      expect(kept).toBeGreaterThanOrEqual(
+        sim.stats().deliveries.unique + (await producer.deadLetters.count()),
+      );
+      const obs = JSON.stringify({ group: 'obs' });
+      expect(expected['Outcome consumer groups: lag and pending A']?.get(obs)).toBe(
+        kept - OUTCOMES_TAKEN,
+      );
+      expect(expected['Outcome consumer groups: lag and pending B']?.get(obs)).toBe(1);
 
       const problems: string[] = [];
       const checked = new Set<string>();
