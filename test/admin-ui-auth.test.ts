@@ -213,7 +213,7 @@ describe('admin UI: authentication and write policy (mounted on ingest)', () => 
         headers: { cookie: writeCookie },
       });
       expect(empty.status).toBe(403);
-      expect(await queue.getJobCounts('wait')).toEqual({ wait: 1 });
+      expect(await queue.getJobCounts('wait', 'prioritized')).toEqual({ wait: 0, prioritized: 1 });
 
       // Another site's page cannot act with the cookie.
       const crossSite = await fetch(`${writable.url}/admin/api/queues/Welcome_SMS/resume`, {

@@ -264,6 +264,54 @@ describe('flow-dispatcher enqueue', () => {
     }
   });
 
+  it('schedules rows from --not-before-column, with the priority of --priority, and rejects a bad instant', async () => {
+    const file = join(dir, 'scheduled.csv');
+    const at = new Date(Date.now() + 3_600_000).toISOString();
+    writeFileSync(
+      file,
+      [
+        'IndividualId,send_at',
+        `${id('0PKsch', 1)},${at}`, // scheduled
+        `${id('0PKsch', 2)},`, // empty: at once
+        `${id('0PKsch', 3)},2026-12-24 09:00`, // no zone: rejected
+      ].join('\n'),
+    );
+    const result = await runCli(
+      [
+        'enqueue',
+        'Welcome_SMS',
+        file,
+        '--json',
+        '--not-before-column',
+        'send_at',
+        '--priority',
+        'high',
+      ],
+      env,
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ rows: 3, accepted: 2, rejected: 1 });
+    const rejects = readFileSync(`${file}.rejects.ndjson`, 'utf8');
+    expect(rejects).toContain('notBefore must be an ISO-8601 instant with a zone');
+    expect(await pending('Welcome_SMS')).toBe(2);
+    expect(await redis.hget(`{${prefix}}:scheduled`, 'Welcome_SMS')).toBe('1');
+    // Two chunks, both high: one due in an hour (delayed), one at once.
+    const queue = `{${prefix}}:q:Welcome_SMS`;
+    expect(await redis.zcard(`${queue}:delayed`)).toBe(1);
+    expect(await redis.zcard(`${queue}:prioritized`)).toBe(1);
+    const [ready] = await redis.zrange(`${queue}:prioritized`, 0, 0);
+    expect(await redis.hget(`${queue}:${ready}`, 'priority')).toBe('1');
+
+    const both = await runCli(
+      ['enqueue', 'Welcome_SMS', file, '--not-before-column', 'send_at', '--delay', '5'],
+      env,
+    );
+    expect(both.code).toBe(2);
+    expect(both.stderr).toBe(
+      'flow-dispatcher: --not-before-column and --not-before/--delay: choose one\n',
+    );
+  });
+
   it('exits 2 with line numbers when no valid row remains, and for header problems', async () => {
     const bad = join(dir, 'all-bad.csv');
     writeFileSync(bad, 'IndividualId,EmailAddress\n"x" y,a@example.com\n0PK1\n,b@example.com\n');

@@ -15,6 +15,7 @@ const OPERATOR_COMMANDS = [
   'pause',
   'resume',
   'pace',
+  'cancel',
   'drain',
   'events',
 ];

@@ -174,6 +174,7 @@ describe('on a 3-master Redis Cluster with 3 queue partitions', () => {
       const pending = await producer.redis.hgetall(keys.pending);
       for (const value of Object.values(pending)) expect(value).toBe('0');
       expect(await producer.redis.llen(`${keys.bullPrefix}:Welcome_SMS:wait`)).toBe(0);
+      expect(await producer.redis.zcard(`${keys.bullPrefix}:Welcome_SMS:prioritized`)).toBe(0);
     }
   });
 

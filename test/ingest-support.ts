@@ -121,7 +121,7 @@ export class IngestClient {
   }
 
   async request(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     path: string,
     options: {
       body?: unknown;

@@ -62,13 +62,14 @@ describe('queue depth sampler', () => {
 
     await sampler.sample();
     expect(await gauge(metrics, 'queueJobs')).toEqual({
-      'Welcome_SMS/waiting': 3,
-      'Welcome_SMS/prioritized': 0,
+      // Every chunk carries a priority (normal by default): BullMQ keeps them as prioritized.
+      'Welcome_SMS/waiting': 0,
+      'Welcome_SMS/prioritized': 3,
       'Welcome_SMS/active': 0,
       'Welcome_SMS/delayed': 0,
       'Welcome_SMS/failed': 0,
-      'Order_Confirmation_Email/waiting': 1,
-      'Order_Confirmation_Email/prioritized': 0,
+      'Order_Confirmation_Email/waiting': 0,
+      'Order_Confirmation_Email/prioritized': 1,
       'Order_Confirmation_Email/active': 0,
       'Order_Confirmation_Email/delayed': 0,
       'Order_Confirmation_Email/failed': 0,
@@ -103,7 +104,12 @@ describe('queue depth sampler', () => {
         const backlog = await gauge(worker.metrics, 'backlogTriggers');
         const dead = await gauge(worker.metrics, 'deadLetters');
         const jobs = await gauge(worker.metrics, 'queueJobs');
-        return backlog.Welcome_SMS === 0 && dead.value === 3 && jobs['Welcome_SMS/waiting'] === 0;
+        return (
+          backlog.Welcome_SMS === 0 &&
+          dead.value === 3 &&
+          jobs['Welcome_SMS/waiting'] === 0 &&
+          jobs['Welcome_SMS/prioritized'] === 0
+        );
       },
       { message: 'the drained queue sampled', timeoutMs: 60_000, intervalMs: 250 },
     );

@@ -66,7 +66,9 @@ describe('Redis scripts on one server', () => {
     expect(everyScript.map((script) => script.name).sort()).toEqual([
       'acquirePermits',
       'adjustLimit',
+      'cancelTrigger',
       'countNewChunk',
+      'holdChunk',
       'paceTokens',
       'pauseFleet',
       'persistOutcomes',
@@ -75,6 +77,8 @@ describe('Redis scripts on one server', () => {
       'releasePermits',
       'renewPermits',
       'retainOutcomes',
+      'takeSchedule',
+      'unholdChunk',
     ]);
     for (const script of everyScript)
       expect(await redis.script('LOAD', script.source), script.name).toBe(script.sha);
@@ -98,8 +102,14 @@ describe('Redis scripts on one server', () => {
     const count = () =>
       chunkScripts.countNewChunk.run(
         redis,
-        { job: '{t}:job:1', pending: '{t}:pending', enqueued: '{t}:enqueued' },
-        { flow: 'F', triggers: 5, source: 'library' },
+        {
+          job: '{t}:job:1',
+          pending: '{t}:pending',
+          enqueued: '{t}:enqueued',
+          scheduled: '{t}:s',
+          mark: '{t}:m:1',
+        },
+        { flow: 'F', triggers: 5, source: 'library', scheduledTriggers: 0 },
       );
     expect(await count()).toBe(true);
     await redis.script('FLUSH');
@@ -110,11 +120,18 @@ describe('Redis scripts on one server', () => {
   it('in a MULTI, runs with the transaction even when the server forgot it', async () => {
     // This connection already ran the script (ioredis would send EVALSHA next), then the cache
     // is flushed: EVALSHA inside MULTI would fail only at EXEC, after the SET had run.
-    const pending = { job: '{t}:job:2', pending: '{t}:pending2', enqueued: '{t}:enqueued2' };
+    const pending = {
+      job: '{t}:job:2',
+      pending: '{t}:pending2',
+      enqueued: '{t}:enqueued2',
+      scheduled: '{t}:scheduled',
+      mark: '{t}:mark:2',
+    };
     await chunkScripts.countNewChunk.run(redis, pending, {
       flow: 'F',
       triggers: 1,
       source: 'library',
+      scheduledTriggers: 0,
     });
     await redis.script('FLUSH');
     const tx = openTransaction(redis);
@@ -122,12 +139,12 @@ describe('Redis scripts on one server', () => {
     chunkScripts.countNewChunk.queue(
       tx,
       { ...pending, job: '{t}:job:3' },
-      { flow: 'F', triggers: 2, source: 'library' },
+      { flow: 'F', triggers: 2, source: 'library', scheduledTriggers: 0 },
     );
     chunkScripts.countNewChunk.queue(
       tx,
       { ...pending, job: '{t}:job:4' },
-      { flow: 'F', triggers: 4, source: 'cli' },
+      { flow: 'F', triggers: 4, source: 'cli', scheduledTriggers: 0 },
     );
     const results = await commitTransaction(tx);
     expect(results?.map(([err]) => err)).toEqual([null, null, null]);
@@ -245,19 +262,22 @@ describe('Redis scripts on a 3-master Cluster', () => {
         job: `{${tag}}:job`,
         pending: `{${tag}}:pending`,
         enqueued: `{${tag}}:enqueued`,
+        scheduled: `{${tag}}:scheduled`,
+        mark: `{${tag}}:mark`,
       };
       expect(
         await chunkScripts.countNewChunk.run(redis, keys, {
           flow: 'F',
           triggers: 2,
           source: 'ingest',
+          scheduledTriggers: 0,
         }),
       ).toBe(true);
       const tx = openTransaction(redis);
       chunkScripts.countNewChunk.queue(
         tx,
         { ...keys, job: `{${tag}}:job2` },
-        { flow: 'F', triggers: 3, source: 'ingest' },
+        { flow: 'F', triggers: 3, source: 'ingest', scheduledTriggers: 0 },
       );
       expect((await commitTransaction(tx))?.[0]?.[0]).toBeNull();
       expect(await redis.hget(keys.pending, 'F')).toBe('5');
@@ -265,8 +285,14 @@ describe('Redis scripts on a 3-master Cluster', () => {
     await expect(
       chunkScripts.countNewChunk.run(
         redis,
-        { job: '{a}:job3', pending: '{b}:pending', enqueued: '{a}:enqueued' },
-        { flow: 'F', triggers: 1, source: 'library' },
+        {
+          job: '{a}:job3',
+          pending: '{b}:pending',
+          enqueued: '{a}:enqueued',
+          scheduled: '{a}:s',
+          mark: '{a}:m',
+        },
+        { flow: 'F', triggers: 1, source: 'library', scheduledTriggers: 0 },
       ),
     ).rejects.toThrow(/CROSSSLOT|same slot/);
   });

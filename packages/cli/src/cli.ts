@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isConfigError, loadConfig } from '@flow-dispatcher/shared/config';
 import { Command, CommanderError } from 'commander';
 
+import { registerCancelCommand } from './commands/cancel-command.js';
 import { registerDescribeCommand } from './commands/describe-command.js';
 import { registerDlqCommand } from './commands/dlq-command.js';
 import { registerDrainCommand } from './commands/drain-command.js';
@@ -103,6 +104,7 @@ function buildProgram(): Command {
   registerPauseCommand(program);
   registerResumeCommand(program);
   registerPaceCommand(program);
+  registerCancelCommand(program);
   registerFlowsCommands(program);
   registerDrainCommand(program);
   registerEventsCommand(program);

@@ -1,3 +1,4 @@
+import type { CancelResult } from '@flow-dispatcher/producer';
 import type { FlowDescribe } from '@flow-dispatcher/salesforce';
 import { FLOW_NAME_PATTERN, type TriggerStatus } from '@flow-dispatcher/shared';
 import { z } from 'zod';
@@ -125,7 +126,15 @@ export type AcceptedBody = z.infer<typeof acceptedSchema>;
 export const triggerStatusSchema = z.strictObject({
   id: z.string(),
   flow: z.string(),
-  state: z.enum(['queued', 'dispatching', 'succeeded', 'retrying', 'dead']),
+  state: z.enum([
+    'scheduled',
+    'queued',
+    'dispatching',
+    'succeeded',
+    'retrying',
+    'dead',
+    'cancelled',
+  ]),
   attempts: z.int().min(0),
   result: z
     .record(z.string(), z.unknown())
@@ -151,6 +160,17 @@ export const triggerStatusSchema = z.strictObject({
     .string()
     .nullable()
     .meta({ description: 'when it succeeded or was dead-lettered, null until then' }),
+});
+
+/** `DELETE /v1/triggers/{id}` and `DELETE /v1/flows/{flow}/keys/{key}` (README, "Cancelling"). */
+export const cancelResultSchema = z.strictObject({
+  id: z.string().meta({ description: 'the trigger (by key: the id the key names)' }),
+  cancelled: z
+    .boolean()
+    .meta({ description: 'true when this request cancelled it; false when too late or final' }),
+  state: z
+    .enum(['cancelled', 'dispatching', 'succeeded', 'dead'])
+    .meta({ description: 'its state now' }),
 });
 
 const describeParameter = {
@@ -234,5 +254,6 @@ const sameChecks: [
   Same<z.infer<typeof triggerStatusSchema>, TriggerStatus>,
   Same<z.infer<typeof flowDescribeSchema>, FlowDescribe>,
   Same<z.infer<typeof dropInResultsSchema>[number], DropInResult>,
-] = [true, true, true];
+  Same<z.infer<typeof cancelResultSchema>, CancelResult>,
+] = [true, true, true, true];
 void sameChecks;

@@ -2,7 +2,7 @@ import type { Logger, RedisConnection, RedisKeys } from '@flow-dispatcher/shared
 
 /**
  * The backlog, in triggers: the sum of the per-flow pending counters (stored, not yet settled) of
- * every queue partition, read every `pollMs` rather than per request, so admission costs no Redis
+ * every queue partition, less the scheduled triggers no worker has taken yet, read every `pollMs` rather than per request, so admission costs no Redis
  * round trip. It lags by up to one poll; a limit is a guard rail, not an exact quota. When a read fails the last value
  * is kept (writes fail on their own while Redis is away).
  */
@@ -40,10 +40,12 @@ export class BacklogMonitor {
   async #read(): Promise<void> {
     if (this.redis.status !== 'ready') return;
     try {
-      const values = await Promise.all(
-        this.keys.allPartitions.map((keys) => this.redis.hvals(keys.pending)),
-      );
-      this.#backlog = sumPending(values.flat());
+      const [pending, scheduled] = await Promise.all([
+        Promise.all(this.keys.allPartitions.map((keys) => this.redis.hvals(keys.pending))),
+        Promise.all(this.keys.allPartitions.map((keys) => this.redis.hvals(keys.scheduled))),
+      ]);
+      // Scheduled triggers no worker has taken yet are not a backlog to push back on.
+      this.#backlog = Math.max(0, sumPending(pending.flat()) - sumPending(scheduled.flat()));
       this.options.onSample?.(this.#backlog);
     } catch (err) {
       this.options.logger.debug(

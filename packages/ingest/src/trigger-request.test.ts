@@ -25,6 +25,72 @@ describe('parseTriggerRequest', () => {
     ]);
   });
 
+  it("gives every trigger the body's priority, and refuses an unknown one", () => {
+    const items = parseTriggerRequest(
+      { priority: 'high', triggers: [{ input: { IndividualId: 'a' } }] },
+      limits,
+    );
+    expect(items).toEqual([{ input: { IndividualId: 'a' }, key: null, priority: 'high' }]);
+    expect(() =>
+      parseTriggerRequest(
+        { priority: 'urgent', triggers: [{ input: { IndividualId: 'a' } }] },
+        limits,
+      ),
+    ).toThrow(/^priority must be "high", "normal" or "low"/);
+  });
+
+  it('schedules every trigger of a request with notBefore or delay, and names a bad field', () => {
+    const at = new Date(Date.now() + 60_000).toISOString();
+    const [item] = parseTriggerRequest(
+      { notBefore: at, triggers: [{ input: { IndividualId: 'a' } }] },
+      limits,
+    );
+    expect(item?.notBefore).toBe(Date.parse(at));
+    const [delayed] = parseTriggerRequest(
+      { delay: 5_000, triggers: [{ input: { IndividualId: 'a' } }] },
+      limits,
+    );
+    expect((delayed?.notBefore ?? 0) - Date.now()).toBeGreaterThan(4_000);
+    const refused = (body: Record<string, unknown>) => {
+      try {
+        parseTriggerRequest({ ...body, triggers: [{ input: { IndividualId: 'a' } }] }, limits);
+      } catch (err) {
+        return err as { status: number; code: string; message: string; field?: string };
+      }
+      throw new Error('accepted');
+    };
+    expect(refused({ notBefore: '2026-12-24 09:00' })).toMatchObject({
+      status: 400,
+      code: 'INVALID_REQUEST',
+      message: expect.stringMatching(/^notBefore must be an ISO-8601 instant with a zone/),
+    });
+    expect(refused({ delay: -5 })).toMatchObject({ status: 400, code: 'INVALID_REQUEST' });
+    expect(refused({ delay: 5, notBefore: at }).message).toMatch(/not both/);
+    // A trigger's own priority and schedule win over the request's.
+    const items = parseTriggerRequest(
+      {
+        priority: 'low',
+        delay: 60_000,
+        triggers: [
+          { input: { IndividualId: 'a' }, priority: 'high', notBefore: at },
+          { input: { IndividualId: 'b' } },
+        ],
+      },
+      limits,
+    );
+    expect(items[0]).toMatchObject({ priority: 'high', notBefore: Date.parse(at) });
+    expect(items[1]?.priority).toBe('low');
+    expect((items[1]?.notBefore ?? 0) - Date.now()).toBeGreaterThan(59_000);
+    expect(() =>
+      parseTriggerRequest(
+        {
+          triggers: [{ input: { IndividualId: 'a' } }, { input: { IndividualId: 'b' }, delay: -1 }],
+        },
+        limits,
+      ),
+    ).toThrow(/^triggers\[1\]\.delay must be a whole number/);
+  });
+
   it.each([
     [null, 'INVALID_REQUEST', /^the body must be a JSON object/],
     [[], 'INVALID_REQUEST', /^the body must be a JSON object/],

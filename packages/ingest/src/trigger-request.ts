@@ -5,6 +5,8 @@ import {
   type FlowInput,
   type InputLimits,
   quoteName,
+  readNotBefore,
+  ScheduleError,
 } from '@flow-dispatcher/shared';
 import { z } from 'zod';
 import { IngestError } from './ingest-error.js';
@@ -30,6 +32,16 @@ const keySchema = z
       'idempotency key: a trigger whose key was already stored is not stored again (duplicate: true)',
   });
 
+const prioritySchema = z
+  .enum(['high', 'normal', 'low'], { error: 'must be "high", "normal" or "low"' })
+  .optional();
+const notBeforeSchema = z
+  .union([z.string(), z.number()], {
+    error: 'must be an ISO-8601 instant with a zone, or epoch milliseconds',
+  })
+  .optional();
+const delaySchema = z.number({ error: 'must be a whole number of milliseconds' }).optional();
+
 const triggerSchema = z.strictObject(
   {
     input: z.unknown().optional().meta({
@@ -37,11 +49,14 @@ const triggerSchema = z.strictObject(
         "the flow's input variables: an object of names to values, with IndividualId (checked against the flow's describe when Salesforce is configured)",
     }),
     key: keySchema,
+    priority: prioritySchema,
+    notBefore: notBeforeSchema,
+    delay: delaySchema,
   },
   {
     error: (issue) =>
       issue.code === 'unrecognized_keys'
-        ? `${unknownFields(issue.keys)} (a trigger has "input" and an optional "key")`
+        ? `${unknownFields(issue.keys)} (a trigger has "input" and optional "key", "priority", "notBefore" or "delay")`
         : 'must be an object {"input": {...}, "key": "optional idempotency key"}',
   },
 );
@@ -52,11 +67,14 @@ export const triggerBodySchema = z.strictObject(
     triggers: z
       .array(triggerSchema, { error: 'must be an array of triggers' })
       .min(1, { error: 'must hold at least one trigger' }),
+    priority: prioritySchema,
+    notBefore: notBeforeSchema,
+    delay: delaySchema,
   },
   {
     error: (issue) =>
       issue.code === 'unrecognized_keys'
-        ? `the body ${unknownFields(issue.keys)} (expected only "triggers")`
+        ? `the body ${unknownFields(issue.keys)} (expected "triggers" and optional "priority", "notBefore" or "delay")`
         : 'the body must be a JSON object {"triggers": [...]}',
   },
 );
@@ -85,6 +103,18 @@ export function parseTriggerRequest(body: unknown, limits: TriggerRequestLimits)
       field: path || 'body',
     });
   }
+  const now = Date.now();
+  const due = (notBefore: unknown, delay: unknown, at: string): number | undefined => {
+    try {
+      // notBefore: an ISO-8601 instant with a zone (or epoch ms); delay: ms from now.
+      return readNotBefore(notBefore, delay, now);
+    } catch (err) {
+      if (!(err instanceof ScheduleError)) throw err;
+      throw new IngestError(400, 'INVALID_REQUEST', `${at}${err.message}`, { field: err.field });
+    }
+  };
+  const request = parsed.data;
+  const bodyDue = due(request.notBefore, request.delay, '');
   return parsed.data.triggers.map((trigger, index) => {
     const problem = checkTriggerInput(trigger.input, limits.inputLimits);
     if (problem) {
@@ -96,6 +126,13 @@ export function parseTriggerRequest(body: unknown, limits: TriggerRequestLimits)
         { field: problem.field },
       );
     }
-    return { input: trigger.input as FlowInput, key: trigger.key ?? null };
+    // A trigger's own priority and schedule win over the body's (the request's default).
+    const own = trigger.notBefore !== undefined || trigger.delay !== undefined;
+    return {
+      input: trigger.input as FlowInput,
+      key: trigger.key ?? null,
+      priority: trigger.priority ?? request.priority,
+      notBefore: own ? due(trigger.notBefore, trigger.delay, `triggers[${index}].`) : bodyDue,
+    };
   });
 }

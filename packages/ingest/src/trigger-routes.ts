@@ -1,3 +1,4 @@
+import { MAX_KEY_LENGTH } from '@flow-dispatcher/producer';
 import { checkInputAgainstDescribe } from '@flow-dispatcher/salesforce';
 import { parseTriggerId } from '@flow-dispatcher/shared';
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
@@ -5,7 +6,9 @@ import { z } from 'zod';
 import {
   type AcceptedBody,
   acceptedSchema,
+  cancelResultSchema,
   flowDescribeSchema,
+  flowNameSchema,
   flowParamsSchema,
   jsonSchema,
   triggerStatusSchema,
@@ -90,7 +93,47 @@ const FLOW_SCHEMA = apiSchema({
   },
 });
 
-/** The native API: enqueue triggers, read a trigger's status, read a flow's describe. */
+const CANCEL_ANSWERS = {
+  200: {
+    description: 'whether it was cancelled, and its state now',
+    schema: jsonSchema(cancelResultSchema),
+  },
+  ...errorAnswers([
+    ...ANY_ROUTE_CODES,
+    ...GUARDED_CODES,
+    ...PARAM_CODES,
+    'TRIGGER_NOT_FOUND',
+    'REDIS_UNAVAILABLE',
+  ]),
+};
+
+const CANCEL_SCHEMA = apiSchema({
+  operationId: 'cancelTrigger',
+  summary: 'Cancel a trigger not yet sent',
+  description:
+    'Cancelled unless a worker already holds its chunk (state dispatching) or it is final. A ' +
+    'scheduled trigger can be cancelled until about a second before it is due.',
+  tags: ['triggers'],
+  authenticated: true,
+  params: z.strictObject({
+    id: z.string().meta({ description: 'a trigger id from a 202 receipt' }),
+  }),
+  answers: CANCEL_ANSWERS,
+});
+
+const CANCEL_BY_KEY_SCHEMA = apiSchema({
+  operationId: 'cancelTriggerByKey',
+  summary: 'Cancel the trigger stored under an idempotency key',
+  tags: ['triggers'],
+  authenticated: true,
+  params: z.strictObject({
+    flow: flowNameSchema,
+    key: z.string().meta({ description: 'the idempotency key it was sent with' }),
+  }),
+  answers: CANCEL_ANSWERS,
+});
+
+/** The native API: enqueue triggers, read or cancel a trigger, read a flow's describe. */
 export function registerTriggerRoutes(
   app: FastifyInstance,
   ctx: IngestContext,
@@ -149,6 +192,39 @@ export function registerTriggerRoutes(
       const status = await ctx.producer.getTrigger(id);
       if (!status) throw triggerNotFound();
       return status;
+    },
+  );
+
+  const cancel = async (target: string | { flow: string; key: string }) => {
+    if (!ctx.redisReady()) {
+      throw new IngestError(503, 'REDIS_UNAVAILABLE', 'Redis is unreachable; try again later', {
+        retryAfterSeconds: 1,
+      });
+    }
+    const result = await ctx.producer.cancel(target);
+    if (!result) throw triggerNotFound();
+    return result;
+  };
+
+  // README, "Cancelling": 200 {id, cancelled, state}; 404 TRIGGER_NOT_FOUND.
+  app.delete<{ Params: { id: string } }>(
+    '/v1/triggers/:id',
+    { onRequest: authenticate, schema: CANCEL_SCHEMA },
+    async (request) => {
+      const id = request.params.id;
+      if (parseTriggerId(id) === undefined) throw triggerNotFound();
+      return cancel(id);
+    },
+  );
+
+  app.delete<{ Params: { flow: string; key: string } }>(
+    '/v1/flows/:flow/keys/:key',
+    { onRequest: authenticate, schema: CANCEL_BY_KEY_SCHEMA },
+    async (request) => {
+      const flow = flowParam(request.params.flow);
+      const key = request.params.key;
+      if (key.length === 0 || key.length > MAX_KEY_LENGTH) throw triggerNotFound();
+      return cancel({ flow, key });
     },
   );
 

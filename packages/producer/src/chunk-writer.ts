@@ -1,17 +1,22 @@
 import {
   type ChunkJobData,
+  DEFAULT_PRIORITY,
   type DeadLetter,
   type EnqueueSource,
   encodeTriggerRecord,
   type FlowInput,
+  jobPriority,
   newChunkId,
   parseTriggerId,
   type RedisConnection,
   type RedisKeys,
   retainOutcomes,
+  SCHEDULE_LEAD_MS,
   type Span,
   SpanStatusCode,
+  scheduleBucket,
   startLinkedSpan,
+  type TriggerPriority,
   type TriggerRecord,
   toRuns,
   toTraceparent,
@@ -25,7 +30,7 @@ import { FlowQueues } from './flow-queues.js';
 import { addJob, commitTransaction } from './redis-transaction.js';
 import type { WatchLane } from './watch-lane.js';
 
-/** One trigger to write: its input and an optional idempotency key. */
+/** One trigger to write: its input, an optional idempotency key and its priority. */
 export interface ChunkItem {
   input: FlowInput;
   key?: string | null | undefined;
@@ -33,6 +38,19 @@ export interface ChunkItem {
   requestId?: string | undefined;
   /** W3C `traceparent` of the span that enqueued it (set only while tracing). */
   traceparent?: string | undefined;
+  /** Its lane within the flow. @defaultValue DEFAULT_PRIORITY (`normal`) */
+  priority?: TriggerPriority | undefined;
+  /** Due time (epoch ms, already read by readNotBefore): sent no earlier. Undefined: now. */
+  notBefore?: number | undefined;
+}
+
+/**
+ * A chunk's class: what every trigger of one chunk shares (docs/design.md, "Chunk classes"): its
+ * priority, and for a scheduled trigger the 1 s bucket it is due in.
+ */
+export function chunkClassOf(item: ChunkItem): string {
+  const priority = item.priority ?? DEFAULT_PRIORITY;
+  return item.notBefore === undefined ? priority : `${priority}@${scheduleBucket(item.notBefore)}`;
 }
 
 /** What a producer is told of each trigger, in request order. */
@@ -49,6 +67,44 @@ export interface TriggerReceipt {
  * BullMQ's own attempts are not used: attempts are counted per trigger.
  */
 const JOB_OPTIONS: JobsOptions = { removeOnComplete: true, removeOnFail: false, attempts: 1 };
+
+/**
+ * Every chunk job carries a BullMQ priority (trigger-priority.ts): BullMQ hands out jobs without
+ * one before any prioritized job, so a chunk without one would jump every lane.
+ */
+const JOB_OPTIONS_BY_PRIORITY: Record<TriggerPriority, JobsOptions> = {
+  high: { ...JOB_OPTIONS, priority: jobPriority('high') },
+  normal: { ...JOB_OPTIONS, priority: jobPriority('normal') },
+  low: { ...JOB_OPTIONS, priority: jobPriority('low') },
+};
+
+/**
+ * The job options of a chunk of `items` (one class: the first item's priority is every item's). A
+ * scheduled chunk is a delayed job, due SCHEDULE_LEAD_MS before its earliest trigger.
+ */
+function jobOptions(items: readonly ChunkItem[], now: number): JobsOptions {
+  const options = JOB_OPTIONS_BY_PRIORITY[items[0]?.priority ?? DEFAULT_PRIORITY];
+  let earliest = Number.POSITIVE_INFINITY;
+  for (const item of items)
+    if (item.notBefore !== undefined) earliest = Math.min(earliest, item.notBefore);
+  if (earliest === Number.POSITIVE_INFINITY) return options;
+  const delay = Math.floor(earliest - SCHEDULE_LEAD_MS - now);
+  return delay > 0 ? { ...options, delay } : options;
+}
+
+/** The job data of a chunk of `items`: `at` only when one of them is scheduled. */
+function chunkData(items: readonly ChunkItem[], keys?: (string | null)[]): ChunkJobData {
+  const data: ChunkJobData = { v: 1, inputs: items.map((item) => item.input), ...origins(items) };
+  if (keys) data.keys = keys;
+  if (items.some((item) => item.notBefore !== undefined)) {
+    data.at = items.map((item) => item.notBefore ?? 0);
+  }
+  return data;
+}
+
+function scheduledCount(items: readonly ChunkItem[]): number {
+  return items.reduce((n, item) => (item.notBefore === undefined ? n : n + 1), 0);
+}
 
 /** Tries of an optimistic transaction before it gives up (each abort means another writer won). */
 const MAX_ROUNDS = 20;
@@ -87,8 +143,8 @@ export class ChunkWriter {
   }
 
   /**
-   * Writes `items` (already validated, every key of them belonging to `partition`) as one chunk
-   * job of `partition`; answers once it is in Redis.
+   * Writes `items` (already validated, every key of them belonging to `partition`, all of one
+   * class: see chunkClassOf) as one chunk job of `partition`; answers once it is in Redis.
    */
   async write(flow: string, items: readonly ChunkItem[], partition = 0): Promise<TriggerReceipt[]> {
     if (items.length === 0) return [];
@@ -126,12 +182,21 @@ export class ChunkWriter {
     partition: number,
   ): Promise<TriggerReceipt[]> {
     const keys = this.keys.forPartition(partition);
-    const chunkId = newChunkId(Date.now(), partition);
-    const data: ChunkJobData = { v: 1, inputs: items.map((item) => item.input), ...origins(items) };
+    const now = Date.now();
+    const chunkId = newChunkId(now, partition);
+    const data = chunkData(items);
     const { queue, multi } = await this.#plainQueues.transaction(flow, partition);
     multi.sadd(keys.flows, flow);
-    queueNewChunkCount(multi, keys, flow, chunkId, items.length, this.source);
-    await addJob(multi, new Job(queue, flow, data, JOB_OPTIONS, chunkId));
+    queueNewChunkCount(
+      multi,
+      keys,
+      flow,
+      chunkId,
+      items.length,
+      this.source,
+      scheduledCount(items),
+    );
+    await addJob(multi, new Job(queue, flow, data, jobOptions(items, now), chunkId));
     checkResults(await commitTransaction(multi));
     return items.map((_, index) => ({
       id: triggerId(flow, chunkId, index),
@@ -161,11 +226,11 @@ export class ChunkWriter {
         if (id) known.set(key, id);
       });
 
-      const chunkId = newChunkId(Date.now(), partition);
+      const now = Date.now();
+      const chunkId = newChunkId(now, partition);
       const receipts: TriggerReceipt[] = [];
-      const inputs: FlowInput[] = [];
+      const kept: ChunkItem[] = [];
       const itemKeys: (string | null)[] = [];
-      const written: ChunkItem[] = [];
       for (const item of items) {
         const key = item.key ?? null;
         const seen = key === null ? undefined : known.get(key);
@@ -173,24 +238,31 @@ export class ChunkWriter {
           receipts.push({ id: seen, key, duplicate: true });
           continue;
         }
-        const id = triggerId(flow, chunkId, inputs.length);
+        const id = triggerId(flow, chunkId, kept.length);
         if (key !== null) known.set(key, id);
-        inputs.push(item.input);
+        kept.push(item);
         itemKeys.push(key);
-        written.push(item);
         receipts.push({ id, key, duplicate: false });
       }
-      if (inputs.length === 0) {
+      if (kept.length === 0) {
         // On a cluster UNWATCH (it names no key) may reach another node: the WATCH left on this
         // node's connection ends with the next EXEC there, at worst costing that EXEC a retry.
         await client.unwatch();
         return receipts;
       }
 
-      const data: ChunkJobData = { v: 1, inputs, keys: itemKeys, ...origins(written) };
+      const data = chunkData(kept, itemKeys);
       const { queue, multi } = await this.#txnQueues.transaction(flow, partition);
       multi.sadd(keys.flows, flow);
-      queueNewChunkCount(multi, keys, flow, chunkId, inputs.length, this.source);
+      queueNewChunkCount(
+        multi,
+        keys,
+        flow,
+        chunkId,
+        kept.length,
+        this.source,
+        scheduledCount(kept),
+      );
       itemKeys.forEach((key, index) => {
         if (key !== null) {
           multi.set(
@@ -201,7 +273,7 @@ export class ChunkWriter {
           );
         }
       });
-      await addJob(multi, new Job(queue, flow, data, JOB_OPTIONS, chunkId));
+      await addJob(multi, new Job(queue, flow, data, jobOptions(kept, now), chunkId));
       const results = await commitTransaction(multi);
       if (results === null) continue; // a watched key changed: check again
       checkResults(results);
@@ -277,7 +349,8 @@ export class ChunkWriter {
           multi.hdel(keys.deadLetterItems, letter.id);
         });
         multi.incr(keys.deadLetterEpoch);
-        await addJob(multi, new Job(queue, flow, data, JOB_OPTIONS, chunkId));
+        // Replays go to the normal lane.
+        await addJob(multi, new Job(queue, flow, data, JOB_OPTIONS_BY_PRIORITY.normal, chunkId));
         const results = await commitTransaction(multi);
         if (results === null) continue; // another replay or purge took letters: read again
         checkResults(results);
@@ -327,11 +400,18 @@ function queueNewChunkCount(
   chunkId: string,
   triggers: number,
   source: EnqueueSource,
+  scheduledTriggers = 0,
 ): void {
   countNewChunk.queue(
     multi,
-    { job: keys.job(flow, chunkId), pending: keys.pending, enqueued: keys.enqueued },
-    { flow, triggers, source },
+    {
+      job: keys.job(flow, chunkId),
+      pending: keys.pending,
+      enqueued: keys.enqueued,
+      scheduled: keys.scheduled,
+      mark: keys.scheduleMark(chunkId),
+    },
+    { flow, triggers, source, scheduledTriggers },
   );
 }
 

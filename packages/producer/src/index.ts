@@ -11,6 +11,7 @@ export {
   type OutcomeKind,
   type RedisConnection,
   type TriggerError,
+  type TriggerPriority,
   type TriggerState,
   type TriggerStatus,
 } from '@flow-dispatcher/shared';
@@ -39,6 +40,19 @@ export type {
 export { InputEditConflictError, InvalidInputEditsError } from './input-edit-errors.js';
 export { InvalidTriggerError } from './invalid-trigger-error.js';
 export type { OutcomeReadOptions, OutcomeTailOptions } from './outcome-reader.js';
-export { type PartitionPart, RoundRobin, splitByPartition } from './partition-routing.js';
-export { MAX_KEY_LENGTH, Producer, type ProducerOptions, type TriggerOptions } from './producer.js';
+export {
+  type PartitionPart,
+  RoundRobin,
+  splitByClassAndPartition,
+  splitByPartition,
+} from './partition-routing.js';
+export {
+  type CancelResult,
+  MAX_KEY_LENGTH,
+  type NotBefore,
+  Producer,
+  type ProducerOptions,
+  type TriggerManyOptions,
+  type TriggerOptions,
+} from './producer.js';
 export { isProducerClosedError, ProducerClosedError } from './producer-closed-error.js';

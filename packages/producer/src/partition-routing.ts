@@ -6,6 +6,11 @@ export interface PartitionPart {
   partition: number | undefined;
   /** Positions of the triggers in the request, ascending. */
   indexes: number[];
+  /**
+   * The class every trigger of the part shares (its priority): a chunk holds one class, and group
+   * commit keeps a lane per class. Undefined: the default class.
+   */
+  chunkClass?: string;
 }
 
 /**
@@ -44,6 +49,45 @@ export function splitByPartition(
     } else byPartition.set(undefined, keyless);
   }
   return [...byPartition].map(([partition, indexes]) => ({ partition, indexes }));
+}
+
+/**
+ * Splits a request's triggers by chunk class first (`classOf`: the priority), then each class by
+ * queue partition (`splitByPartition`): every part is one atomic chunk write of one class and one
+ * partition. A request of one class is split exactly as by `splitByPartition`.
+ */
+export function splitByClassAndPartition<T extends { key?: string | null | undefined }>(
+  flow: string,
+  items: readonly T[],
+  partitions: number,
+  classOf: (item: T) => string,
+): PartitionPart[] {
+  const byClass = new Map<string, number[]>();
+  items.forEach((item, index) => {
+    const cls = classOf(item);
+    const indexes = byClass.get(cls);
+    if (indexes) indexes.push(index);
+    else byClass.set(cls, [index]);
+  });
+  if (byClass.size <= 1) {
+    const [cls] = byClass.keys();
+    return splitByPartition(flow, items, partitions).map((part) => ({
+      ...part,
+      chunkClass: cls,
+    }));
+  }
+  const parts: PartitionPart[] = [];
+  for (const [cls, indexes] of byClass) {
+    const subset = indexes.map((i) => items[i] as T);
+    for (const part of splitByPartition(flow, subset, partitions)) {
+      parts.push({
+        partition: part.partition,
+        indexes: part.indexes.map((j) => indexes[j] as number),
+        chunkClass: cls,
+      });
+    }
+  }
+  return parts;
 }
 
 /** Round robin over `count` partitions, for chunks without keys. */

@@ -7,22 +7,31 @@ import {
   defaults,
   ENQUEUE_SOURCES,
   type EnqueueSource,
+  encodeTriggerRecord,
   type FlowInput,
   type InputLimits,
   isConfigError,
+  isTriggerPriority,
   isValidFlowName,
   type OutcomeEvent,
   otelContext,
+  parseTriggerId,
+  partitionOfKey,
   type RedisConnection,
   RedisKeys,
+  readNotBefore,
   requirePartitionLayout,
+  ScheduleError,
   type Span,
   SpanKind,
   SpanStatusCode,
+  type TriggerPriority,
+  type TriggerRecord,
   type TriggerStatus,
   toTraceparent,
 } from '@flow-dispatcher/shared';
-import { type ChunkItem, ChunkWriter, type TriggerReceipt } from './chunk-writer.js';
+import { cancelTrigger } from './chunk-scripts.js';
+import { type ChunkItem, ChunkWriter, chunkClassOf, type TriggerReceipt } from './chunk-writer.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import { FlowQueues } from './flow-queues.js';
 import { GroupCommit } from './group-commit/group-commit.js';
@@ -34,7 +43,7 @@ import {
   recentOutcomes,
   tailOutcomes,
 } from './outcome-reader.js';
-import { type PartitionPart, RoundRobin, splitByPartition } from './partition-routing.js';
+import { type PartitionPart, RoundRobin, splitByClassAndPartition } from './partition-routing.js';
 import { ProducerClosedError } from './producer-closed-error.js';
 import { readTriggerStatus } from './trigger-status.js';
 import { WatchLane } from './watch-lane.js';
@@ -86,9 +95,65 @@ export interface ProducerOptions {
 export interface TriggerOptions {
   /** Idempotency key: a repeat within the window is not enqueued again. At most 256 characters. */
   key?: string;
+  /**
+   * Lane within the flow: a call is filled from `high` first, then `normal`, then `low`.
+   * @defaultValue `normal`
+   */
+  priority?: TriggerPriority;
+  /**
+   * Send no earlier than this instant: a Date, an ISO-8601 string with a zone, or epoch ms; at
+   * most 366 days ahead (README, "Scheduled triggers"). A time already past: sent as usual.
+   */
+  notBefore?: Date | string | number;
+  /** Send no earlier than this many ms from now (instead of `notBefore`). */
+  delay?: number;
+}
+
+/** An instant a trigger is due at (see TriggerOptions.notBefore). */
+export type NotBefore = Date | string | number;
+
+export interface TriggerManyOptions {
+  /** `keys[i]` is the idempotency key of `inputs[i]`. */
+  keys?: readonly (string | null | undefined)[];
+  /** Lane of every trigger of the call. @defaultValue `normal` */
+  priority?: TriggerPriority;
+  /**
+   * When each trigger may be sent: one instant for all, or one per input (`null`/undefined: at
+   * once). See TriggerOptions.notBefore.
+   */
+  notBefore?: NotBefore | readonly (NotBefore | null | undefined)[];
+  /** Send every trigger no earlier than this many ms from now (instead of `notBefore`). */
+  delay?: number;
+  /** Chunk writes in flight at once. @defaultValue defaults.producerWritesInFlight (4) */
+  concurrency?: number;
 }
 
 export const MAX_KEY_LENGTH = 256;
+
+/** What `cancel` did. */
+export interface CancelResult {
+  /** The id asked about (by key: the id the key names). */
+  id: string;
+  /** True when this call cancelled it; false when it was too late or already final. */
+  cancelled: boolean;
+  /** Its state now. */
+  state: 'cancelled' | 'dispatching' | 'succeeded' | 'dead';
+}
+
+/** readNotBefore, its errors as InvalidTriggerError (at `index` of a triggerMany). */
+function dueTime(
+  notBefore: NotBefore | null | undefined,
+  delay: number | undefined,
+  now: number,
+  index?: number,
+): number | undefined {
+  try {
+    return readNotBefore(notBefore, delay, now);
+  } catch (err) {
+    if (err instanceof ScheduleError) throw new InvalidTriggerError(err.message, err.field, index);
+    throw err;
+  }
+}
 
 /**
  * The producer library: hands triggers to flow-dispatcher by writing them into Redis. Every
@@ -202,11 +267,12 @@ export class Producer {
   }
 
   /**
-   * How `items` of `flow` split over the queue partitions (pure): ingest's group commit keeps a
-   * lane per part, so each chunk it writes is one partition's.
+   * How `items` of `flow` split into chunk classes (priority) and queue partitions (pure): ingest's
+   * group commit keeps a lane per part, so each chunk it writes is one class's and one
+   * partition's.
    */
   partitionsOf(flow: string, items: readonly ChunkItem[]): PartitionPart[] {
-    return splitByPartition(flow, items, this.keys.partitionCount);
+    return splitByClassAndPartition(flow, items, this.keys.partitionCount, chunkClassOf);
   }
 
   /**
@@ -221,7 +287,12 @@ export class Producer {
     input: FlowInput,
     options: TriggerOptions = {},
   ): Promise<TriggerReceipt> {
-    const item: ChunkItem = { input, key: options.key };
+    const item: ChunkItem = {
+      input,
+      key: options.key,
+      priority: options.priority,
+      notBefore: dueTime(options.notBefore, options.delay, Date.now()),
+    };
     this.check(flow, [item]);
     if (this.#closed) throw new ProducerClosedError();
     this.#triggerCommit ??= new GroupCommit((chunkFlow, items) => this.#store(chunkFlow, items), {
@@ -246,18 +317,26 @@ export class Producer {
 
   /**
    * Enqueues many triggers of one flow, written as chunk jobs of at most `maxChunkSize` (per
-   * queue partition: keyed triggers are grouped by their key's partition first).
+   * chunk class and queue partition: keyed triggers are grouped by their key's partition first).
    * `keys[i]` is the idempotency key of `inputs[i]`; `concurrency` chunk writes are in flight at
    * once (default `defaults.producerWritesInFlight`, 4). Receipts come back in input order.
    */
   async triggerMany(
     flow: string,
     inputs: readonly FlowInput[],
-    options: { keys?: readonly (string | null | undefined)[]; concurrency?: number } = {},
+    options: TriggerManyOptions = {},
   ): Promise<TriggerReceipt[]> {
+    const { priority, notBefore, delay } = options;
+    const now = Date.now();
+    const perInput = Array.isArray(notBefore);
+    const shared = perInput ? undefined : dueTime(notBefore as NotBefore | undefined, delay, now);
     const items: ChunkItem[] = inputs.map((input, i) => ({
       input,
       key: options.keys?.[i] ?? null,
+      priority,
+      notBefore: perInput
+        ? dueTime((notBefore as readonly (NotBefore | null | undefined)[])[i], delay, now, i)
+        : shared,
     }));
     this.check(flow, items);
     const span = startTriggerSpan('flow-dispatcher triggerMany', flow, items.length);
@@ -378,6 +457,9 @@ export class Producer {
     }
     items.forEach((item, index) => {
       const at = items.length > 1 ? index : undefined;
+      if (item.priority !== undefined && !isTriggerPriority(item.priority)) {
+        throw new InvalidTriggerError('priority must be high, normal or low', 'priority', at);
+      }
       const problem = checkTriggerInput(item.input, this.#inputLimits);
       if (problem)
         throw new InvalidTriggerError(`${problem.field} ${problem.message}`, problem.field, at);
@@ -393,6 +475,58 @@ export class Producer {
         );
       }
     });
+  }
+
+  /**
+   * Cancels a trigger, by id or by its flow and idempotency key, if no worker has taken its chunk
+   * yet (README, "Cancelling"): it gets a final `cancelled` record and is never sent. Answers
+   * whether this call cancelled it and its state (`cancelled`; `dispatching` while a worker holds
+   * its chunk; `succeeded`, `dead` or `cancelled` when it was already final); undefined for a
+   * trigger that is not known (or whose retention expired).
+   */
+  async cancel(target: string | { flow: string; key: string }): Promise<CancelResult | undefined> {
+    if (!this.#layoutChecked) await this.checkPartitionLayout();
+    let id: string | null;
+    if (typeof target === 'string') id = target;
+    else {
+      if (!isValidFlowName(target.flow)) return undefined;
+      const partition = partitionOfKey(target.flow, target.key, this.keys.partitionCount);
+      id = await this.#redis.get(
+        this.keys.forPartition(partition).idempotency(target.flow, target.key),
+      );
+      if (id === null) return undefined;
+    }
+    const asked = id;
+    for (let hop = 0; hop < 4; hop++) {
+      const address = parseTriggerId(id);
+      if (!address || address.partition >= this.keys.partitionCount) return undefined;
+      const keys = this.keys.forPartition(address.partition);
+      const record: TriggerRecord = { s: 'cancelled', a: 0, t: Date.now() };
+      const answer = await cancelTrigger.run(
+        this.#redis,
+        {
+          job: keys.job(address.flow, address.chunkId),
+          outcomes: keys.outcomes(address.chunkId),
+          pending: keys.pending,
+          scheduled: keys.scheduled,
+          mark: keys.scheduleMark(address.chunkId),
+        },
+        { flow: address.flow, index: address.index, record: encodeTriggerRecord(record) },
+      );
+      if (answer === 'cancelled') return { id: asked, cancelled: true, state: 'cancelled' };
+      if (answer === 'held') return { id: asked, cancelled: false, state: 'dispatching' };
+      if (answer.startsWith('moved:')) {
+        id = answer.slice('moved:'.length);
+        continue;
+      }
+      if (answer.startsWith('final:')) {
+        const kind = answer.slice('final:'.length);
+        const state = kind === 'ok' ? 'succeeded' : kind === 'dead' ? 'dead' : 'cancelled';
+        return { id: asked, cancelled: false, state };
+      }
+      return undefined;
+    }
+    return undefined;
   }
 
   /** A trigger's status, or undefined for an unknown id (or one whose retention expired). */

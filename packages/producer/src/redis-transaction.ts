@@ -44,8 +44,9 @@ export function openTransaction(redis: RedisConnection): RedisTransaction {
 
 /**
  * Queues `job` into the transaction. BullMQ types the transaction it takes as its own interface
- * (its wrapper of ioredis); adding a job without delay, priority or parent, as chunk jobs are, it
- * calls `runCommand` on it and nothing else.
+ * (its wrapper of ioredis); adding a job without a parent, as chunk jobs are (with or without a
+ * priority or delay: addStandardJob, addPrioritizedJob, addDelayedJob), it calls `runCommand` on
+ * it and nothing else.
  */
 export async function addJob(tx: RedisTransaction, job: Job): Promise<void> {
   await job.addJob(tx as unknown as IRedisTransaction);

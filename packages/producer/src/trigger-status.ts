@@ -36,7 +36,7 @@ export async function readTriggerStatus(
       address = parseTriggerId(record.to);
       continue;
     }
-    const state = deriveTriggerState(record, jobState);
+    let state = deriveTriggerState(record, jobState);
     if (state === undefined) return undefined;
     if (record === undefined && PENDING_STATES.has(jobState)) {
       // The chunk exists; make sure the index is one of its triggers.
@@ -44,8 +44,12 @@ export async function readTriggerStatus(
       // Gone since its state was read: the chunk finished (and was removed) in between, so the
       // trigger's record is written now; read the slot again rather than answer "unknown".
       if (!job) continue;
-      const inputs = (job?.data as { inputs?: unknown[] } | undefined)?.inputs;
+      const data = job?.data as { inputs?: unknown[]; at?: number[] } | undefined;
+      const inputs = data?.inputs;
       if (!Array.isArray(inputs) || address.index >= inputs.length) return undefined;
+      // Not due yet (README, "Scheduled triggers"): `scheduled` until its notBefore.
+      const due = data?.at?.[address.index] ?? 0;
+      if (state === 'queued' && due > Date.now()) state = 'scheduled';
     }
     return toTriggerStatus(id, address.flow, record, state, chunkIdTime(address.chunkId));
   }

@@ -97,6 +97,15 @@ export {
   quoteName,
 } from './queue/trigger-input.js';
 export {
+  DEFAULT_PRIORITY,
+  isTriggerPriority,
+  jobPriority,
+  laneIndex,
+  priorityOfJob,
+  TRIGGER_PRIORITIES,
+  type TriggerPriority,
+} from './queue/trigger-priority.js';
+export {
   type ChunkJobState,
   decodeTriggerRecord,
   deriveTriggerState,
@@ -108,6 +117,14 @@ export {
   type TriggerStatus,
   toTriggerStatus,
 } from './queue/trigger-record.js';
+export {
+  MAX_SCHEDULE_AHEAD_MS,
+  readNotBefore,
+  SCHEDULE_BUCKET_MS,
+  SCHEDULE_LEAD_MS,
+  ScheduleError,
+  scheduleBucket,
+} from './queue/trigger-schedule.js';
 export {
   connectRedis,
   createRedis,

@@ -2,6 +2,8 @@ import {
   type ChunkJobData,
   fromRuns,
   type Logger,
+  laneIndex,
+  priorityOfJob,
   type TriggerRecord,
 } from '@flow-dispatcher/shared';
 import type { Job } from 'bullmq';
@@ -23,6 +25,7 @@ export interface ChunkProcessorDeps {
 export interface ChunkSummary {
   succeeded: number;
   dead: number;
+  cancelled: number;
 }
 
 function isChunkJobData(data: unknown): data is ChunkJobData {
@@ -76,13 +79,14 @@ export class ChunkProcessor {
     budget.take(data.inputs.length, bytes);
     let records: Map<number, TriggerRecord>;
     try {
+      // Taken: a scheduled chunk's triggers leave the `scheduled` count (once per chunk).
+      if (data.at) await store.takeSchedule(flow, chunkId, partition);
       // Records exist only for a chunk that was active before (BullMQ counts every start in
       // `attemptsStarted`, and nothing but a worker holding the chunk writes its records): a
       // chunk fetched for the first time skips the read.
-      records =
-        job.attemptsStarted > 1
-          ? await store.load(chunkId, partition)
-          : new Map<number, TriggerRecord>();
+      // Held from now on (a cancel refuses), and the records so far: a chunk that was active
+      // before has its outcomes, and any chunk may have cancelled triggers.
+      records = await store.hold(flow, chunkId, token, partition);
     } catch (err) {
       budget.release(data.inputs.length, bytes);
       throw err;
@@ -92,6 +96,7 @@ export class ChunkProcessor {
     const due: PendingTrigger[] = [];
     const requestIds = data.req ? fromRuns(data.req, data.inputs.length) : undefined;
     const traceparents = data.tp ? fromRuns(data.tp, data.inputs.length) : undefined;
+    const lane = laneIndex(priorityOfJob(job.priority || job.opts.priority));
     data.inputs.forEach((input, index) => {
       const record = records.get(index);
       if (record && record.s !== 'retry') return;
@@ -107,6 +112,8 @@ export class ChunkProcessor {
         arrivedAt: now,
         ...(requestId ? { requestId } : {}),
         ...(traceparent ? { traceparent } : {}),
+        lane,
+        ...(data.at?.[index] ? { dueAt: data.at[index] } : {}),
       });
     });
 
@@ -144,15 +151,20 @@ export class ChunkProcessor {
   ): Promise<void> {
     let unsent = 0;
     let nextAt = Number.POSITIVE_INFINITY;
-    const summary: ChunkSummary = { succeeded: 0, dead: 0 };
+    const summary: ChunkSummary = { succeeded: 0, dead: 0, cancelled: 0 };
     for (let index = 0; index < size; index++) {
       const record = records.get(index);
       if (!record) unsent++;
       else if (record.s === 'retry') nextAt = Math.min(nextAt, record.n);
       else if (record.s === 'ok') summary.succeeded++;
+      else if (record.s === 'cancelled') summary.cancelled++;
       else summary.dead++;
     }
     try {
+      if (unsent > 0 || nextAt !== Number.POSITIVE_INFINITY) {
+        // Back to the queue: no longer held, so its triggers may be cancelled until taken again.
+        await this.deps.store.unhold(job.queueName, job.id ?? '', token, partition);
+      }
       if (unsent > 0) await job.moveToWait(token);
       else if (nextAt !== Number.POSITIVE_INFINITY) await job.moveToDelayed(nextAt, token);
       else {

@@ -18,6 +18,13 @@ export interface PendingTrigger {
   /** When it entered the batcher (for the linger clock). */
   arrivedAt: number;
   /**
+   * Its batcher lane: 0 high, 1 normal, 2 low (from its chunk job's priority).
+   * @defaultValue 1 (normal)
+   */
+  lane?: number;
+  /** When it may be sent (epoch ms), for a scheduled trigger: the batcher holds it until then. */
+  dueAt?: number;
+  /**
    * Set once a call that carried it failed alike on every input: the flow's breaker has counted
    * it, and counts it no more (the halves of a call refused whole carry the same triggers).
    */

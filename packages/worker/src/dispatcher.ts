@@ -1,6 +1,12 @@
 import type { InvokeOutcome, LimitSignal } from '@flow-dispatcher/salesforce';
 import { type CallSlots, LocalCallSlots } from '@flow-dispatcher/salesforce';
-import type { Logger, Metrics, RedisConnection, RedisKeys } from '@flow-dispatcher/shared';
+import {
+  type Logger,
+  type Metrics,
+  type RedisConnection,
+  type RedisKeys,
+  TRIGGER_PRIORITIES,
+} from '@flow-dispatcher/shared';
 import { Queue } from 'bullmq';
 import type { RetryPolicy } from './backoff.js';
 import { BatchSizes } from './batch-sizes.js';
@@ -323,6 +329,15 @@ export class Dispatcher {
         this.#slots,
         this.#executor.send,
         (err) => logger.error({ flow, err }, 'call failed unexpectedly'),
+        (batch, now) => {
+          for (const trigger of batch) {
+            if (trigger.attempts > 0) continue;
+            this.options.metrics.dispatchWait.observe(
+              { priority: TRIGGER_PRIORITIES[trigger.lane ?? 1] ?? 'normal' },
+              Math.max(0, now - trigger.enqueuedAt) / 1000,
+            );
+          }
+        },
       );
       this.#batchers.set(flow, batcher);
     }

@@ -156,4 +156,104 @@ describe('FlowBatcher', () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     expect(calls).toEqual([5, 10]);
   });
+
+  it('fills each call from the highest lane first, and a call may mix lanes', async () => {
+    const slots = new LocalCallSlots(1);
+    const hold = await slots.acquire();
+    const low = new ChunkRun('Flow', 'low', undefined, undefined);
+    const normal = new ChunkRun('Flow', 'normal', undefined, undefined);
+    const high = new ChunkRun('Flow', 'high', undefined, undefined);
+    const calls: string[][] = [];
+    const started: number[][] = [];
+    const batcher = new FlowBatcher(
+      'Flow',
+      { maxInputs: () => 100, lingerMs: () => 0, blocked: () => false },
+      slots,
+      async (_flow, batch, permit) => {
+        calls.push(batch.map((trigger) => trigger.run.chunkId));
+        permit.release();
+      },
+      (err) => {
+        throw err;
+      },
+      (batch) => started.push(batch.map((trigger) => trigger.lane ?? 1)),
+    );
+    const lane = (run: ChunkRun, count: number, index: number) =>
+      triggers(run, count).map((trigger) => ({ ...trigger, lane: index }));
+    batcher.add(lane(low, 250, 2));
+    batcher.add(lane(normal, 30, 1));
+    batcher.add(lane(high, 40, 0));
+    hold.release();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const count = (call: string[] | undefined, id: string) =>
+      (call ?? []).filter((chunk) => chunk === id).length;
+    expect(calls.map((call) => call.length)).toEqual([100, 100, 100, 20]);
+    // The first call: every high one, then every normal one, then lows to fill it.
+    expect([count(calls[0], 'high'), count(calls[0], 'normal'), count(calls[0], 'low')]).toEqual([
+      40, 30, 30,
+    ]);
+    expect(calls[0]?.slice(0, 40).every((chunk) => chunk === 'high')).toBe(true);
+    expect(count(calls[1], 'low')).toBe(100);
+    expect(started[0]?.slice(0, 3)).toEqual([0, 0, 0]);
+    expect(started).toHaveLength(4);
+  });
+
+  it('lingers from the oldest trigger of any lane', async () => {
+    const { batcher, calls } = recordingBatcher(
+      { maxInputs: () => 100, lingerMs: () => 40 },
+      new LocalCallSlots(1),
+    );
+    const low = new ChunkRun('Flow', 'low', undefined, undefined);
+    const high = new ChunkRun('Flow', 'high', undefined, undefined);
+    const start = Date.now();
+    batcher.add(triggers(low, 5, start).map((trigger) => ({ ...trigger, lane: 2 })));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    batcher.add(triggers(high, 5).map((trigger) => ({ ...trigger, lane: 0 })));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(calls).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    // One call of both lanes, cut when the low ones' linger was over.
+    expect(calls).toEqual([10]);
+  });
+
+  it('holds a scheduled trigger until it is due, then lingers from its due time', async () => {
+    const { batcher, calls } = recordingBatcher(
+      { maxInputs: () => 100, lingerMs: () => 20 },
+      new LocalCallSlots(1),
+    );
+    const run = new ChunkRun('Flow', 'sched', undefined, undefined);
+    const start = Date.now();
+    batcher.add(triggers(run, 3).map((trigger) => ({ ...trigger, dueAt: start + 60 })));
+    expect(batcher.size).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(calls).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(calls).toEqual([3]);
+  });
+
+  it('hands back scheduled triggers not due yet when closed or their run is dropped', async () => {
+    const batcher = new FlowBatcher(
+      'Flow',
+      { maxInputs: () => 100, lingerMs: () => 0, blocked: () => false },
+      new LocalCallSlots(1),
+      async () => {
+        throw new Error('must not send');
+      },
+      (err) => {
+        throw err;
+      },
+    );
+    const dropped = new ChunkRun('Flow', 'a', undefined, undefined);
+    const closed = new ChunkRun('Flow', 'b', undefined, undefined);
+    dropped.expect(2);
+    closed.expect(2);
+    const later = Date.now() + 10_000;
+    batcher.add(triggers(dropped, 2).map((trigger) => ({ ...trigger, dueAt: later })));
+    batcher.add(triggers(closed, 2).map((trigger) => ({ ...trigger, dueAt: later })));
+    batcher.dropRun(dropped);
+    expect(dropped.handedBack).toBe(2);
+    expect(batcher.size).toBe(2);
+    batcher.close();
+    expect(closed.handedBack).toBe(2);
+  });
 });

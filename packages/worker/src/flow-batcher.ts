@@ -24,8 +24,23 @@ export interface BatcherLimits {
   pace?: CallPace;
 }
 
+/** Lanes of a batcher: 0 = high, 1 = normal, 2 = low (trigger-priority.ts). */
+const LANES = 3;
+
+/** One lane's FIFO of triggers: `items[head…]` are buffered. */
+interface Lane {
+  items: PendingTrigger[];
+  head: number;
+}
+
 /**
  * Packs the triggers of one flow, from any number of chunks, into calls.
+ *
+ * Triggers wait in one of three lanes by priority (`PendingTrigger.lane`), and each call is filled
+ * from the highest lane first, then the next (a call may mix lanes): a high trigger waits at most
+ * one linger plus one call behind any backlog buffered here. The linger clock runs from the
+ * oldest trigger of any lane. A scheduled trigger not due yet waits aside (`#later`) and joins its
+ * lane when due, its linger counted from then.
  *
  * States: empty → filling (a linger timer runs from the oldest trigger's arrival) → ready (full,
  * or the oldest has waited `lingerMs`) → waiting for a call slot → sending. The batch is cut when
@@ -40,9 +55,11 @@ export interface BatcherLimits {
  * is known lost, so another worker that now owns the chunk is the only one to send them.
  */
 export class FlowBatcher {
-  #buffer: PendingTrigger[] = [];
-  #head = 0;
+  #lanes: Lane[] = Array.from({ length: LANES }, () => ({ items: [], head: 0 }));
   readonly #splits: PendingTrigger[][] = [];
+  /** Scheduled triggers not due yet, by due time (README, "Scheduled triggers"). */
+  #later: PendingTrigger[] = [];
+  #laterTimer: NodeJS.Timeout | undefined;
   #timer: NodeJS.Timeout | undefined;
   #asking = false;
   #closed = false;
@@ -53,20 +70,63 @@ export class FlowBatcher {
     private readonly slots: CallSlots,
     private readonly send: SendBatch,
     private readonly onSendError: (err: unknown, batch: PendingTrigger[]) => void,
+    /** Told of each batch cut from the lanes (not of splits), as its call starts (metrics). */
+    private readonly onCallStart: (
+      batch: readonly PendingTrigger[],
+      now: number,
+    ) => void = () => {},
   ) {}
 
   /** Triggers buffered and not yet in a call. */
   get size(): number {
-    return this.#buffer.length - this.#head + this.#splits.reduce((n, b) => n + b.length, 0);
+    return this.#pending() + this.#later.length + this.#splits.reduce((n, b) => n + b.length, 0);
   }
 
+  /**
+   * Buffers triggers in their lanes. A scheduled one not due yet (`dueAt`) is held aside until it
+   * is, then enters its lane as if it arrived then (its linger counts from its due time).
+   */
   add(triggers: readonly PendingTrigger[]): void {
     if (this.#closed || this.limits.blocked()) {
       for (const trigger of triggers) trigger.run.handBack();
       return;
     }
-    for (const trigger of triggers) this.#buffer.push(trigger);
+    const now = Date.now();
+    let later = false;
+    for (const trigger of triggers) {
+      if (trigger.dueAt !== undefined && trigger.dueAt > now) {
+        this.#later.push(trigger);
+        later = true;
+      } else this.#laneOf(trigger).items.push(trigger);
+    }
+    if (later) {
+      this.#later.sort((a, b) => (a.dueAt ?? 0) - (b.dueAt ?? 0));
+      this.#armLater(now);
+    }
     this.#pump();
+  }
+
+  /** Moves the triggers now due from `#later` into their lanes, and waits for the next one. */
+  #releaseDue(): void {
+    this.#laterTimer = undefined;
+    const now = Date.now();
+    let due = 0;
+    while (due < this.#later.length && (this.#later[due]?.dueAt ?? 0) <= now) due++;
+    if (due > 0) {
+      for (const trigger of this.#later.splice(0, due)) {
+        trigger.arrivedAt = trigger.dueAt ?? now;
+        this.#laneOf(trigger).items.push(trigger);
+      }
+    }
+    this.#armLater(now);
+    this.#pump();
+  }
+
+  #armLater(now: number): void {
+    const next = this.#later[0];
+    if (!next || this.#closed) return;
+    clearTimeout(this.#laterTimer);
+    this.#laterTimer = setTimeout(() => this.#releaseDue(), Math.max(0, (next.dueAt ?? now) - now));
   }
 
   /** Sends `batch` as one call of its own, ahead of the buffer. */
@@ -90,15 +150,25 @@ export class FlowBatcher {
    * the chunk now). Calls already in flight are not touched.
    */
   dropRun(run: ChunkRun): void {
-    const left: PendingTrigger[] = [];
     const dropped: PendingTrigger[] = [];
-    for (let i = this.#head; i < this.#buffer.length; i++) {
-      const trigger = this.#buffer[i] as PendingTrigger;
-      (trigger.run === run ? dropped : left).push(trigger);
+    for (const lane of this.#lanes) {
+      const left: PendingTrigger[] = [];
+      let any = false;
+      for (let i = lane.head; i < lane.items.length; i++) {
+        const trigger = lane.items[i] as PendingTrigger;
+        if (trigger.run === run) {
+          dropped.push(trigger);
+          any = true;
+        } else left.push(trigger);
+      }
+      if (any) {
+        lane.items = left;
+        lane.head = 0;
+      }
     }
-    if (dropped.length > 0) {
-      this.#buffer = left;
-      this.#head = 0;
+    if (this.#later.some((trigger) => trigger.run === run)) {
+      for (const trigger of this.#later) if (trigger.run === run) dropped.push(trigger);
+      this.#later = this.#later.filter((trigger) => trigger.run !== run);
     }
     for (let i = this.#splits.length - 1; i >= 0; i--) {
       const split = this.#splits[i] as PendingTrigger[];
@@ -115,15 +185,38 @@ export class FlowBatcher {
   handBackBuffered(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    const left = [...this.#buffer.slice(this.#head), ...this.#splits.flat()];
-    this.#buffer = [];
-    this.#head = 0;
+    clearTimeout(this.#laterTimer);
+    this.#laterTimer = undefined;
+    const left = [
+      ...this.#lanes.flatMap((lane) => lane.items.slice(lane.head)),
+      ...this.#later,
+      ...this.#splits.flat(),
+    ];
+    this.#lanes = Array.from({ length: LANES }, () => ({ items: [], head: 0 }));
+    this.#later = [];
     this.#splits.length = 0;
     for (const trigger of left) trigger.run.handBack();
   }
 
+  #laneOf(trigger: PendingTrigger): Lane {
+    const index = Math.min(LANES - 1, Math.max(0, trigger.lane ?? 1));
+    return this.#lanes[index] as Lane;
+  }
+
   #pending(): number {
-    return this.#buffer.length - this.#head;
+    let pending = 0;
+    for (const lane of this.#lanes) pending += lane.items.length - lane.head;
+    return pending;
+  }
+
+  /** When the oldest buffered trigger of any lane arrived (each lane is in arrival order). */
+  #oldestArrival(): number | undefined {
+    let oldest: number | undefined;
+    for (const lane of this.#lanes) {
+      const head = lane.items[lane.head];
+      if (head && (oldest === undefined || head.arrivedAt < oldest)) oldest = head.arrivedAt;
+    }
+    return oldest;
   }
 
   #pump(): void {
@@ -132,8 +225,8 @@ export class FlowBatcher {
       const pending = this.#pending();
       if (pending === 0) return;
       if (pending < this.limits.maxInputs()) {
-        const oldest = this.#buffer[this.#head];
-        const waitMs = oldest ? oldest.arrivedAt + this.limits.lingerMs() - Date.now() : 0;
+        const oldest = this.#oldestArrival();
+        const waitMs = oldest !== undefined ? oldest + this.limits.lingerMs() - Date.now() : 0;
         if (waitMs > 0) {
           this.#timer ??= setTimeout(() => {
             this.#timer = undefined;
@@ -175,7 +268,7 @@ export class FlowBatcher {
     this.#pump();
   }
 
-  /** The next call's triggers: a split first, else the buffer's oldest; none whose lock lapsed. */
+  /** The next call's triggers: a split first, else the lanes' oldest; none whose lock lapsed. */
   #nextBatch(grant: number): PendingTrigger[] {
     const now = Date.now();
     for (;;) {
@@ -186,7 +279,15 @@ export class FlowBatcher {
       for (const trigger of split) if (!trigger.run.canSend(now)) trigger.run.handBack();
       if (sendable.length > 0) return sendable;
     }
-    return this.#take(Math.min(this.limits.maxInputs(), grant), now);
+    const batch = this.#take(Math.min(this.limits.maxInputs(), grant), now);
+    if (batch.length > 0) {
+      try {
+        this.onCallStart(batch, now);
+      } catch {
+        // Metrics only: never in the way of a call.
+      }
+    }
+    return batch;
   }
 
   /**
@@ -203,24 +304,22 @@ export class FlowBatcher {
     return next.splice(0, max);
   }
 
+  /** Up to `max` triggers, from the highest lane first; a trigger whose lock lapsed is handed back. */
   #take(max: number, now: number): PendingTrigger[] {
     const want = Math.max(1, max);
-    let end = Math.min(this.#buffer.length, this.#head + want);
-    let batch = this.#buffer.slice(this.#head, end);
-    if (!batch.every((trigger) => trigger.run.canSend(now))) {
-      // Rare: a run's lock lapsed while its triggers waited. Skip them and fill from behind.
-      batch = [];
-      end = this.#head;
-      while (end < this.#buffer.length && batch.length < want) {
-        const trigger = this.#buffer[end++] as PendingTrigger;
+    const batch: PendingTrigger[] = [];
+    for (const lane of this.#lanes) {
+      while (lane.head < lane.items.length && batch.length < want) {
+        const trigger = lane.items[lane.head++] as PendingTrigger;
+        // Rare: a run's lock lapsed while its triggers waited. Skip them and fill from behind.
         if (trigger.run.canSend(now)) batch.push(trigger);
         else trigger.run.handBack();
       }
-    }
-    this.#head = end;
-    if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
-      this.#buffer = this.#buffer.slice(this.#head);
-      this.#head = 0;
+      if (lane.head > 1024 && lane.head * 2 > lane.items.length) {
+        lane.items = lane.items.slice(lane.head);
+        lane.head = 0;
+      }
+      if (batch.length >= want) break;
     }
     return batch;
   }

@@ -95,7 +95,7 @@ for i = 0, n - 1 do
     local decoded, record = pcall(cjson.decode, old)
     if decoded and type(record) == 'table' then state = record.s end
   end
-  if state ~= 'ok' and state ~= 'dead' and state ~= 'moved' then
+  if state ~= 'ok' and state ~= 'dead' and state ~= 'moved' and state ~= 'cancelled' then
     redis.call('HSET', key, field, ARGV[b + 2])
     if ARGV[b + 3] == '1' then
       local flow = ARGV[b + 4]
@@ -126,4 +126,56 @@ if appended then fd_trim_outcome_events(KEY.events, ARG.eventsMaxAgeMs) end
 return n
 `,
   reply: (raw) => integerReply('persistOutcomes', raw),
+});
+
+/**
+ * A worker took a scheduled chunk: its triggers leave the `scheduled` count (they are due within
+ * about a second and count as pending work now). Once per chunk, whoever takes it how many times:
+ * the chunk's mark, set by the producer in the chunk's write, is deleted here. Answers the
+ * triggers subtracted.
+ */
+export const takeSchedule = defineScript({
+  name: 'takeSchedule',
+  keys: ['mark', 'scheduled'] as const,
+  args: ['flow'] as const,
+  lua: lua`
+local n = tonumber(redis.call('GET', KEY.mark))
+if not n then return 0 end
+redis.call('DEL', KEY.mark)
+redis.call('HINCRBY', KEY.scheduled, ARG.flow, -n)
+return n
+`,
+  reply: (raw) => integerReply('takeSchedule', raw),
+});
+
+/**
+ * A worker took a chunk: marks it held (`_held` on its job hash: a cancel now refuses, the
+ * chunk's triggers may be in a call at any moment) and answers its records so far, in one step.
+ * A cancel that ran before is in the records (the worker skips that trigger); one that comes
+ * after sees the mark. The mark is removed when the chunk goes back to the queue.
+ */
+export const holdChunk = defineScript({
+  name: 'holdChunk',
+  keys: ['job', 'outcomes'] as const,
+  args: ['token'] as const,
+  lua: lua`
+if redis.call('EXISTS', KEY.job) == 1 then redis.call('HSET', KEY.job, '_held', ARG.token) end
+return redis.call('HGETALL', KEY.outcomes)
+`,
+  reply: (raw) => (Array.isArray(raw) ? (raw as unknown[]).map(String) : []),
+});
+
+/** The chunk goes back to the queue: its hold mark is removed, if it is still this run's. */
+export const unholdChunk = defineScript({
+  name: 'unholdChunk',
+  keys: ['job'] as const,
+  args: ['token'] as const,
+  lua: lua`
+if redis.call('HGET', KEY.job, '_held') == ARG.token then
+  redis.call('HDEL', KEY.job, '_held')
+  return 1
+end
+return 0
+`,
+  reply: (raw) => integerReply('unholdChunk', raw),
 });

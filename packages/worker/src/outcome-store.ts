@@ -14,7 +14,13 @@ import {
   triggerId,
 } from '@flow-dispatcher/shared';
 import type { PendingTrigger } from './chunk-run.js';
-import { persistEntryArgs, persistOutcomes } from './outcome-scripts.js';
+import {
+  holdChunk,
+  persistEntryArgs,
+  persistOutcomes,
+  takeSchedule,
+  unholdChunk,
+} from './outcome-scripts.js';
 
 /** Which records append an outcome event, and how the streams are trimmed. */
 export interface OutcomeEventOptions extends OutcomeEventTrim {
@@ -84,6 +90,46 @@ export class OutcomeStore {
       this.redis,
       { outcomes: keys.outcomes(chunkId), job: keys.job(flow, chunkId) },
       { ttlMs: this.resultTtlMs },
+    );
+  }
+
+  /**
+   * Marks a chunk just taken as held (cancels refuse from now on) and answers its records so far,
+   * atomically (outcome-scripts.ts, holdChunk).
+   */
+  async hold(
+    flow: string,
+    chunkId: string,
+    token: string,
+    partition = 0,
+  ): Promise<Map<number, TriggerRecord>> {
+    const keys = this.keys.forPartition(partition);
+    const flat = await holdChunk.run(
+      this.redis,
+      { job: keys.job(flow, chunkId), outcomes: keys.outcomes(chunkId) },
+      { token },
+    );
+    const records = new Map<number, TriggerRecord>();
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const record = decodeTriggerRecord(flat[i + 1]);
+      if (record) records.set(Number(flat[i]), record);
+    }
+    return records;
+  }
+
+  /** The chunk goes back to the queue: no longer held, its triggers may be cancelled again. */
+  async unhold(flow: string, chunkId: string, token: string, partition = 0): Promise<void> {
+    const job = this.keys.forPartition(partition).job(flow, chunkId);
+    await unholdChunk.run(this.redis, { job }, { token });
+  }
+
+  /** A scheduled chunk was taken: its triggers leave the `scheduled` count (once per chunk). */
+  async takeSchedule(flow: string, chunkId: string, partition = 0): Promise<void> {
+    const keys = this.keys.forPartition(partition);
+    await takeSchedule.run(
+      this.redis,
+      { mark: keys.scheduleMark(chunkId), scheduled: keys.scheduled },
+      { flow },
     );
   }
 
@@ -168,7 +214,7 @@ export class OutcomeStore {
             outcome,
             id,
             key: run.keys?.[trigger.index] ?? '',
-            code: record.s === 'ok' ? '' : record.e.code,
+            code: record.s === 'ok' || record.s === 'cancelled' ? '' : record.e.code,
             attempts: record.a,
             at: record.s === 'retry' ? Date.now() : record.t,
             output: record.s === 'ok' && record.o ? JSON.stringify(record.o) : '',

@@ -33,8 +33,9 @@ export interface QueueDepthSamplerOptions {
 /**
  * Copies the depth of the queues from Redis into gauges: chunk jobs per flow and BullMQ state
  * (`getJobCounts` on each flow of the registry), triggers not yet settled per flow (the pending
- * counter), dead letters (the size of the dead-letter set), and the triggers ever enqueued per
- * flow and source (the enqueued counter every chunk write bumps: the counter
+ * counter, less the scheduled triggers no worker has taken yet, which have a gauge of their own),
+ * dead letters (the size of the dead-letter set), and the triggers ever enqueued per flow and
+ * source (the enqueued counter every chunk write bumps: the counter
  * `flow_dispatcher_triggers_enqueued_total` follows it), each summed over the queue partitions.
  *
  * States: created → running (one sample at start, then one every `intervalMs`; a sample never
@@ -75,22 +76,25 @@ export class QueueDepthSampler {
     try {
       const perPartition = await Promise.all(
         keys.allPartitions.map(async (partition) => {
-          const [flows, pending, deadLetters, enqueued, events, groups] = await Promise.all([
-            redis.smembers(partition.flows),
-            redis.hgetall(partition.pending),
-            redis.zcard(partition.deadLetters),
-            redis.hgetall(partition.enqueued),
-            redis.xlen(partition.outcomeEvents),
-            outcomeGroups(redis, partition.outcomeEvents),
-          ]);
+          const [flows, pending, scheduled, deadLetters, enqueued, events, groups] =
+            await Promise.all([
+              redis.smembers(partition.flows),
+              redis.hgetall(partition.pending),
+              redis.hgetall(partition.scheduled),
+              redis.zcard(partition.deadLetters),
+              redis.hgetall(partition.enqueued),
+              redis.xlen(partition.outcomeEvents),
+              outcomeGroups(redis, partition.outcomeEvents),
+            ]);
           const counts = await Promise.all(
             flows.map((flow) => this.#queue(flow, partition).getJobCounts(...SAMPLED_JOB_STATES)),
           );
-          return { flows, pending, deadLetters, counts, enqueued, events, groups };
+          return { flows, pending, scheduled, deadLetters, counts, enqueued, events, groups };
         }),
       );
       const jobs = new Map<string, Record<string, number>>();
       const backlog = new Map<string, number>();
+      const scheduledByFlow = new Map<string, number>();
       let deadLetters = 0;
       const enqueued = new Map<string, number>();
       let events = 0;
@@ -113,7 +117,11 @@ export class QueueDepthSampler {
             sums[state] = (sums[state] ?? 0) + (partition.counts[i]?.[state] ?? 0);
           }
           jobs.set(flow, sums);
-          backlog.set(flow, (backlog.get(flow) ?? 0) + Number(partition.pending[flow] ?? 0));
+          // Scheduled triggers no worker has taken yet are not work to scale for (KEDA).
+          const scheduled = Math.max(0, Number(partition.scheduled[flow] ?? 0));
+          const pending = Math.max(0, Number(partition.pending[flow] ?? 0) - scheduled);
+          backlog.set(flow, (backlog.get(flow) ?? 0) + pending);
+          scheduledByFlow.set(flow, (scheduledByFlow.get(flow) ?? 0) + scheduled);
         });
       }
       for (const [flow, sums] of jobs) {
@@ -121,6 +129,7 @@ export class QueueDepthSampler {
           metrics.queueJobs.set({ flow, state }, sums[state] ?? 0);
         }
         metrics.backlogTriggers.set({ flow }, backlog.get(flow) ?? 0);
+        metrics.scheduledTriggers.set({ flow }, scheduledByFlow.get(flow) ?? 0);
       }
       metrics.deadLetters.set(deadLetters);
       this.#exportEnqueued(enqueued);

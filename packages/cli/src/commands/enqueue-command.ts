@@ -37,6 +37,10 @@ interface EnqueueOptions {
   dryRun?: boolean;
   progress: boolean;
   json?: boolean;
+  priority: string;
+  notBefore?: string;
+  delay?: string;
+  notBeforeColumn?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -81,6 +85,20 @@ export function registerEnqueueCommand(program: Command): void {
       '--rejects <file>',
       'where rejected rows go, one JSON object per line (default: FILE.rejects.ndjson, or ./enqueue-FLOW-TIME.rejects.ndjson for stdin); replaced on each run',
     )
+    .option(
+      '--priority <lane>',
+      "the triggers' lane within the flow: high, normal or low (a call is filled from high first); a file is usually a backfill, hence the default",
+      'low',
+    )
+    .option(
+      '--not-before <instant>',
+      'send no row before this ISO-8601 instant with a zone (2026-12-24T09:00:00Z, or +01:00); at most 366 days ahead',
+    )
+    .option('--delay <ms>', 'send no row before this many milliseconds after the run starts')
+    .option(
+      '--not-before-column <column>',
+      "each row's notBefore (an ISO-8601 instant with a zone, or epoch ms; empty: at once); the column is not sent as an input, and a bad value rejects the row",
+    )
     .option('--batch-size <n>', 'rows per write: the run holds one batch in memory', '5000')
     .option('--dry-run', 'validate every row and write the rejects file; enqueue nothing')
     .option('--no-progress', 'no progress bar or progress lines')
@@ -115,6 +133,14 @@ async function enqueue(flow: string, file: string, options: EnqueueOptions): Pro
     );
   }
   const batchSize = parseWholeNumber(options.batchSize, '--batch-size', 1, 50_000);
+  const priority = options.priority;
+  if (priority !== 'high' && priority !== 'normal' && priority !== 'low') {
+    throw new UsageError(`--priority expects high, normal or low, got ${JSON.stringify(priority)}`);
+  }
+  const notBefore = await scheduleOption(options);
+  if (options.notBeforeColumn !== undefined && notBefore !== undefined) {
+    throw new UsageError('--not-before-column and --not-before/--delay: choose one');
+  }
   const mapping = rowMapping(options);
   const stdin = file === '-';
   let totalBytes: number | undefined;
@@ -156,7 +182,8 @@ async function enqueue(flow: string, file: string, options: EnqueueOptions): Pro
     const { Producer } = await import('@flow-dispatcher/producer');
     const p = Producer.fromConfig(config, { redis: ctx.redis, source: 'cli' });
     producer = p;
-    write = (inputs, keys) => p.triggerMany(flow, inputs, { keys });
+    write = (inputs, keys, notBefores) =>
+      p.triggerMany(flow, inputs, { keys, priority, notBefore: notBefores ?? notBefore });
   }
 
   // Loaded once the arguments are checked: the row checks use the producer's and shared's code.
@@ -290,6 +317,29 @@ function summary(
   return `${lines.join('\n')}\n`;
 }
 
+/** `--not-before` / `--delay` as a due time (epoch ms), undefined for none; UsageError if bad. */
+async function scheduleOption(options: EnqueueOptions): Promise<number | undefined> {
+  if (options.notBefore === undefined && options.delay === undefined) return undefined;
+  const { readNotBefore, ScheduleError } = await import('@flow-dispatcher/shared');
+  let delay: number | undefined;
+  if (options.delay !== undefined) {
+    if (!/^\d+$/.test(options.delay)) {
+      throw new UsageError(
+        `--delay expects milliseconds (a whole number), got ${JSON.stringify(options.delay)}`,
+      );
+    }
+    delay = Number(options.delay);
+  }
+  try {
+    return readNotBefore(options.notBefore, delay, Date.now());
+  } catch (err) {
+    if (err instanceof ScheduleError) {
+      throw new UsageError(`--${err.field === 'delay' ? 'delay' : 'not-before'}: ${err.message}`);
+    }
+    throw err;
+  }
+}
+
 function rowMapping(options: EnqueueOptions): RowMapping {
   const rename = new Map<string, string>();
   for (const entry of options.map) {
@@ -328,12 +378,18 @@ function rowMapping(options: EnqueueOptions): RowMapping {
       '--key-column IndividualId: the key column is not sent as an input, and every trigger needs IndividualId; add --key-as-input to use it as both',
     );
   }
+  const notBeforeColumn = options.notBeforeColumn?.trim();
+  if (notBeforeColumn === '') throw new UsageError('--not-before-column needs a column name');
+  if (notBeforeColumn !== undefined && notBeforeColumn === keyColumn) {
+    throw new UsageError('--not-before-column and --key-column name the same column');
+  }
   return {
     rename,
     drop,
     json: new Set(options.jsonColumn.map((c) => c.trim())),
     keyColumn,
     keyAsInput,
+    notBeforeColumn,
   };
 }
 

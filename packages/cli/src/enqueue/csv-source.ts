@@ -62,6 +62,7 @@ export class CsvRowBuilder {
   readonly #targets: (string | undefined)[];
   readonly #json: boolean[];
   readonly #keyIndex: number | undefined;
+  readonly #notBeforeIndex: number | undefined;
   readonly #header: string[];
   /** The columns sent, in header order, with the input each becomes. */
   readonly columns: readonly InputColumn[];
@@ -124,6 +125,8 @@ export class CsvRowBuilder {
     });
     this.#json = this.#header.map((name) => mapping.json.has(name));
     this.#keyIndex = mapping.keyColumn === undefined ? undefined : where(mapping.keyColumn);
+    this.#notBeforeIndex =
+      mapping.notBeforeColumn === undefined ? undefined : where(mapping.notBeforeColumn);
   }
 
   build(fields: readonly string[], line: number, lastLine: number, endOffset: number): SourceRow {
@@ -169,6 +172,9 @@ export class CsvRowBuilder {
         };
       }
     }
-    return { line, lastLine, input, key, endOffset };
+    // An empty notBefore cell: sent as soon as possible.
+    const notBefore =
+      this.#notBeforeIndex === undefined ? undefined : fields[this.#notBeforeIndex] || undefined;
+    return { line, lastLine, input, key, notBefore, endOffset };
   }
 }

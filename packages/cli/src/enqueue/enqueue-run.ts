@@ -1,5 +1,5 @@
 import { MAX_KEY_LENGTH } from '@flow-dispatcher/producer';
-import { checkTriggerInput, type FlowInput } from '@flow-dispatcher/shared';
+import { checkTriggerInput, type FlowInput, readNotBefore } from '@flow-dispatcher/shared';
 import type { EnqueueCounts, EnqueueProgress } from './enqueue-progress.js';
 import type { RejectsFile } from './rejects-file.js';
 import type { SourceRow } from './source-row.js';
@@ -8,6 +8,8 @@ import type { SourceRow } from './source-row.js';
 export type BatchWriter = (
   inputs: FlowInput[],
   keys: (string | null)[],
+  /** Per input due time (epoch ms) from `--not-before-column`; undefined without that column. */
+  notBefores: (number | null)[] | undefined,
 ) => Promise<readonly { duplicate: boolean }[]>;
 
 export interface EnqueueResult extends EnqueueCounts {
@@ -59,18 +61,23 @@ export async function runEnqueue(options: {
   };
   let inputs: FlowInput[] = [];
   let keys: (string | null)[] = [];
+  let notBefores: (number | null)[] = [];
+  let scheduledRows = false;
   let batchLastLine = 0;
 
   const flush = async () => {
     if (inputs.length === 0) return;
     const sent = inputs;
     const sentKeys = keys;
+    const sentNotBefores = scheduledRows ? notBefores : undefined;
     inputs = [];
     keys = [];
+    notBefores = [];
+    scheduledRows = false;
     if (write) {
       let receipts: readonly { duplicate: boolean }[];
       try {
-        receipts = await write(sent, sentKeys);
+        receipts = await write(sent, sentKeys, sentNotBefores);
       } catch (err) {
         throw new WriteFailure(err);
       }
@@ -99,11 +106,21 @@ export async function runEnqueue(options: {
           ...(row.cells !== undefined ? { cells: row.cells } : {}),
         });
       } else {
-        const problem = rowProblem(row.input, row.key) ?? checkInput?.(row.input);
+        let notBefore: number | undefined;
+        let problem = rowProblem(row.input, row.key) ?? checkInput?.(row.input);
+        if (!problem && row.notBefore !== undefined) {
+          try {
+            notBefore = readNotBefore(row.notBefore, undefined, Date.now());
+          } catch (err) {
+            problem = err instanceof Error ? err.message : String(err);
+          }
+        }
         if (problem) await reject(row.line, row.lastLine, problem, { input: row.input });
         else {
           inputs.push(row.input);
           keys.push(row.key);
+          notBefores.push(notBefore ?? null);
+          if (notBefore !== undefined) scheduledRows = true;
           batchLastLine = row.lastLine;
           if (inputs.length >= batchSize) await flush();
         }

@@ -153,5 +153,16 @@ export function ndjsonRow(
       configurable: true,
     });
   }
-  return { line, lastLine: line, input, key, endOffset };
+  let notBefore: string | number | undefined;
+  if (mapping.notBeforeColumn !== undefined) {
+    const raw = source[mapping.notBeforeColumn];
+    if (typeof raw === 'string' || typeof raw === 'number')
+      notBefore = raw === '' ? undefined : raw;
+    else if (raw != null) {
+      return bad(
+        `the notBefore field ${JSON.stringify(mapping.notBeforeColumn)} is not a string or number`,
+      );
+    }
+  }
+  return { line, lastLine: line, input, key, notBefore, endOffset };
 }

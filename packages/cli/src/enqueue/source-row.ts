@@ -13,6 +13,8 @@ export interface RowMapping {
   keyColumn: string | undefined;
   /** Send the key column as an input too (`--key-as-input`); otherwise it is only the key. */
   keyAsInput?: boolean;
+  /** The column holding each row's notBefore (`--not-before-column`); never an input. */
+  notBeforeColumn?: string | undefined;
 }
 
 /** A column (CSV) or top-level field (NDJSON) that is sent, and the input it becomes. */
@@ -33,6 +35,7 @@ export const NDJSON_CHECKED_ROWS = 100;
 /** The input a column or field becomes, or undefined when it is not sent (pure). */
 export function inputOf(name: string, mapping: RowMapping): string | undefined {
   if (mapping.drop.has(name)) return undefined;
+  if (name === mapping.notBeforeColumn) return undefined;
   if (name === mapping.keyColumn && mapping.keyAsInput !== true) return undefined;
   return mapping.rename.get(name) ?? name;
 }
@@ -44,6 +47,8 @@ export type SourceRow =
       lastLine: number;
       input: FlowInput;
       key: string | null;
+      /** The row's notBefore cell (`--not-before-column`), as written; undefined: none. */
+      notBefore?: string | number | undefined;
       /** Bytes of the file read once this row ended (for progress). */
       endOffset: number;
     }

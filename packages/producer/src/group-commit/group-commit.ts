@@ -44,7 +44,7 @@ interface Chunk {
 
 interface Lane {
   flow: string;
-  /** Its key in the lane map: flow, partition, and whether its requests carry keys. */
+  /** Its key in the lane map: flow, partition, chunk class, and whether its requests carry keys. */
   id: string;
   /** Writes it may have in flight. */
   maxWrites: number;
@@ -58,7 +58,7 @@ interface Lane {
 /**
  * Group commit: concurrent requests for one flow become one chunk job.
  *
- * Lanes are per flow and queue partition: a request whose keys fall in several partitions joins
+ * Lanes are per flow, chunk class (priority) and queue partition: a request whose keys fall in several partitions joins
  * several lanes, one part each; requests without keys share a lane whose chunks are placed round
  * robin when written. Parts with idempotency keys and parts without have lanes of their own, as
  * their writes differ (a keyed one is a transaction, one at a time per writer). Per lane, a chunk
@@ -113,12 +113,15 @@ export class GroupCommit implements TriggerCommitter {
   async submit(flow: string, items: readonly ChunkItem[]): Promise<TriggerReceipt[]> {
     if (items.length === 0) return [];
     const parts = this.#split(flow, items);
-    if (parts.length === 1) return this.#submitPart(flow, parts[0]?.partition, items);
+    if (parts.length === 1) {
+      return this.#submitPart(flow, parts[0]?.partition, parts[0]?.chunkClass, items);
+    }
     const written = await Promise.all(
       parts.map((part) =>
         this.#submitPart(
           flow,
           part.partition,
+          part.chunkClass,
           part.indexes.map((i) => items[i] as ChunkItem),
         ),
       ),
@@ -135,6 +138,7 @@ export class GroupCommit implements TriggerCommitter {
   #submitPart(
     flow: string,
     partition: number | undefined,
+    chunkClass: string | undefined,
     items: readonly ChunkItem[],
   ): Promise<TriggerReceipt[]> {
     if (this.#closed) {
@@ -144,6 +148,7 @@ export class GroupCommit implements TriggerCommitter {
       const lane = this.#lane(
         flow,
         partition,
+        chunkClass,
         items.some((item) => item.key != null),
       );
       if (lane.open && !fitsInChunk(lane.open.triggers, items.length, this.#maxChunk)) {
@@ -168,8 +173,13 @@ export class GroupCommit implements TriggerCommitter {
     while (this.#writes.size > 0) await Promise.all([...this.#writes]);
   }
 
-  #lane(flow: string, partition: number | undefined, keyed: boolean): Lane {
-    const id = `${flow}\u0000${partition ?? '*'}\u0000${keyed ? 'k' : ''}`;
+  #lane(
+    flow: string,
+    partition: number | undefined,
+    chunkClass: string | undefined,
+    keyed: boolean,
+  ): Lane {
+    const id = `${flow}\u0000${partition ?? '*'}\u0000${chunkClass ?? ''}\u0000${keyed ? 'k' : ''}`;
     let lane = this.#lanes.get(id);
     if (!lane) {
       const maxWrites = keyed ? this.#maxKeyedWritesInFlight : this.#maxWritesInFlight;

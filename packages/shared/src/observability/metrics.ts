@@ -149,6 +149,13 @@ export function createMetrics(options: CreateMetricsOptions = {}) {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
       registers,
     }),
+    dispatchWait: new Histogram({
+      name: 'flow_dispatcher_dispatch_wait_seconds',
+      help: "Time from a trigger's enqueue to the start of the call that first carries it, by priority lane (high, normal, low); retries are not observed.",
+      labelNames: ['priority'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+      registers,
+    }),
     queueJobs: new Gauge({
       name: 'flow_dispatcher_queue_jobs',
       help: "Chunk jobs in a flow's queue by BullMQ state (waiting, prioritized, active, delayed, failed), sampled from Redis every few seconds; every worker reports the same numbers (aggregate with max).",
@@ -157,7 +164,13 @@ export function createMetrics(options: CreateMetricsOptions = {}) {
     }),
     backlogTriggers: new Gauge({
       name: 'flow_dispatcher_backlog_triggers',
-      help: 'Triggers stored and not yet settled (succeeded or dead-lettered), by flow, sampled from Redis every few seconds; every worker reports the same numbers (aggregate with max).',
+      help: 'Triggers stored and not yet settled (succeeded or dead-lettered), by flow, excluding scheduled triggers not due yet (flow_dispatcher_scheduled_triggers), sampled from Redis every few seconds; every worker reports the same numbers (aggregate with max).',
+      labelNames: ['flow'] as const,
+      registers,
+    }),
+    scheduledTriggers: new Gauge({
+      name: 'flow_dispatcher_scheduled_triggers',
+      help: 'Scheduled triggers (notBefore/delay) whose chunk no worker has taken yet (it is taken about 1 s before its earliest trigger is due), by flow, sampled from Redis every few seconds; every worker reports the same numbers (aggregate with max).',
       labelNames: ['flow'] as const,
       registers,
     }),

@@ -30,6 +30,11 @@ export interface ChunkJobData {
    * when tracing is off.
    */
   tp?: Runs;
+  /**
+   * Due time (epoch ms) per input of a scheduled chunk (README, "Scheduled triggers"): a worker
+   * sends none before it. Absent for a chunk sent as soon as possible.
+   */
+  at?: number[];
 }
 
 /** Runs of equal values in input order: `[value, count]`, `null` for inputs without one. */

@@ -69,6 +69,11 @@ export class RedisKeys {
    * outcome-events.ts). Not `…:events`, the suffix of BullMQ's own per-queue streams.
    */
   readonly outcomeEvents: string;
+  /**
+   * HASH flow → triggers of `pending` that are scheduled and whose chunk no worker has taken yet
+   * (README, "Scheduled triggers"): backlog metrics and ingest's admission subtract them.
+   */
+  readonly scheduled: string;
 
   // Fleet-wide (partition 0's slot, whatever this instance's partition).
   /**
@@ -147,6 +152,7 @@ export class RedisKeys {
     this.pending = `${this.root}:pending`;
     this.enqueued = `${this.root}:enqueued`;
     this.outcomeEvents = `${this.root}:outcome-events`;
+    this.scheduled = `${this.root}:scheduled`;
 
     const fleet = this.fleetRoot;
     this.limits = `${fleet}:limits`;
@@ -220,6 +226,14 @@ export class RedisKeys {
    */
   stats(bucketStartSec: number): string {
     return `${this.fleetRoot}:stats:${bucketStartSec}`;
+  }
+
+  /**
+   * STRING: the scheduled triggers of a chunk still counted in `scheduled`; the worker that takes
+   * the chunk deletes it and subtracts them, once.
+   */
+  scheduleMark(chunkId: string): string {
+    return `${this.root}:sched:${chunkId}`;
   }
 
   /** HASH chunk index → trigger record (JSON) of one chunk job of this partition. */

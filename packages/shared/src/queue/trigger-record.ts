@@ -28,9 +28,18 @@ export type TriggerRecord =
   /** Dead-lettered at `t`. */
   | { s: 'dead'; a: number; t: number; e: TriggerError }
   /** Replayed from the dead letters: its current slot is the trigger address `to`. */
-  | { s: 'moved'; to: string };
+  | { s: 'moved'; to: string }
+  /** Cancelled before a worker took its chunk (README, "Cancelling"): final, never sent. */
+  | { s: 'cancelled'; a: number; t: number };
 
-export type TriggerState = 'queued' | 'dispatching' | 'succeeded' | 'retrying' | 'dead';
+export type TriggerState =
+  | 'scheduled'
+  | 'queued'
+  | 'dispatching'
+  | 'succeeded'
+  | 'retrying'
+  | 'dead'
+  | 'cancelled';
 
 /** The public view of a trigger (`GET /v1/triggers/{id}`). */
 export interface TriggerStatus {
@@ -58,7 +67,7 @@ export function encodeTriggerRecord(record: TriggerRecord): string {
   return JSON.stringify(record);
 }
 
-const RECORD_KINDS = new Set(['ok', 'retry', 'dead', 'moved']);
+const RECORD_KINDS = new Set(['ok', 'retry', 'dead', 'moved', 'cancelled']);
 
 export function decodeTriggerRecord(raw: string | null | undefined): TriggerRecord | undefined {
   if (!raw) return undefined;
@@ -97,6 +106,7 @@ export function deriveTriggerState(
 ): TriggerState | undefined {
   if (record?.s === 'ok') return 'succeeded';
   if (record?.s === 'dead') return 'dead';
+  if (record?.s === 'cancelled') return 'cancelled';
   const job = jobState === 'unknown' ? undefined : jobState;
   if (record?.s === 'retry') return job === 'active' ? 'dispatching' : 'retrying';
   if (job === undefined) return undefined;
@@ -116,15 +126,19 @@ export function toTriggerStatus(
   enqueuedAt?: number,
 ): TriggerStatus {
   const settled = record && record.s !== 'retry' ? record.t : undefined;
-  // A dead letter with no counted attempt (never answered for itself) has no last attempt.
-  const lastAttempt = record && (record.s !== 'dead' || record.a > 0) ? record.t : undefined;
+  // A dead letter with no counted attempt (never answered for itself) has no last attempt; a
+  // cancelled trigger's time is when it was cancelled, not an attempt.
+  const lastAttempt =
+    record && record.s !== 'cancelled' && (record.s !== 'dead' || record.a > 0)
+      ? record.t
+      : undefined;
   return {
     id,
     flow,
     state,
     attempts: record?.a ?? 0,
     result: record?.s === 'ok' ? record.o : null,
-    error: record && record.s !== 'ok' ? record.e : null,
+    error: record && (record.s === 'retry' || record.s === 'dead') ? record.e : null,
     enqueuedAt: isoTime(enqueuedAt),
     lastAttemptAt: isoTime(lastAttempt),
     settledAt: isoTime(settled),
