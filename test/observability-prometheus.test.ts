@@ -272,14 +272,23 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
       expected.delivered += 1;
       expected.delivered += good.length;
       expected.dead = dead.length;
+      // The library's triggers go in the high lane, ingest's in the normal one: the dispatch wait
+      // panel has two priorities.
       await producer.triggerMany(
         'Order_Confirmation_Email',
         Array.from({ length: 120 }, (_, i) => ({
           IndividualId: id('ord', i),
           EmailAddress: email(3000 + i),
         })),
+        { priority: 'high' },
       );
       expected.delivered += 120;
+      // A trigger scheduled far beyond the test: it stays scheduled (and is never sent).
+      await producer.trigger(
+        flow,
+        { IndividualId: id('sched', 1), EmailAddress: email(7000) },
+        { delay: 3_600_000 },
+      );
       await producer.triggerMany(
         'Retired_Flow',
         Array.from({ length: 10 }, (_, i) => ({
@@ -325,6 +334,9 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
         async () =>
           (await scalar(
             'max(flow_dispatcher_outcome_events_pending{namespace="fleet-a",group="obs"})',
+          )) === 1 &&
+          (await scalar(
+            `max(flow_dispatcher_scheduled_triggers{namespace="fleet-a",flow="${flow}"})`,
           )) === 1 &&
           (await scalar('flow_dispatcher:dead_letters:max{namespace="fleet-a"}')) ===
             expected.dead &&
@@ -488,6 +500,7 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
           IndividualId: id('tword', i),
           EmailAddress: email(6000 + i),
         })),
+        { priority: 'high' },
       );
       await waitFor(
         () => sim.stats().deliveries.unique >= deliveredBefore + phase2.ingest + phase2.library,
@@ -622,6 +635,16 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
           ['group'],
           ['group'],
         ),
+        'Scheduled triggers by flow A': truth.fleetGauge(
+          'flow_dispatcher_scheduled_triggers',
+          ['flow'],
+          ['flow'],
+        ),
+        'Dispatch wait p99 by priority A': truth.quantile(
+          0.99,
+          'flow_dispatcher_dispatch_wait_seconds',
+          ['priority'],
+        ),
         'Backlog (triggers) by flow A': truth.fleetGauge(
           'flow_dispatcher_backlog_triggers',
           ['flow'],
@@ -697,6 +720,15 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
         kept - OUTCOMES_TAKEN,
       );
       expect(expected['Outcome consumer groups: lag and pending B']?.get(obs)).toBe(1);
+
+      // The one scheduled trigger is the flow's scheduled count; both lanes that had traffic in the
+      // window have a dispatch wait (a few seconds at most on this small run).
+      expect(expected['Scheduled triggers by flow A']?.get(JSON.stringify({ flow }))).toBe(1);
+      for (const priority of ['high', 'normal']) {
+        const wait = expected['Dispatch wait p99 by priority A']?.get(JSON.stringify({ priority }));
+        expect(wait, priority).toBeGreaterThan(0);
+        expect(wait, priority).toBeLessThan(30);
+      }
 
       const problems: string[] = [];
       const checked = new Set<string>();
