@@ -462,6 +462,27 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
             )
           )[0]?.value[1] ?? 0,
         );
+      /**
+       * Now (whole seconds), once the latest scrape of every fleet-a target before it succeeded: a
+       * scrape that timed out (a loaded machine) marks all of its target's series stale, and an
+       * instant query then misses them, as if they did not exist.
+       */
+      const scrapedTime = async () => {
+        let time = 0;
+        await waitFor(
+          async () => {
+            time = Math.floor(Date.now() / 1000);
+            const up = await instant('up{namespace="fleet-a"}', time);
+            return up.length === 3 && up.every((sample) => sample.value[1] === '1');
+          },
+          {
+            message: 'a time every fleet-a target was scraped',
+            timeoutMs: 30_000,
+            intervalMs: 300,
+          },
+        );
+        return time;
+      };
       /** Prometheus has scraped what the worker's /metrics says now (and Redis's enqueued count). */
       const scrapedUpToDate = async () => {
         const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -481,7 +502,7 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
         ingest: await enqueuedSeen('ingest'),
         library: await enqueuedSeen('library'),
       };
-      const t0 = Math.floor(Date.now() / 1000);
+      const t0 = await scrapedTime();
       const s0 = await raw(t0);
       // The window's first samples are scraped before phase 2 starts (an increase between the last
       // sample before the window and the first in it would be lost to rate()).
@@ -519,7 +540,7 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
       await new Promise((resolve) => setTimeout(resolve, 6_000));
       const wait = t0 + 45 - Date.now() / 1000;
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait * 1000));
-      const t1 = Math.floor(Date.now() / 1000);
+      const t1 = await scrapedTime();
       const W = t1 - t0;
       const s1 = await raw(t1);
       const ranges = await rawRanges(t1, W);
