@@ -45,6 +45,8 @@ const id = (tag: string, i: number) => `0PK${tag}${String(i).padStart(15 - tag.l
 const email = (i: number) => `person.${i}@customer-mail.example`;
 const phone = (i: number) => `+4479460${String(i).padStart(5, '0')}`;
 const coupon = (i: number) => `CPN-SECRET-${i}`;
+/** Outcome events a consumer group reads (the last one unacknowledged) before the checks. */
+const OUTCOMES_TAKEN = 5;
 
 /** What must never be written to a log line or to /metrics. */
 const SECRETS = [
@@ -270,14 +272,23 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
       expected.delivered += 1;
       expected.delivered += good.length;
       expected.dead = dead.length;
+      // The library's triggers go in the high lane, ingest's in the normal one: the dispatch wait
+      // panel has two priorities.
       await producer.triggerMany(
         'Order_Confirmation_Email',
         Array.from({ length: 120 }, (_, i) => ({
           IndividualId: id('ord', i),
           EmailAddress: email(3000 + i),
         })),
+        { priority: 'high' },
       );
       expected.delivered += 120;
+      // A trigger scheduled far beyond the test: it stays scheduled (and is never sent).
+      await producer.trigger(
+        flow,
+        { IndividualId: id('sched', 1), EmailAddress: email(7000) },
+        { delay: 3_600_000 },
+      );
       await producer.triggerMany(
         'Retired_Flow',
         Array.from({ length: 10 }, (_, i) => ({
@@ -306,9 +317,27 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
         message: 'dead letters recorded',
         timeoutMs: 60_000,
       });
+      // A backend's consumer group reads the outcome events from the start, takes a few and stops
+      // with the last one in hand: the group has a lag (the rest) and one pending event.
+      let taken = 0;
+      for await (const _event of producer.outcomes({
+        group: 'obs',
+        consumer: 'c1',
+        from: 'start',
+        count: OUTCOMES_TAKEN,
+      })) {
+        taken += 1;
+        if (taken === OUTCOMES_TAKEN) break;
+      }
       // Prometheus has scraped the settled run: sampled gauges included (every 5 s).
       await waitFor(
         async () =>
+          (await scalar(
+            'max(flow_dispatcher_outcome_events_pending{namespace="fleet-a",group="obs"})',
+          )) === 1 &&
+          (await scalar(
+            `max(flow_dispatcher_scheduled_triggers{namespace="fleet-a",flow="${flow}"})`,
+          )) === 1 &&
           (await scalar('flow_dispatcher:dead_letters:max{namespace="fleet-a"}')) ===
             expected.dead &&
           (await scalar(
@@ -433,6 +462,27 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
             )
           )[0]?.value[1] ?? 0,
         );
+      /**
+       * Now (whole seconds), once the latest scrape of every fleet-a target before it succeeded: a
+       * scrape that timed out (a loaded machine) marks all of its target's series stale, and an
+       * instant query then misses them, as if they did not exist.
+       */
+      const scrapedTime = async () => {
+        let time = 0;
+        await waitFor(
+          async () => {
+            time = Math.floor(Date.now() / 1000);
+            const up = await instant('up{namespace="fleet-a"}', time);
+            return up.length === 3 && up.every((sample) => sample.value[1] === '1');
+          },
+          {
+            message: 'a time every fleet-a target was scraped',
+            timeoutMs: 30_000,
+            intervalMs: 300,
+          },
+        );
+        return time;
+      };
       /** Prometheus has scraped what the worker's /metrics says now (and Redis's enqueued count). */
       const scrapedUpToDate = async () => {
         const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -452,7 +502,7 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
         ingest: await enqueuedSeen('ingest'),
         library: await enqueuedSeen('library'),
       };
-      const t0 = Math.floor(Date.now() / 1000);
+      const t0 = await scrapedTime();
       const s0 = await raw(t0);
       // The window's first samples are scraped before phase 2 starts (an increase between the last
       // sample before the window and the first in it would be lost to rate()).
@@ -471,6 +521,7 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
           IndividualId: id('tword', i),
           EmailAddress: email(6000 + i),
         })),
+        { priority: 'high' },
       );
       await waitFor(
         () => sim.stats().deliveries.unique >= deliveredBefore + phase2.ingest + phase2.library,
@@ -489,7 +540,7 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
       await new Promise((resolve) => setTimeout(resolve, 6_000));
       const wait = t0 + 45 - Date.now() / 1000;
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait * 1000));
-      const t1 = Math.floor(Date.now() / 1000);
+      const t1 = await scrapedTime();
       const W = t1 - t0;
       const s1 = await raw(t1);
       const ranges = await rawRanges(t1, W);
@@ -594,6 +645,27 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
           ['flow', 'state'],
           ['state'],
         ),
+        'Outcome events kept A': truth.fleetGauge('flow_dispatcher_outcome_events', [], []),
+        'Outcome consumer groups: lag and pending A': truth.fleetGauge(
+          'flow_dispatcher_outcome_events_lag',
+          ['group'],
+          ['group'],
+        ),
+        'Outcome consumer groups: lag and pending B': truth.fleetGauge(
+          'flow_dispatcher_outcome_events_pending',
+          ['group'],
+          ['group'],
+        ),
+        'Scheduled triggers by flow A': truth.fleetGauge(
+          'flow_dispatcher_scheduled_triggers',
+          ['flow'],
+          ['flow'],
+        ),
+        'Dispatch wait p99 by priority A': truth.quantile(
+          0.99,
+          'flow_dispatcher_dispatch_wait_seconds',
+          ['priority'],
+        ),
         'Backlog (triggers) by flow A': truth.fleetGauge(
           'flow_dispatcher_backlog_triggers',
           ['flow'],
@@ -654,6 +726,29 @@ describe.skipIf(!prometheusBin.path || !promtoolBin.path)(
         expect(Math.abs(perSecond * W - phase2[source]), source).toBeLessThan(
           phase2[source] * 0.05,
         );
+      }
+
+      // The outcome panels are anchored on what Redis holds: every settled trigger's event is kept
+      // (far below the stream's bounds), the group was delivered OUTCOMES_TAKEN of them and
+      // acknowledged all but the one in hand when its loop stopped.
+      const kept = await producer.redis.xlen(producer.keys.forPartition(0).outcomeEvents);
+      expect(expected['Outcome events kept A']?.get('{}')).toBe(kept);
+      expect(kept).toBeGreaterThanOrEqual(
+        sim.stats().deliveries.unique + (await producer.deadLetters.count()),
+      );
+      const obs = JSON.stringify({ group: 'obs' });
+      expect(expected['Outcome consumer groups: lag and pending A']?.get(obs)).toBe(
+        kept - OUTCOMES_TAKEN,
+      );
+      expect(expected['Outcome consumer groups: lag and pending B']?.get(obs)).toBe(1);
+
+      // The one scheduled trigger is the flow's scheduled count; both lanes that had traffic in the
+      // window have a dispatch wait (a few seconds at most on this small run).
+      expect(expected['Scheduled triggers by flow A']?.get(JSON.stringify({ flow }))).toBe(1);
+      for (const priority of ['high', 'normal']) {
+        const wait = expected['Dispatch wait p99 by priority A']?.get(JSON.stringify({ priority }));
+        expect(wait, priority).toBeGreaterThan(0);
+        expect(wait, priority).toBeLessThan(30);
       }
 
       const problems: string[] = [];
