@@ -101,7 +101,7 @@ describe('ingest: the OpenAPI document is the contract of every route', () => {
     expect(result.warnings).toEqual([]);
 
     // The validator checks the document's structure; each schema must also compile as 2020-12.
-    const ajv = new Ajv2020({ strict: true, allErrors: true });
+    const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
     let schemas = 0;
     for (const operation of operations(served.json)) {
       for (const schema of schemasOf(operation.op)) {
@@ -149,14 +149,14 @@ describe('ingest: the OpenAPI document is the contract of every route', () => {
   });
 
   it('answers every route with a documented status, body and error code', async () => {
-    const ajv = new Ajv2020({ strict: true, allErrors: true });
+    const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
     const compiled = new Map<object, ValidateFunction>();
     const covered = new Set<string>();
 
     /** Sends, checks the answer against the document, and returns it. */
     async function check(
       via: IngestClient,
-      method: 'GET' | 'POST',
+      method: 'GET' | 'POST' | 'DELETE',
       path: string,
       expected: { status: number; code?: string },
       options: { body?: unknown; headers?: Record<string, string>; auth?: boolean } = {},
@@ -336,6 +336,41 @@ describe('ingest: the OpenAPI document is the contract of every route', () => {
       code: 'TRIGGER_NOT_FOUND',
     });
     await check(client, 'GET', '/v1/triggers/%E0%A4%A', { status: 400, code: 'INVALID_REQUEST' });
+
+    // DELETE /v1/triggers/{id}, DELETE /v1/flows/{flow}/keys/{key} (no worker runs here: every
+    // trigger is still queued, so a cancel takes it)
+    const cancelled = await check(
+      client,
+      'POST',
+      triggers('Welcome_SMS'),
+      { status: 202 },
+      {
+        body: {
+          triggers: [
+            { input: { IndividualId: '0PKoa0000000000021' }, key: 'openapi-c1' },
+            { input: { IndividualId: '0PKoa0000000000022' } },
+          ],
+        },
+      },
+    );
+    const cancelId = cancelled.json.accepted[1].id as string;
+    await check(client, 'DELETE', `/v1/triggers/${cancelId}`, { status: 200 });
+    await check(client, 'DELETE', '/v1/flows/Welcome_SMS/keys/openapi-c1', { status: 200 });
+    for (const path of [`/v1/triggers/${cancelId}`, '/v1/flows/Welcome_SMS/keys/openapi-c1']) {
+      await check(client, 'DELETE', path, { status: 401, code: 'UNAUTHORIZED' }, { auth: false });
+      await check(client, 'DELETE', path.replace(/[^/]+$/, '%E0%A4%A'), {
+        status: 400,
+        code: 'INVALID_REQUEST',
+      });
+    }
+    await check(client, 'DELETE', '/v1/triggers/Welcome_SMS.c00000000000000000000000.0', {
+      status: 404,
+      code: 'TRIGGER_NOT_FOUND',
+    });
+    await check(client, 'DELETE', '/v1/flows/Welcome_SMS/keys/never-sent', {
+      status: 404,
+      code: 'TRIGGER_NOT_FOUND',
+    });
 
     // GET /v1/flows/{flow}
     await check(client, 'GET', '/v1/flows/Welcome_SMS', { status: 200 });
@@ -518,6 +553,11 @@ describe('ingest: the OpenAPI document is the contract of every route', () => {
       },
     );
     await check(bare, 'GET', `/v1/triggers/${id}`, { status: 503, code: 'REDIS_UNAVAILABLE' });
+    await check(bare, 'DELETE', `/v1/triggers/${id}`, { status: 503, code: 'REDIS_UNAVAILABLE' });
+    await check(bare, 'DELETE', '/v1/flows/Welcome_SMS/keys/openapi-1', {
+      status: 503,
+      code: 'REDIS_UNAVAILABLE',
+    });
     await check(
       bare,
       'POST',
