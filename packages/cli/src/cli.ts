@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { isConfigError, loadConfig } from '@flow-dispatcher/shared/config';
+import { isConfigError, loadConfig, packageVersion } from '@flow-dispatcher/shared/config';
 import { Command, CommanderError } from 'commander';
 
 import { registerCancelCommand } from './commands/cancel-command.js';
@@ -29,17 +28,6 @@ INGEST_MAX_TRIGGERS_PER_REQUEST (1000), INGEST_MAX_BACKLOG (1000000), INGEST_GRO
 INGEST_WRITE_TIMEOUT_MS (5000); Salesforce credentials (optional) to check triggers against
 their flow's describe.`;
 
-/** This package's version (the release: every package shares it), for `--version`. */
-export function cliVersion(): string {
-  try {
-    const url = new URL('../package.json', import.meta.url);
-    const version = (JSON.parse(readFileSync(url, 'utf8')) as { version?: unknown }).version;
-    return typeof version === 'string' ? version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
 /**
  * The command line. Only commander, the configuration code and the commands' definitions load up
  * front: a command imports its heavy packages (bullmq, ioredis, undici, the worker, ...) once it is
@@ -49,7 +37,7 @@ export function cliVersion(): string {
 function buildProgram(): Command {
   const program = new Command('flow-dispatcher')
     .description('Queue-backed, batching dispatcher for Salesforce Marketing Cloud On-Demand Flows')
-    .version(cliVersion(), '-V, --version', 'print the version and exit')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
 

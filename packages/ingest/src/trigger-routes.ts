@@ -178,17 +178,22 @@ export function registerTriggerRoutes(
     },
   );
 
+  /** A status or a cancel needs Redis: a 503 the client retries, not a wait, while it is away. */
+  const requireRedis = () => {
+    if (!ctx.redisReady()) {
+      throw new IngestError(503, 'REDIS_UNAVAILABLE', 'Redis is unreachable; try again later', {
+        retryAfterSeconds: 1,
+      });
+    }
+  };
+
   app.get<{ Params: { id: string } }>(
     '/v1/triggers/:id',
     { onRequest: authenticate, schema: TRIGGER_SCHEMA },
     async (request) => {
       const id = request.params.id;
       if (parseTriggerId(id) === undefined) throw triggerNotFound();
-      if (!ctx.redisReady()) {
-        throw new IngestError(503, 'REDIS_UNAVAILABLE', 'Redis is unreachable; try again later', {
-          retryAfterSeconds: 1,
-        });
-      }
+      requireRedis();
       const status = await ctx.producer.getTrigger(id);
       if (!status) throw triggerNotFound();
       return status;
@@ -196,11 +201,7 @@ export function registerTriggerRoutes(
   );
 
   const cancel = async (target: string | { flow: string; key: string }) => {
-    if (!ctx.redisReady()) {
-      throw new IngestError(503, 'REDIS_UNAVAILABLE', 'Redis is unreachable; try again later', {
-        retryAfterSeconds: 1,
-      });
-    }
+    requireRedis();
     const result = await ctx.producer.cancel(target);
     if (!result) throw triggerNotFound();
     return result;

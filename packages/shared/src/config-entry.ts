@@ -15,6 +15,7 @@ export {
 } from './config/config-variables.js';
 export { defaults } from './config/defaults.js';
 export { loadConfig, requireSalesforceAuth } from './config/env-config.js';
+export { packageVersion } from './package-version.js';
 export { FLOW_NAME_PATTERN, isValidFlowName } from './queue/flow-name.js';
 // `pace FLOW RATE [--window]` is checked before anything heavy loads.
 export {

@@ -22,7 +22,6 @@ export {
   type EnqueueSource,
   type Metrics,
   type MetricsRole,
-  packageVersion,
 } from './observability/metrics.js';
 export {
   activeTracer,
@@ -38,6 +37,7 @@ export {
   toTraceparent,
   tracingRequested,
 } from './observability/tracing.js';
+export { packageVersion } from './package-version.js';
 export {
   type ChunkJobData,
   chunkIdTime,

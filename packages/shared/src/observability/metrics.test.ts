@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildRevision, createMetrics, packageVersion } from './metrics.js';
+import { packageVersion } from '../package-version.js';
+import { buildRevision, createMetrics } from './metrics.js';
 
 const families = async (metrics: ReturnType<typeof createMetrics>) =>
   (await metrics.registry.getMetricsAsJSON())

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { packageVersion } from '../package-version.js';
 
 const NON_COUNTER_TOTALS = [
   'nodejs_active_handles_total',
@@ -28,17 +28,6 @@ export interface CreateMetricsOptions {
    * image is built), else `unknown`
    */
   revision?: string;
-}
-
-/** The version in this package's package.json (the release: every package shares it). */
-export function packageVersion(): string {
-  try {
-    const url = new URL('../../package.json', import.meta.url);
-    const version = (JSON.parse(readFileSync(url, 'utf8')) as { version?: unknown }).version;
-    return typeof version === 'string' ? version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }
 
 /** The source revision the image was built from (FLOW_DISPATCHER_REVISION), else `unknown`. */
