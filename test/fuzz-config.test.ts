@@ -126,6 +126,8 @@ const integerVariables = [
   'INGEST_MAX_BACKLOG',
   'INGEST_WRITE_TIMEOUT_MS',
   'METRICS_PORT',
+  'OUTCOME_EVENTS_MAXLEN',
+  'OUTCOME_EVENTS_MAX_AGE_MS',
 ];
 
 const cases: VariableCase[] = [
@@ -183,6 +185,7 @@ const cases: VariableCase[] = [
   { name: 'INGEST_TOKENS', bad: badTokens, secret: true },
   { name: 'ADMIN_TOKENS', bad: badTokens, secret: true },
   { name: 'INGEST_AUTH', bad: fc.constantFrom('basic', 'off', 'None', 'token') },
+  { name: 'OUTCOME_EVENTS', bad: fc.constantFrom('on', 'none', 'Settled', 'dead', 'all,off') },
   { name: 'WORKER_PARTITIONS', bad: fc.constantFrom('1', 'a', '0,0', '0,', '-1', '0;1') },
   // Half of a pair: the error names the missing half.
   {
