@@ -282,6 +282,12 @@ describe('fleet-wide limits', () => {
       message: 'second batch delivered',
       timeoutMs: 60_000,
     });
+    // The simulator counts a delivery when it runs the input, before the call's answer is sent:
+    // wait for every call to have ended before reading their statuses.
+    await waitFor(() => sim.calls().every((c) => c.status !== 'in-flight'), {
+      message: 'every call answered',
+      timeoutMs: 30_000,
+    });
     expect(await producer.deadLetters.count()).toBe(0);
     // Once a call of the smaller size has gone through, no call carries more than 50 inputs: not
     // even the halves of earlier refusals that were waiting for a slot (they are cut again), nor

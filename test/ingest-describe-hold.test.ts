@@ -64,7 +64,8 @@ describe('ingest: describes before the first trigger of a flow', () => {
       prefix,
       fleetEnv({ redisUrl: TEST_REDIS_URL, prefix, simulatorUrl: loginUrl }),
     );
-    const { process: child, url } = await startIngestProcess(env);
+    // /metrics on the API port, which client.metric reads (fleetEnv's METRICS_PORT would move it).
+    const { process: child, url } = await startIngestProcess({ ...env, METRICS_PORT: '' });
     cleanup.push(() => child.kill());
     const client = new IngestClient(url, undefined, 64);
     cleanup.push(() => client.close());

@@ -208,7 +208,16 @@ async function startMode(
   return {
     pid: ingest.child.pid ?? -1,
     url: ingest.url,
-    jobs: () => redis.llen(`${keys.bullPrefix}:${SINGLE_FLOW}:wait`),
+    // Chunk jobs carry a BullMQ priority (README, "Priorities"): they wait in `prioritized`;
+    // `wait` holds any written without one.
+    jobs: async () => {
+      const queue = `${keys.bullPrefix}:${SINGLE_FLOW}`;
+      const [waiting, prioritized] = await Promise.all([
+        redis.llen(`${queue}:wait`),
+        redis.zcard(`${queue}:prioritized`),
+      ]);
+      return waiting + prioritized;
+    },
     stored: async () => Number((await redis.hget(keys.pending, SINGLE_FLOW)) ?? 0),
     send: requests.send,
     async stop() {
