@@ -178,6 +178,12 @@ async function measureSetting(
         cpuBefore === null || cpuAfter === null
           ? null
           : Math.round(((cpuAfter - cpuBefore) * 100) / drain.elapsedMs);
+      // The simulator counts a delivery when it runs an input, and a call once it has answered
+      // it: read the counts once the last calls are answered (at most 10 s).
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+        if (sim.calls().every((call) => call.status !== 'in-flight')) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       const after = sim.stats();
       drain.calls = after.invokeCalls.total - before.invokeCalls.total;
       drain.delivered = after.deliveries.unique - before.deliveries.unique;
