@@ -9,7 +9,8 @@ import { StaticTokenSource } from './auth/static-token-source.js';
 import { SalesforceClient, type SalesforceClientOptions } from './salesforce-client.js';
 import type { TokenSource } from './types.js';
 
-const FIXTURES = new URL('../../shared/fixtures/salesforce/', import.meta.url);
+// This repository's packages/shared/fixtures/salesforce (from packages/salesforce/src).
+const FIXTURES = new URL('shared/fixtures/salesforce/', new URL('../../', import.meta.url));
 const fixture = (name: string) => readFileSync(new URL(name, FIXTURES), 'utf8');
 
 const SECRET = 'client-SECRET-9b2e71d4';

@@ -1,10 +1,11 @@
 // Helpers for this package's tests only (excluded from the build): a tiny HTTP client that talks
-// to the simulator the way a Salesforce client would, and access to the shared fixtures.
+// to the simulator the way a Salesforce client would, and access to the fixtures in
+// packages/shared/fixtures/salesforce.
 import { readFileSync } from 'node:fs';
 import { type Simulator, type SimulatorOptions, startSimulator } from './simulator.js';
 
 /** Real Salesforce answers, verbatim (packages/shared/fixtures/salesforce: its README gives each source). */
-const fixturesDir = new URL('../../shared/fixtures/salesforce/', import.meta.url);
+const fixturesDir = new URL('shared/fixtures/salesforce/', new URL('../../', import.meta.url)); // packages/
 
 export function fixtureText(name: string): string {
   return readFileSync(new URL(name, fixturesDir), 'utf8').trim();

@@ -18,7 +18,8 @@ import {
 } from './jwt-bearer-token-minter.js';
 import { tokenEndpointUrl } from './token-endpoint.js';
 
-const FIXTURES = new URL('../../../shared/fixtures/salesforce/', import.meta.url);
+// This repository's packages/shared/fixtures/salesforce (from packages/salesforce/src/auth).
+const FIXTURES = new URL('shared/fixtures/salesforce/', new URL('../../../', import.meta.url));
 const fixture = (name: string) => readFileSync(new URL(name, FIXTURES), 'utf8');
 
 const SECRET = 'cs-SECRET-3f9a1c7e/+=&%';
